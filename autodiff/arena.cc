@@ -27,7 +27,8 @@ void Arena::AddBlock(size_t min_bytes) {
   size = std::max(size, min_bytes);
   size = (size + kAlignment - 1) / kAlignment * kAlignment;
   char* data = static_cast<char*>(std::aligned_alloc(kAlignment, size));
-  CHECK(data != nullptr) << "Arena: out of memory allocating " << size << " bytes";
+  CHECK(data != nullptr) << "Arena: out of memory allocating " << size
+                         << " bytes";
   blocks_.push_back(Block{std::unique_ptr<char, FreeDeleter>(data), size});
 }
 
@@ -39,7 +40,8 @@ void* Arena::Allocate(size_t bytes, size_t alignment) {
     if (current_ < blocks_.size()) {
       const Block& block = blocks_[current_];
       const uintptr_t base = reinterpret_cast<uintptr_t>(block.data.get());
-      const uintptr_t start = (base + offset_ + alignment - 1) & ~(alignment - 1);
+      const uintptr_t start =
+          (base + offset_ + alignment - 1) & ~(alignment - 1);
       const size_t end = start - base + bytes;
       if (end <= block.size) {
         used_ += end - offset_;
@@ -48,7 +50,8 @@ void* Arena::Allocate(size_t bytes, size_t alignment) {
         return reinterpret_cast<void*>(start);
       }
       if (current_ + 1 < blocks_.size()) {
-        // The rest of this block is skipped; count it as used so that marks stay exact.
+        // The rest of this block is skipped; count it as used so that marks
+        // stay exact.
         used_ += block.size - offset_;
         ++current_;
         offset_ = 0;

@@ -1,17 +1,18 @@
-// Arena: a bump allocator over kept, 64-byte-aligned blocks, used by the tape for every
-// value, adjoint and op context of a training step. Allocation is a pointer bump; `Reset()`
-// rewinds to the start without freeing, so a steady-state step allocates nothing from the
-// system. `GetMark()`/`RewindTo()` give nested scopes (checkpointed backprop re-forwards a
-// segment inside one and drops it afterwards). Nothing placed in an arena has its destructor
-// run: only trivially destructible objects go in it.
+// Arena: a bump allocator over kept, 64-byte-aligned blocks, used by the tape
+// for every value, adjoint and op context of a training step. Allocation is a
+// pointer bump; `Reset()` rewinds to the start without freeing, so a
+// steady-state step allocates nothing from the system. `GetMark()`/`RewindTo()`
+// give nested scopes (checkpointed backprop re-forwards a segment inside one
+// and drops it afterwards). Nothing placed in an arena has its destructor run:
+// only trivially destructible objects go in it.
 //
 // Example:
 //   Arena arena;
-//   float* x = arena.AllocateArray<float>(256);   // 64-byte aligned, uninitialised
-//   Arena::Mark m = arena.GetMark();
-//   double* tmp = arena.AllocateArray<double>(1024);
-//   arena.RewindTo(m);                             // tmp is gone, x is kept
-//   arena.Reset();                                 // everything is gone, blocks are kept
+//   float* x = arena.AllocateArray<float>(256);   // 64-byte aligned,
+//   uninitialised Arena::Mark m = arena.GetMark(); double* tmp =
+//   arena.AllocateArray<double>(1024); arena.RewindTo(m); // tmp is gone, x is
+//   kept arena.Reset();                                 // everything is gone,
+//   blocks are kept
 #ifndef ELM_AUTODIFF_ARENA_H_
 #define ELM_AUTODIFF_ARENA_H_
 
@@ -27,16 +28,16 @@ class Arena {
  public:
   static constexpr size_t kAlignment = 64;
 
-  // `first_block_bytes` is the size of the first block; each new block is at least twice
-  // the size of the previous one.
+  // `first_block_bytes` is the size of the first block; each new block is at
+  // least twice the size of the previous one.
   explicit Arena(size_t first_block_bytes = size_t{1} << 20);
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
   Arena(Arena&&) = default;
   Arena& operator=(Arena&&) = default;
 
-  // Returns `bytes` of uninitialised memory aligned to `alignment` (a power of two).
-  // Never returns null; grows by a new block when the kept ones are full.
+  // Returns `bytes` of uninitialised memory aligned to `alignment` (a power of
+  // two). Never returns null; grows by a new block when the kept ones are full.
   void* Allocate(size_t bytes, size_t alignment = kAlignment);
 
   // Uninitialised array of `n` T, 64-byte aligned.
@@ -55,7 +56,8 @@ class Arena {
     return p;
   }
 
-  // A position in the arena; rewinding to it frees everything allocated after it.
+  // A position in the arena; rewinding to it frees everything allocated after
+  // it.
   struct Mark {
     size_t block = 0;
     size_t offset = 0;

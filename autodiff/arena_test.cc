@@ -1,4 +1,5 @@
-// Tests the arena: alignment, reuse of kept blocks, marks, and the high-water mark.
+// Tests the arena: alignment, reuse of kept blocks, marks, and the high-water
+// mark.
 #include "autodiff/arena.h"
 
 #include <cstdint>
@@ -22,8 +23,9 @@ TEST(ArenaTest, AllocationsAreAlignedAndDisjoint) {
   }
   for (size_t i = 0; i < spans.size(); ++i) {
     for (size_t j = i + 1; j < spans.size(); ++j) {
-      const bool disjoint = spans[i].first + spans[i].second <= spans[j].first ||
-                            spans[j].first + spans[j].second <= spans[i].first;
+      const bool disjoint =
+          spans[i].first + spans[i].second <= spans[j].first ||
+          spans[j].first + spans[j].second <= spans[i].first;
       EXPECT_TRUE(disjoint) << i << " and " << j << " overlap";
     }
   }

@@ -1,5 +1,5 @@
-// Tests the gradient checker itself: it passes correct gradients, and it catches wrong ones
-// both element by element and along random directions.
+// Tests the gradient checker itself: it passes correct gradients, and it
+// catches wrong ones both element by element and along random directions.
 #include "autodiff/grad_check.h"
 
 #include <cmath>
@@ -14,11 +14,13 @@ namespace {
 // y = x³ with a backward that is wrong by `error` · x (scaled) when error != 0.
 Var<double> Cube(Tape<double>& tape, Var<double> x, double error) {
   Var<double> y = tape.NewVar(x.rows, x.cols, x.needs_grad());
-  for (int64_t i = 0; i < x.size(); ++i) y.value[i] = x.value[i] * x.value[i] * x.value[i];
+  for (int64_t i = 0; i < x.size(); ++i)
+    y.value[i] = x.value[i] * x.value[i] * x.value[i];
   if (y.needs_grad()) {
     tape.Record([x, y, error] {
       for (int64_t i = 0; i < x.size(); ++i) {
-        x.grad[i] += (3 * x.value[i] * x.value[i] + error * x.value[i]) * y.grad[i];
+        x.grad[i] +=
+            (3 * x.value[i] * x.value[i] + error * x.value[i]) * y.grad[i];
       }
     });
   }
@@ -29,13 +31,19 @@ TEST(GradCheckTest, PassesCorrectAndCatchesWrongGradients) {
   Rng rng(1);
   std::vector<Tensor<double>> in = {RandomTensor(4, 5, rng)};
   GradCheckResult good = CheckOpGradients(
-      [](Tape<double>& t, absl::Span<const Var<double>> x) { return Cube(t, x[0], 0.0); }, in);
+      [](Tape<double>& t, absl::Span<const Var<double>> x) {
+        return Cube(t, x[0], 0.0);
+      },
+      in);
   EXPECT_TRUE(good.ok) << good.message;
   EXPECT_EQ(good.num_checked, 20);
   EXPECT_LT(good.max_rel_error, 1e-6);
 
   GradCheckResult bad = CheckOpGradients(
-      [](Tape<double>& t, absl::Span<const Var<double>> x) { return Cube(t, x[0], 1e-3); }, in);
+      [](Tape<double>& t, absl::Span<const Var<double>> x) {
+        return Cube(t, x[0], 1e-3);
+      },
+      in);
   EXPECT_FALSE(bad.ok);
   EXPECT_NE(bad.message.find("input 0["), std::string::npos) << bad.message;
 }
@@ -46,13 +54,17 @@ TEST(GradCheckTest, DirectionalModeCatchesWrongGradients) {
   GradCheckOptions options;
   options.max_full_elements = 10;
   GradCheckResult good = CheckOpGradients(
-      [](Tape<double>& t, absl::Span<const Var<double>> x) { return Cube(t, x[0], 0.0); }, in,
-      options);
+      [](Tape<double>& t, absl::Span<const Var<double>> x) {
+        return Cube(t, x[0], 0.0);
+      },
+      in, options);
   EXPECT_TRUE(good.ok) << good.message;
   EXPECT_EQ(good.num_checked, options.num_directions);
   GradCheckResult bad = CheckOpGradients(
-      [](Tape<double>& t, absl::Span<const Var<double>> x) { return Cube(t, x[0], 1e-2); }, in,
-      options);
+      [](Tape<double>& t, absl::Span<const Var<double>> x) {
+        return Cube(t, x[0], 1e-2);
+      },
+      in, options);
   EXPECT_FALSE(bad.ok);
   EXPECT_NE(bad.message.find("direction"), std::string::npos);
 }
@@ -63,15 +75,18 @@ TEST(GradCheckTest, ChecksParameterViewsInPlace) {
   const int w = params.Add("w", 3, 4);
   const int b = params.Add("b", 1, 3);
   Rng rng(3);
-  params.ForEach([&](const ParamInfo&, View<double> v) { FillUniform(v, -1, 1, rng); });
-  const std::vector<double> before(params.data(), params.data() + params.num_elements());
+  params.ForEach(
+      [&](const ParamInfo&, View<double> v) { FillUniform(v, -1, 1, rng); });
+  const std::vector<double> before(params.data(),
+                                   params.data() + params.num_elements());
   GradBlock<double> grads(params);
   Tensor<double> x = RandomTensor(5, 4, rng);
   auto eval = [&](bool with_grad) {
     Tape<double> tape;
     GradBlock<double>* g = with_grad ? &grads : nullptr;
-    Var<double> y = Tanh(tape, Linear(tape, tape.Constant(x.view()), params.OnTape(tape, w, g),
-                                      params.OnTape(tape, b, g)));
+    Var<double> y = Tanh(
+        tape, Linear(tape, tape.Constant(x.view()), params.OnTape(tape, w, g),
+                     params.OnTape(tape, b, g)));
     Var<double> loss = SumAll(tape, Mul(tape, y, y));
     if (with_grad) tape.Backward(loss);
     return loss.scalar();
@@ -82,7 +97,8 @@ TEST(GradCheckTest, ChecksParameterViewsInPlace) {
   EXPECT_TRUE(r.ok) << r.message;
   EXPECT_EQ(r.num_checked, 15);
   // Values are restored exactly.
-  for (int64_t i = 0; i < params.num_elements(); ++i) EXPECT_EQ(params.data()[i], before[i]);
+  for (int64_t i = 0; i < params.num_elements(); ++i)
+    EXPECT_EQ(params.data()[i], before[i]);
 }
 
 }  // namespace

@@ -9,8 +9,8 @@
 namespace elm {
 
 template <typename T>
-void MatMulForward(View<const T> a, View<const T> b, View<T> c, bool transpose_a,
-                   bool transpose_b) {
+void MatMulForward(View<const T> a, View<const T> b, View<T> c,
+                   bool transpose_a, bool transpose_b) {
   auto A = EigenMap(a);
   auto B = EigenMap(b);
   auto C = EigenMap(c);
@@ -26,8 +26,9 @@ void MatMulForward(View<const T> a, View<const T> b, View<T> c, bool transpose_a
 }
 
 template <typename T>
-void MatMulBackward(View<const T> a, View<const T> b, View<const T> dc, View<T> da,
-                    View<T> db, bool transpose_a, bool transpose_b) {
+void MatMulBackward(View<const T> a, View<const T> b, View<const T> dc,
+                    View<T> da, View<T> db, bool transpose_a,
+                    bool transpose_b) {
   auto A = EigenMap(a);
   auto B = EigenMap(b);
   auto dC = EigenMap(dc);
@@ -59,8 +60,8 @@ void MatMulBackward(View<const T> a, View<const T> b, View<const T> dc, View<T> 
 
 template <typename T>
 T StableSigmoid(T x) {
-  // 1/(1 + e^{-x}) saturates correctly at both ends (e^{-x} = inf gives 0) and is the
-  // formula PyTorch uses.
+  // 1/(1 + e^{-x}) saturates correctly at both ends (e^{-x} = inf gives 0) and
+  // is the formula PyTorch uses.
   return T(1) / (T(1) + std::exp(-x));
 }
 
@@ -98,7 +99,8 @@ void UnaryForward(UnaryOp op, const T* x, T* y, int64_t n) {
 }
 
 template <typename T>
-void UnaryBackward(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int64_t n) {
+void UnaryBackward(UnaryOp op, const T* x, const T* y, const T* dy, T* dx,
+                   int64_t n) {
   switch (op) {
     case UnaryOp::kExp:
       for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * y[i];
@@ -165,7 +167,8 @@ Strides BroadcastStrides(View<const T> v) {
 }
 
 template <typename T, typename F>
-void ForEachBroadcast(View<const T> a, View<const T> b, int64_t rows, int64_t cols, F f) {
+void ForEachBroadcast(View<const T> a, View<const T> b, int64_t rows,
+                      int64_t cols, F f) {
   const Strides sa = BroadcastStrides(a);
   const Strides sb = BroadcastStrides(b);
   for (int64_t r = 0; r < rows; ++r) {
@@ -184,27 +187,31 @@ void BinaryForward(BinaryOp op, View<const T> a, View<const T> b, View<T> out) {
   T* O = out.data;
   switch (op) {
     case BinaryOp::kAdd:
-      ForEachBroadcast(a, b, out.rows, out.cols,
-                       [&](int64_t o, int64_t i, int64_t j) { O[o] = A[i] + B[j]; });
+      ForEachBroadcast(
+          a, b, out.rows, out.cols,
+          [&](int64_t o, int64_t i, int64_t j) { O[o] = A[i] + B[j]; });
       break;
     case BinaryOp::kSub:
-      ForEachBroadcast(a, b, out.rows, out.cols,
-                       [&](int64_t o, int64_t i, int64_t j) { O[o] = A[i] - B[j]; });
+      ForEachBroadcast(
+          a, b, out.rows, out.cols,
+          [&](int64_t o, int64_t i, int64_t j) { O[o] = A[i] - B[j]; });
       break;
     case BinaryOp::kMul:
-      ForEachBroadcast(a, b, out.rows, out.cols,
-                       [&](int64_t o, int64_t i, int64_t j) { O[o] = A[i] * B[j]; });
+      ForEachBroadcast(
+          a, b, out.rows, out.cols,
+          [&](int64_t o, int64_t i, int64_t j) { O[o] = A[i] * B[j]; });
       break;
     case BinaryOp::kDiv:
-      ForEachBroadcast(a, b, out.rows, out.cols,
-                       [&](int64_t o, int64_t i, int64_t j) { O[o] = A[i] / B[j]; });
+      ForEachBroadcast(
+          a, b, out.rows, out.cols,
+          [&](int64_t o, int64_t i, int64_t j) { O[o] = A[i] / B[j]; });
       break;
   }
 }
 
 template <typename T>
-void BinaryBackward(BinaryOp op, View<const T> a, View<const T> b, View<const T> dout,
-                    View<T> da, View<T> db) {
+void BinaryBackward(BinaryOp op, View<const T> a, View<const T> b,
+                    View<const T> dout, View<T> da, View<T> db) {
   const T* A = a.data;
   const T* B = b.data;
   const T* dO = dout.data;
@@ -216,29 +223,35 @@ void BinaryBackward(BinaryOp op, View<const T> a, View<const T> b, View<const T>
     switch (op) {
       case BinaryOp::kAdd:
       case BinaryOp::kSub:
-        ForEachBroadcast(a, b, R, C, [&](int64_t o, int64_t i, int64_t) { dA[i] += dO[o]; });
+        ForEachBroadcast(
+            a, b, R, C, [&](int64_t o, int64_t i, int64_t) { dA[i] += dO[o]; });
         break;
       case BinaryOp::kMul:
-        ForEachBroadcast(a, b, R, C,
-                         [&](int64_t o, int64_t i, int64_t j) { dA[i] += dO[o] * B[j]; });
+        ForEachBroadcast(a, b, R, C, [&](int64_t o, int64_t i, int64_t j) {
+          dA[i] += dO[o] * B[j];
+        });
         break;
       case BinaryOp::kDiv:
-        ForEachBroadcast(a, b, R, C,
-                         [&](int64_t o, int64_t i, int64_t j) { dA[i] += dO[o] / B[j]; });
+        ForEachBroadcast(a, b, R, C, [&](int64_t o, int64_t i, int64_t j) {
+          dA[i] += dO[o] / B[j];
+        });
         break;
     }
   }
   if (dB != nullptr) {
     switch (op) {
       case BinaryOp::kAdd:
-        ForEachBroadcast(a, b, R, C, [&](int64_t o, int64_t, int64_t j) { dB[j] += dO[o]; });
+        ForEachBroadcast(
+            a, b, R, C, [&](int64_t o, int64_t, int64_t j) { dB[j] += dO[o]; });
         break;
       case BinaryOp::kSub:
-        ForEachBroadcast(a, b, R, C, [&](int64_t o, int64_t, int64_t j) { dB[j] -= dO[o]; });
+        ForEachBroadcast(
+            a, b, R, C, [&](int64_t o, int64_t, int64_t j) { dB[j] -= dO[o]; });
         break;
       case BinaryOp::kMul:
-        ForEachBroadcast(a, b, R, C,
-                         [&](int64_t o, int64_t i, int64_t j) { dB[j] += dO[o] * A[i]; });
+        ForEachBroadcast(a, b, R, C, [&](int64_t o, int64_t i, int64_t j) {
+          dB[j] += dO[o] * A[i];
+        });
         break;
       case BinaryOp::kDiv:
         ForEachBroadcast(a, b, R, C, [&](int64_t o, int64_t i, int64_t j) {
@@ -309,13 +322,15 @@ template <typename T>
 T BceWithLogitsForward(const T* x, const T* z, int64_t n) {
   T total = 0;
   for (int64_t i = 0; i < n; ++i) {
-    total += std::max(x[i], T(0)) - x[i] * z[i] + std::log1p(std::exp(-std::abs(x[i])));
+    total += std::max(x[i], T(0)) - x[i] * z[i] +
+             std::log1p(std::exp(-std::abs(x[i])));
   }
   return total / static_cast<T>(n);
 }
 
 template <typename T>
-void BceWithLogitsBackward(const T* x, const T* z, int64_t n, T dloss, T* dx, T* dz) {
+void BceWithLogitsBackward(const T* x, const T* z, int64_t n, T dloss, T* dx,
+                           T* dz) {
   const T g = dloss / static_cast<T>(n);
   if (dx != nullptr) {
     for (int64_t i = 0; i < n; ++i) dx[i] += g * (StableSigmoid(x[i]) - z[i]);
@@ -346,14 +361,16 @@ void MseBackward(const T* p, const T* q, int64_t n, T dloss, T* dp, T* dq) {
 }
 
 template <typename T>
-T SoftmaxCrossEntropyForward(View<const T> logits, const int64_t* labels, View<T> probs) {
+T SoftmaxCrossEntropyForward(View<const T> logits, const int64_t* labels,
+                             View<T> probs) {
   T total = 0;
   for (int64_t r = 0; r < logits.rows; ++r) {
     const T* x = logits.row(r);
     T* p = probs.row(r);
     const int64_t label = labels[r];
     CHECK(label >= 0 && label < logits.cols)
-        << "label " << label << " of row " << r << " is outside [0, " << logits.cols << ")";
+        << "label " << label << " of row " << r << " is outside [0, "
+        << logits.cols << ")";
     const T m = *std::max_element(x, x + logits.cols);
     T z = 0;
     for (int64_t c = 0; c < logits.cols; ++c) {
@@ -367,8 +384,8 @@ T SoftmaxCrossEntropyForward(View<const T> logits, const int64_t* labels, View<T
 }
 
 template <typename T>
-void SoftmaxCrossEntropyBackward(View<const T> probs, const int64_t* labels, T dloss,
-                                 View<T> dlogits) {
+void SoftmaxCrossEntropyBackward(View<const T> probs, const int64_t* labels,
+                                 T dloss, View<T> dlogits) {
   const T g = dloss / static_cast<T>(probs.rows);
   for (int64_t r = 0; r < probs.rows; ++r) {
     const T* p = probs.row(r);
@@ -378,33 +395,39 @@ void SoftmaxCrossEntropyBackward(View<const T> probs, const int64_t* labels, T d
   }
 }
 
-#define ELM_INSTANTIATE_KERNELS(T)                                                          \
-  template void MatMulForward<T>(View<const T>, View<const T>, View<T>, bool, bool);        \
-  template void MatMulBackward<T>(View<const T>, View<const T>, View<const T>, View<T>,     \
-                                  View<T>, bool, bool);                                     \
-  template T StableSigmoid<T>(T);                                                           \
-  template T StableSoftplus<T>(T);                                                          \
-  template void UnaryForward<T>(UnaryOp, const T*, T*, int64_t);                            \
-  template void UnaryBackward<T>(UnaryOp, const T*, const T*, const T*, T*, int64_t);       \
-  template void AffineForward<T>(const T*, T, T, T*, int64_t);                              \
-  template void AffineBackward<T>(const T*, T, T*, int64_t);                                \
-  template void ClampForward<T>(const T*, T, T, T*, int64_t);                               \
-  template void ClampBackward<T>(const T*, T, T, const T*, T*, int64_t);                    \
-  template void BinaryForward<T>(BinaryOp, View<const T>, View<const T>, View<T>);          \
-  template void BinaryBackward<T>(BinaryOp, View<const T>, View<const T>, View<const T>,    \
-                                  View<T>, View<T>);                                        \
-  template void SumForward<T>(View<const T>, int, T, View<T>);                              \
-  template void SumBackward<T>(View<const T>, int, T, View<T>);                             \
-  template void SliceColsForward<T>(View<const T>, int64_t, View<T>);                       \
-  template void SliceColsBackward<T>(View<const T>, int64_t, View<T>);                      \
-  template void GatherColsForward<T>(View<const T>, const int64_t*, View<T>);               \
-  template void GatherColsBackward<T>(View<const T>, const int64_t*, View<T>);              \
-  template T BceWithLogitsForward<T>(const T*, const T*, int64_t);                          \
-  template void BceWithLogitsBackward<T>(const T*, const T*, int64_t, T, T*, T*);           \
-  template T MseForward<T>(const T*, const T*, int64_t);                                    \
-  template void MseBackward<T>(const T*, const T*, int64_t, T, T*, T*);                     \
-  template T SoftmaxCrossEntropyForward<T>(View<const T>, const int64_t*, View<T>);         \
-  template void SoftmaxCrossEntropyBackward<T>(View<const T>, const int64_t*, T, View<T>);
+#define ELM_INSTANTIATE_KERNELS(T)                                             \
+  template void MatMulForward<T>(View<const T>, View<const T>, View<T>, bool,  \
+                                 bool);                                        \
+  template void MatMulBackward<T>(View<const T>, View<const T>, View<const T>, \
+                                  View<T>, View<T>, bool, bool);               \
+  template T StableSigmoid<T>(T);                                              \
+  template T StableSoftplus<T>(T);                                             \
+  template void UnaryForward<T>(UnaryOp, const T*, T*, int64_t);               \
+  template void UnaryBackward<T>(UnaryOp, const T*, const T*, const T*, T*,    \
+                                 int64_t);                                     \
+  template void AffineForward<T>(const T*, T, T, T*, int64_t);                 \
+  template void AffineBackward<T>(const T*, T, T*, int64_t);                   \
+  template void ClampForward<T>(const T*, T, T, T*, int64_t);                  \
+  template void ClampBackward<T>(const T*, T, T, const T*, T*, int64_t);       \
+  template void BinaryForward<T>(BinaryOp, View<const T>, View<const T>,       \
+                                 View<T>);                                     \
+  template void BinaryBackward<T>(BinaryOp, View<const T>, View<const T>,      \
+                                  View<const T>, View<T>, View<T>);            \
+  template void SumForward<T>(View<const T>, int, T, View<T>);                 \
+  template void SumBackward<T>(View<const T>, int, T, View<T>);                \
+  template void SliceColsForward<T>(View<const T>, int64_t, View<T>);          \
+  template void SliceColsBackward<T>(View<const T>, int64_t, View<T>);         \
+  template void GatherColsForward<T>(View<const T>, const int64_t*, View<T>);  \
+  template void GatherColsBackward<T>(View<const T>, const int64_t*, View<T>); \
+  template T BceWithLogitsForward<T>(const T*, const T*, int64_t);             \
+  template void BceWithLogitsBackward<T>(const T*, const T*, int64_t, T, T*,   \
+                                         T*);                                  \
+  template T MseForward<T>(const T*, const T*, int64_t);                       \
+  template void MseBackward<T>(const T*, const T*, int64_t, T, T*, T*);        \
+  template T SoftmaxCrossEntropyForward<T>(View<const T>, const int64_t*,      \
+                                           View<T>);                           \
+  template void SoftmaxCrossEntropyBackward<T>(View<const T>, const int64_t*,  \
+                                               T, View<T>);
 
 ELM_INSTANTIATE_KERNELS(float)
 ELM_INSTANTIATE_KERNELS(double)

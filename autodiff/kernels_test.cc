@@ -1,5 +1,5 @@
-// Kernel-level tests without a tape: backward kernels accumulate into existing adjoints and
-// skip null ones, and float kernels agree with double kernels.
+// Kernel-level tests without a tape: backward kernels accumulate into existing
+// adjoints and skip null ones, and float kernels agree with double kernels.
 #include "autodiff/kernels.h"
 
 #include <cmath>
@@ -19,7 +19,8 @@ std::vector<double> RandomVec(int n, Rng& rng) {
 
 TEST(KernelsTest, MatMulBackwardAccumulatesAndSkipsNull) {
   Rng rng(1);
-  std::vector<double> a = RandomVec(6, rng), b = RandomVec(6, rng), dc = RandomVec(4, rng);
+  std::vector<double> a = RandomVec(6, rng), b = RandomVec(6, rng),
+                      dc = RandomVec(4, rng);
   std::vector<double> da(6, 1.0);  // pre-existing adjoint
   MatMulBackward<double>({a.data(), 2, 3}, {b.data(), 3, 2}, {dc.data(), 2, 2},
                          {da.data(), 2, 3}, {nullptr, 3, 2}, false, false);
@@ -36,7 +37,8 @@ TEST(KernelsTest, BroadcastBackwardSumsOverRepeatedAxes) {
   std::vector<double> a(6, 0.0), b = {1, 2, 3}, dout = {1, 2, 3, 4, 5, 6};
   std::vector<double> db(3, 0.0);
   BinaryBackward<double>(BinaryOp::kAdd, {a.data(), 2, 3}, {b.data(), 1, 3},
-                         {dout.data(), 2, 3}, {nullptr, 2, 3}, {db.data(), 1, 3});
+                         {dout.data(), 2, 3}, {nullptr, 2, 3},
+                         {db.data(), 1, 3});
   EXPECT_EQ(db[0], 5);
   EXPECT_EQ(db[1], 7);
   EXPECT_EQ(db[2], 9);
@@ -47,8 +49,8 @@ TEST(KernelsTest, FloatKernelsMatchDouble) {
   const int n = 64;
   std::vector<double> xd = RandomVec(n, rng), dyd = RandomVec(n, rng);
   std::vector<float> xf(xd.begin(), xd.end()), dyf(dyd.begin(), dyd.end());
-  for (UnaryOp op : {UnaryOp::kExp, UnaryOp::kTanh, UnaryOp::kSigmoid, UnaryOp::kSilu,
-                     UnaryOp::kSoftplus}) {
+  for (UnaryOp op : {UnaryOp::kExp, UnaryOp::kTanh, UnaryOp::kSigmoid,
+                     UnaryOp::kSilu, UnaryOp::kSoftplus}) {
     std::vector<double> yd(n), dxd(n, 0.0);
     std::vector<float> yf(n), dxf(n, 0.0f);
     UnaryForward<double>(op, xd.data(), yd.data(), n);

@@ -12,7 +12,8 @@ namespace elm {
 
 template <typename T>
 int ParamSet<T>::Add(std::string name, int64_t rows, int64_t cols) {
-  CHECK(rows >= 0 && cols >= 0) << "parameter " << name << " has a negative dimension";
+  CHECK(rows >= 0 && cols >= 0)
+      << "parameter " << name << " has a negative dimension";
   CHECK(!Find(name).ok()) << "duplicate parameter name " << name;
   ParamInfo p;
   p.name = std::move(name);
@@ -49,7 +50,8 @@ Var<T> ParamSet<T>::OnTape(Tape<T>& tape, int id, GradBlock<T>* grads) {
   const ParamInfo& p = infos_.at(id);
   T* grad = nullptr;
   if (grads != nullptr) {
-    CHECK_EQ(grads->size(), num_elements()) << "GradBlock does not match the ParamSet";
+    CHECK_EQ(grads->size(), num_elements())
+        << "GradBlock does not match the ParamSet";
     grad = grads->data() + p.offset;
   }
   return tape.External(data_.data() + p.offset, grad, p.rows, p.cols);
@@ -62,7 +64,8 @@ void GradBlock<T>::Zero() {
 
 template <typename T>
 void GradBlock<T>::Add(const GradBlock& other) {
-  CHECK_EQ(other.data_.size(), data_.size()) << "GradBlock::Add of a different layout";
+  CHECK_EQ(other.data_.size(), data_.size())
+      << "GradBlock::Add of a different layout";
   for (size_t i = 0; i < data_.size(); ++i) data_[i] += other.data_[i];
 }
 
@@ -88,7 +91,8 @@ double ClipGradNorm(GradBlock<T>& grads, double max_norm) {
 
 template <typename T>
 void FillUniform(View<T> v, double lo, double hi, Rng& rng) {
-  for (int64_t i = 0; i < v.size(); ++i) v[i] = static_cast<T>(rng.Uniform(lo, hi));
+  for (int64_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<T>(rng.Uniform(lo, hi));
 }
 
 template class ParamSet<float>;

@@ -1,16 +1,17 @@
-// Parameters: named tensors backed by one contiguous block, with gradient blocks of the same
-// layout. Optimizers (optimizer.h) step the whole block at once; a model keeps the ids that
-// `Add` returns and makes tape Vars with `OnTape`, whose adjoints alias a GradBlock so that
-// backward accumulates straight into it. With several threads, each thread has its own tape
-// and GradBlock; `GradBlock::Add` sums them before the optimizer step.
+// Parameters: named tensors backed by one contiguous block, with gradient
+// blocks of the same layout. Optimizers (optimizer.h) step the whole block at
+// once; a model keeps the ids that `Add` returns and makes tape Vars with
+// `OnTape`, whose adjoints alias a GradBlock so that backward accumulates
+// straight into it. With several threads, each thread has its own tape and
+// GradBlock; `GradBlock::Add` sums them before the optimizer step.
 //
 // Example:
 //   ParamSet<float> params;
 //   const int w = params.Add("layer0.weight", 16, 8);   // [out, in]
 //   const int b = params.Add("layer0.bias", 1, 16);
 //   GradBlock<float> grads(params);
-//   ... Var<float> wv = params.OnTape(tape, w, &grads); ...; tape.Backward(loss);
-//   ClipGradNorm(grads, 1.0);
+//   ... Var<float> wv = params.OnTape(tape, w, &grads); ...;
+//   tape.Backward(loss); ClipGradNorm(grads, 1.0);
 //   optimizer.Step(params.data(), grads.data(), params.num_elements());
 //   grads.Zero();
 #ifndef ELM_AUTODIFF_PARAMS_H_
@@ -18,10 +19,10 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "autodiff/rng.h"
 #include "autodiff/tape.h"
 #include "autodiff/tensor.h"
@@ -43,8 +44,9 @@ class GradBlock;
 template <typename T>
 class ParamSet {
  public:
-  // Adds a zero-initialised [rows, cols] parameter and returns its id. Names are unique.
-  // Add every parameter before taking views or Vars: adding moves the block.
+  // Adds a zero-initialised [rows, cols] parameter and returns its id. Names
+  // are unique. Add every parameter before taking views or Vars: adding moves
+  // the block.
   int Add(std::string name, int64_t rows, int64_t cols);
 
   int num_params() const { return static_cast<int>(infos_.size()); }
@@ -59,13 +61,15 @@ class ParamSet {
   T* data() { return data_.data(); }
   const T* data() const { return data_.data(); }
 
-  // A tape Var over parameter `id`; its adjoint aliases `grads` (null: no gradient).
+  // A tape Var over parameter `id`; its adjoint aliases `grads` (null: no
+  // gradient).
   Var<T> OnTape(Tape<T>& tape, int id, GradBlock<T>* grads);
 
   // Calls fn(const ParamInfo&, View<T> value) for every parameter in order.
   template <typename F>
   void ForEach(F fn) {
-    for (const ParamInfo& p : infos_) fn(p, View<T>{data_.data() + p.offset, p.rows, p.cols});
+    for (const ParamInfo& p : infos_)
+      fn(p, View<T>{data_.data() + p.offset, p.rows, p.cols});
   }
 
  private:
@@ -99,8 +103,8 @@ class GradBlock {
   std::vector<T> data_;
 };
 
-// Global-norm clipping as torch.nn.utils.clip_grad_norm_ (norm 2): with n = ‖g‖₂, scales
-// g by min(1, max_norm / (n + 1e-6)). Returns n (before clipping).
+// Global-norm clipping as torch.nn.utils.clip_grad_norm_ (norm 2): with n =
+// ‖g‖₂, scales g by min(1, max_norm / (n + 1e-6)). Returns n (before clipping).
 template <typename T>
 double ClipGradNorm(GradBlock<T>& grads, double max_norm);
 

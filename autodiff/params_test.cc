@@ -1,5 +1,5 @@
-// Tests parameter sets, gradient blocks aliased on the tape, gradient summation across
-// blocks, and global-norm clipping.
+// Tests parameter sets, gradient blocks aliased on the tape, gradient summation
+// across blocks, and global-norm clipping.
 #include "autodiff/params.h"
 
 #include <cmath>

@@ -1,6 +1,7 @@
-// Rng: a small, fast, seeded random number generator (xoshiro256** seeded through
-// splitmix64) with the few distributions the library needs. The same seed gives the same
-// stream on every platform and compiler, unlike the <random> distributions.
+// Rng: a small, fast, seeded random number generator (xoshiro256** seeded
+// through splitmix64) with the few distributions the library needs. The same
+// seed gives the same stream on every platform and compiler, unlike the
+// <random> distributions.
 #ifndef ELM_AUTODIFF_RNG_H_
 #define ELM_AUTODIFF_RNG_H_
 

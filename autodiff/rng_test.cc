@@ -1,4 +1,5 @@
-// Tests the seeded generator: reproducibility and the moments of its distributions.
+// Tests the seeded generator: reproducibility and the moments of its
+// distributions.
 #include "autodiff/rng.h"
 
 #include <cmath>

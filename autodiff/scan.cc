@@ -8,8 +8,8 @@
 namespace elm {
 
 template <typename T>
-void LinearScanForward(const T* a, View<const T> u, const T* init, int64_t steps,
-                       View<T> y) {
+void LinearScanForward(const T* a, View<const T> u, const T* init,
+                       int64_t steps, View<T> y) {
   const int64_t d = u.cols;
   const int64_t batch = u.rows / steps;
   for (int64_t b = 0; b < batch; ++b) {
@@ -28,8 +28,9 @@ void LinearScanForward(const T* a, View<const T> u, const T* init, int64_t steps
 }
 
 template <typename T>
-void LinearScanBackward(const T* a, View<const T> y, const T* init, View<const T> dy,
-                        int64_t steps, T* scratch, T* da, T* du, T* dinit) {
+void LinearScanBackward(const T* a, View<const T> y, const T* init,
+                        View<const T> dy, int64_t steps, T* scratch, T* da,
+                        T* du, T* dinit) {
   const int64_t d = y.cols;
   const int64_t batch = y.rows / steps;
   T* g = scratch;
@@ -44,7 +45,8 @@ void LinearScanBackward(const T* a, View<const T> y, const T* init, View<const T
         for (int64_t i = 0; i < d; ++i) dut[i] += g[i];
       }
       if (da != nullptr) {
-        const T* prev = t > 0 ? y.row(row - 1) : (init != nullptr ? init + b * d : nullptr);
+        const T* prev =
+            t > 0 ? y.row(row - 1) : (init != nullptr ? init + b * d : nullptr);
         if (prev != nullptr) {
           for (int64_t i = 0; i < d; ++i) da[i] += g[i] * prev[i];
         }
@@ -57,14 +59,16 @@ void LinearScanBackward(const T* a, View<const T> y, const T* init, View<const T
 }
 
 template <typename T>
-Var<T> LinearScan(Tape<T>& tape, Var<T> a, Var<T> u, int64_t steps, Var<T> init) {
+Var<T> LinearScan(Tape<T>& tape, Var<T> a, Var<T> u, int64_t steps,
+                  Var<T> init) {
   tape.CheckLive(a);
   tape.CheckLive(u);
   CHECK_GT(steps, 0);
-  CHECK_EQ(u.rows % steps, 0) << "LinearScan: " << u.rows << " rows are not B·" << steps;
+  CHECK_EQ(u.rows % steps, 0)
+      << "LinearScan: " << u.rows << " rows are not B·" << steps;
   CHECK(a.rows == 1 && a.cols == u.cols)
-      << "LinearScan: decay must be [1, " << u.cols << "], got [" << a.rows << ", " << a.cols
-      << "]";
+      << "LinearScan: decay must be [1, " << u.cols << "], got [" << a.rows
+      << ", " << a.cols << "]";
   const int64_t batch = u.rows / steps;
   const bool has_init = init.size() > 0;
   if (has_init) {
@@ -75,22 +79,24 @@ Var<T> LinearScan(Tape<T>& tape, Var<T> a, Var<T> u, int64_t steps, Var<T> init)
   const bool needs_grad = a.needs_grad() || u.needs_grad() || init.needs_grad();
   Var<T> y = tape.NewVar(u.rows, u.cols, needs_grad);
   const T* init_value = has_init ? init.value : nullptr;
-  LinearScanForward<T>(a.value, {u.value, u.rows, u.cols}, init_value, steps, y.value_view());
+  LinearScanForward<T>(a.value, {u.value, u.rows, u.cols}, init_value, steps,
+                       y.value_view());
   if (needs_grad) {
     T* scratch = tape.arena().template AllocateArray<T>(u.cols);
     tape.Record([a, u, init, y, steps, scratch, init_value] {
       LinearScanBackward<T>(a.value, {y.value, y.rows, y.cols}, init_value,
-                            {y.grad, y.rows, y.cols}, steps, scratch, a.grad, u.grad,
-                            init.grad);
+                            {y.grad, y.rows, y.cols}, steps, scratch, a.grad,
+                            u.grad, init.grad);
     });
   }
   return y;
 }
 
-#define ELM_INSTANTIATE_SCAN(T)                                                         \
-  template void LinearScanForward<T>(const T*, View<const T>, const T*, int64_t, View<T>); \
-  template void LinearScanBackward<T>(const T*, View<const T>, const T*, View<const T>,  \
-                                      int64_t, T*, T*, T*, T*);                          \
+#define ELM_INSTANTIATE_SCAN(T)                                                \
+  template void LinearScanForward<T>(const T*, View<const T>, const T*,        \
+                                     int64_t, View<T>);                        \
+  template void LinearScanBackward<T>(const T*, View<const T>, const T*,       \
+                                      View<const T>, int64_t, T*, T*, T*, T*); \
   template Var<T> LinearScan<T>(Tape<T>&, Var<T>, Var<T>, int64_t, Var<T>);
 
 ELM_INSTANTIATE_SCAN(float)

@@ -1,5 +1,6 @@
-// Tests the linear scan: values against the plain recurrence, gradients for the decay, the
-// inputs and the initial state against central differences, and float against double.
+// Tests the linear scan: values against the plain recurrence, gradients for the
+// decay, the inputs and the initial state against central differences, and
+// float against double.
 #include "autodiff/scan.h"
 
 #include <cmath>
@@ -21,9 +22,11 @@ TEST(LinearScanTest, MatchesRecurrence) {
   Tensor<double> u = RandomTensor(B * T, D, rng);
   Tensor<double> init = RandomTensor(B, D, rng);
   Tape<double> tape;
-  Var<double> y = LinearScan(tape, tape.Constant(a.view()), tape.Constant(u.view()), T,
-                             tape.Constant(init.view()));
-  Var<double> y0 = LinearScan(tape, tape.Constant(a.view()), tape.Constant(u.view()), T);
+  Var<double> y =
+      LinearScan(tape, tape.Constant(a.view()), tape.Constant(u.view()), T,
+                 tape.Constant(init.view()));
+  Var<double> y0 =
+      LinearScan(tape, tape.Constant(a.view()), tape.Constant(u.view()), T);
   for (int b = 0; b < B; ++b) {
     for (int i = 0; i < D; ++i) {
       double s = init(b, i), s0 = 0;
@@ -41,12 +44,17 @@ TEST(LinearScanTest, GradientsOfDecayInputsAndInit) {
   Rng rng(5);
   const int B = 3, T = 40, D = 4;
   std::vector<Tensor<double>> in = {RandomTensor(1, D, rng, 0.3, 0.97),
-                                    RandomTensor(B * T, D, rng), RandomTensor(B, D, rng)};
+                                    RandomTensor(B * T, D, rng),
+                                    RandomTensor(B, D, rng)};
   GradCheckResult r = CheckOpGradients(
-      [](Tape<double>& t, Leaves x) { return LinearScan(t, x[0], x[1], T, x[2]); }, in);
+      [](Tape<double>& t, Leaves x) {
+        return LinearScan(t, x[0], x[1], T, x[2]);
+      },
+      in);
   EXPECT_TRUE(r.ok) << r.message;
-  r = CheckOpGradients([](Tape<double>& t, Leaves x) { return LinearScan(t, x[0], x[1], T); },
-                       in);
+  r = CheckOpGradients(
+      [](Tape<double>& t, Leaves x) { return LinearScan(t, x[0], x[1], T); },
+      in);
   EXPECT_TRUE(r.ok) << r.message;
 }
 
@@ -59,7 +67,8 @@ TEST(LinearScanTest, LongSequenceDirectionalCheck) {
   GradCheckOptions options;
   options.max_full_elements = 100;
   GradCheckResult r = CheckOpGradients(
-      [](Tape<double>& t, Leaves x) { return LinearScan(t, x[0], x[1], T); }, in, options);
+      [](Tape<double>& t, Leaves x) { return LinearScan(t, x[0], x[1], T); },
+      in, options);
   EXPECT_TRUE(r.ok) << r.message;
 }
 
@@ -73,13 +82,16 @@ TEST(LinearScanTest, FloatMatchesDouble) {
   Tape<double> td;
   Tape<float> tf;
   Var<double> ad = td.Leaf(a.data(), 1, D), ud = td.Leaf(u.data(), B * T, D);
-  Var<float> af_v = tf.Leaf(af.data(), 1, D), uf_v = tf.Leaf(uf.data(), B * T, D);
+  Var<float> af_v = tf.Leaf(af.data(), 1, D),
+             uf_v = tf.Leaf(uf.data(), B * T, D);
   td.Backward(SumAll(td, Tanh(td, LinearScan(td, ad, ud, T))));
   tf.Backward(SumAll(tf, Tanh(tf, LinearScan(tf, af_v, uf_v, T))));
   double max_ref = 0;
   for (int i = 0; i < D; ++i) max_ref = std::max(max_ref, std::abs(ad.grad[i]));
-  for (int i = 0; i < D; ++i) EXPECT_NEAR(af_v.grad[i], ad.grad[i], 1e-5 * max_ref);
-  for (int i = 0; i < B * T * D; ++i) EXPECT_NEAR(uf_v.grad[i], ud.grad[i], 1e-5);
+  for (int i = 0; i < D; ++i)
+    EXPECT_NEAR(af_v.grad[i], ad.grad[i], 1e-5 * max_ref);
+  for (int i = 0; i < B * T * D; ++i)
+    EXPECT_NEAR(uf_v.grad[i], ud.grad[i], 1e-5);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
-// Status-propagation macros for Debian's Abseil 20220623, which has no status_macros.h.
+// Status-propagation macros for Debian's Abseil 20220623, which has no
+// status_macros.h.
 //
-//   RETURN_IF_ERROR(expr);                  // returns expr's Status when not OK
-//   ASSIGN_OR_RETURN(auto x, StatusOrExpr); // declares x, or returns the error
+//   RETURN_IF_ERROR(expr);                  // returns expr's Status when not
+//   OK ASSIGN_OR_RETURN(auto x, StatusOrExpr); // declares x, or returns the
+//   error
 //
 // Use them in functions that return absl::Status or absl::StatusOr<T>.
 #ifndef ELM_AUTODIFF_STATUS_MACROS_H_
@@ -15,14 +17,15 @@
 #define ELM_STATUS_CONCAT_INNER_(a, b) a##b
 #define ELM_STATUS_CONCAT_(a, b) ELM_STATUS_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                   \
-  do {                                          \
-    ::absl::Status elm_status_ = (expr);        \
-    if (!elm_status_.ok()) return elm_status_;  \
+#define RETURN_IF_ERROR(expr)                  \
+  do {                                         \
+    ::absl::Status elm_status_ = (expr);       \
+    if (!elm_status_.ok()) return elm_status_; \
   } while (0)
 
-#define ASSIGN_OR_RETURN(lhs, rexpr) \
-  ELM_ASSIGN_OR_RETURN_IMPL_(ELM_STATUS_CONCAT_(elm_statusor_, __LINE__), lhs, rexpr)
+#define ASSIGN_OR_RETURN(lhs, rexpr)                                           \
+  ELM_ASSIGN_OR_RETURN_IMPL_(ELM_STATUS_CONCAT_(elm_statusor_, __LINE__), lhs, \
+                             rexpr)
 
 #define ELM_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                               \

@@ -1,6 +1,6 @@
-// Tape tests: backward order and accumulation, user-defined records, marks and nested
-// backward, and hygiene (Reset empties, the arena stops growing after two steps, stale
-// Vars are caught in debug builds).
+// Tape tests: backward order and accumulation, user-defined records, marks and
+// nested backward, and hygiene (Reset empties, the arena stops growing after
+// two steps, stale Vars are caught in debug builds).
 #include "autodiff/tape.h"
 
 #include <vector>
@@ -13,14 +13,16 @@
 namespace elm {
 namespace {
 
-// The user-defined op of the tape.h example: y = x ⊙ x with a hand-written backward.
+// The user-defined op of the tape.h example: y = x ⊙ x with a hand-written
+// backward.
 template <typename T>
 Var<T> Square(Tape<T>& tape, Var<T> x) {
   Var<T> y = tape.NewVar(x.rows, x.cols, x.needs_grad());
   for (int64_t i = 0; i < x.size(); ++i) y.value[i] = x.value[i] * x.value[i];
   if (y.needs_grad()) {
     tape.Record([x, y] {
-      for (int64_t i = 0; i < x.size(); ++i) x.grad[i] += 2 * x.value[i] * y.grad[i];
+      for (int64_t i = 0; i < x.size(); ++i)
+        x.grad[i] += 2 * x.value[i] * y.grad[i];
     });
   }
   return y;
@@ -80,14 +82,15 @@ TEST(TapeTest, RewindToMarkRestoresArena) {
 }
 
 // One step of a small MLP on a fresh tape state.
-void MlpStep(Tape<float>& tape, ParamSet<float>& params, GradBlock<float>& grads,
-             const std::vector<float>& x, const std::vector<float>& y) {
+void MlpStep(Tape<float>& tape, ParamSet<float>& params,
+             GradBlock<float>& grads, const std::vector<float>& x,
+             const std::vector<float>& y) {
   tape.Reset();
   Var<float> in = tape.Constant(x.data(), 8, 4);
   Var<float> h = Tanh(tape, Linear(tape, in, params.OnTape(tape, 0, &grads),
                                    params.OnTape(tape, 1, &grads)));
-  Var<float> out =
-      Linear(tape, h, params.OnTape(tape, 2, &grads), params.OnTape(tape, 3, &grads));
+  Var<float> out = Linear(tape, h, params.OnTape(tape, 2, &grads),
+                          params.OnTape(tape, 3, &grads));
   tape.Backward(Mse(tape, out, tape.Constant(y.data(), 8, 1)));
 }
 
@@ -98,7 +101,8 @@ TEST(TapeTest, ArenaHighWaterStableFromSecondStepAndResetEmpties) {
   params.Add("w2", 1, 16);
   params.Add("b2", 1, 1);
   Rng rng(3);
-  params.ForEach([&](const ParamInfo&, View<float> v) { FillUniform(v, -0.5, 0.5, rng); });
+  params.ForEach(
+      [&](const ParamInfo&, View<float> v) { FillUniform(v, -0.5, 0.5, rng); });
   GradBlock<float> grads(params);
   std::vector<float> x(32), y(8);
   for (float& v : x) v = static_cast<float>(rng.Uniform(-1, 1));

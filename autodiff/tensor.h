@@ -1,9 +1,10 @@
-// Tensor views and owning tensors. A `View<T>` is a non-owning pointer + shape of a
-// row-major matrix; every tensor in the library is viewed as a matrix [rows, cols].
-// A sequence batch [B, T, D] is the matrix [B·T, D] with row b·T + t, so time-parallel work
-// is one matrix product over B·T rows. `Tensor<T>` owns contiguous storage (parameters,
-// optimizer state, test data); views over it never own anything. `EigenMap` gives
-// Eigen's row-major Map over a view for the kernels.
+// Tensor views and owning tensors. A `View<T>` is a non-owning pointer + shape
+// of a row-major matrix; every tensor in the library is viewed as a matrix
+// [rows, cols]. A sequence batch [B, T, D] is the matrix [B·T, D] with row b·T
+// + t, so time-parallel work is one matrix product over B·T rows. `Tensor<T>`
+// owns contiguous storage (parameters, optimizer state, test data); views over
+// it never own anything. `EigenMap` gives Eigen's row-major Map over a view for
+// the kernels.
 #ifndef ELM_AUTODIFF_TENSOR_H_
 #define ELM_AUTODIFF_TENSOR_H_
 
@@ -18,7 +19,8 @@
 namespace elm {
 
 template <typename T>
-using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMatrix =
+    Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // A non-owning row-major view: element (r, c) is data[r * cols + c].
 template <typename T>
@@ -55,7 +57,8 @@ template <typename T>
 class Tensor {
  public:
   Tensor() = default;
-  Tensor(int64_t rows, int64_t cols) : rows_(rows), cols_(cols), data_(rows * cols) {
+  Tensor(int64_t rows, int64_t cols)
+      : rows_(rows), cols_(cols), data_(rows * cols) {
     CHECK_GE(rows, 0);
     CHECK_GE(cols, 0);
   }
