@@ -17,6 +17,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "autodiff/shared_data.h"
 #include "gtest/gtest.h"
 
 namespace elm {
@@ -26,17 +27,6 @@ constexpr char kSource[] = "test.txt";
 
 // The golden folder in the runfiles, or "" (with the path looked at in
 // *missing).
-std::string FindGoldenDir(std::string* missing) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const std::string base = srcdir != nullptr ? srcdir : ".";
-  const std::string primary = base + "/elm/external/shared/golden";
-  for (const std::string& dir : {primary, std::string("external/shared/golden"),
-                                 base + "/shared/golden"}) {
-    if (std::filesystem::is_directory(dir)) return dir;
-  }
-  *missing = primary;
-  return "";
-}
 
 std::string TempPath(const std::string& name) {
   const char* tmp = std::getenv("TEST_TMPDIR");
@@ -502,7 +492,7 @@ class ElmTensorGoldenTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string missing;
-    dir_ = FindGoldenDir(&missing);
+    dir_ = FindSharedPath("golden", &missing);
     if (dir_.empty()) GTEST_SKIP() << "missing " << missing;
   }
 

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +17,7 @@
 #include "autodiff/elmtensor.h"
 #include "autodiff/lr_schedule.h"
 #include "autodiff/optimizer.h"
+#include "autodiff/shared_data.h"
 #include "gtest/gtest.h"
 
 namespace elm {
@@ -27,17 +27,6 @@ constexpr int kSteps = 6;
 
 // The golden folder in the runfiles, or "" (with the path looked at in
 // *missing).
-std::string FindGoldenDir(std::string* missing) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const std::string base = srcdir != nullptr ? srcdir : ".";
-  const std::string primary = base + "/elm/external/shared/golden";
-  for (const std::string& dir : {primary, std::string("external/shared/golden"),
-                                 base + "/shared/golden"}) {
-    if (std::filesystem::is_directory(dir)) return dir;
-  }
-  *missing = primary;
-  return "";
-}
 
 // The number after `key` in `text` (e.g. key "'lr': "), or NaN.
 double NumberAfter(const std::string& text, const std::string& key) {
@@ -135,7 +124,7 @@ class OptimizerGoldenTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
     std::string missing;
-    dir_ = FindGoldenDir(&missing);
+    dir_ = FindSharedPath("golden", &missing);
     if (dir_.empty()) GTEST_SKIP() << "missing " << missing;
   }
 
