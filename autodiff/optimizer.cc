@@ -145,6 +145,28 @@ void Optimizer<T>::Reset() {
   ClearState();
 }
 
+template <typename T>
+std::vector<typename Optimizer<T>::ConstStateVector> Optimizer<T>::State()
+    const {
+  // MutableState() only hands out pointers; nothing is written through them
+  // here, so casting away const is safe.
+  std::vector<ConstStateVector> out;
+  for (StateVector& s : const_cast<Optimizer*>(this)->MutableState()) {
+    out.push_back({std::move(s.name), s.values});
+  }
+  return out;
+}
+
+template <typename T>
+void Optimizer<T>::PrepareRestore(size_t n, int64_t step_count) {
+  CHECK_GE(step_count, 0) << "PrepareRestore: negative step count";
+  Reset();
+  if (step_count == 0) return;
+  size_ = n;
+  step_count_ = step_count;
+  InitState(n);
+}
+
 // ---------------------------------------------------------------------------
 // Sgd
 
@@ -173,6 +195,12 @@ void Sgd<T>::InitState(size_t n) {
 }
 
 template <typename T>
+std::vector<typename Optimizer<T>::StateVector> Sgd<T>::MutableState() {
+  if (momentum_ == 0.0) return {};
+  return {{"momentum_buffer", &buf_}};
+}
+
+template <typename T>
 void Sgd<T>::ClearState() {
   buf_.clear();
 }
@@ -181,6 +209,7 @@ template <typename T>
 void Sgd<T>::Update(T* params, const T* grads, size_t n) {
   const double lr = this->lr();
   const bool first = this->step_count() == 1;
+  DCHECK(momentum_ == 0.0 || buf_.size() == n) << "momentum_buffer resized";
   for (size_t i = 0; i < n; ++i) {
     const double p = params[i];
     double d_p = grads[i];
@@ -229,6 +258,11 @@ void Adam<T>::InitState(size_t n) {
 }
 
 template <typename T>
+std::vector<typename Optimizer<T>::StateVector> Adam<T>::MutableState() {
+  return {{"exp_avg", &exp_avg_}, {"exp_avg_sq", &exp_avg_sq_}};
+}
+
+template <typename T>
 void Adam<T>::ClearState() {
   exp_avg_.clear();
   exp_avg_sq_.clear();
@@ -243,6 +277,8 @@ void Adam<T>::Update(T* params, const T* grads, size_t n) {
   const double step_size = lr / bias_correction1;
   const double bias_correction2_sqrt = std::sqrt(bias_correction2);
   const double decay = 1.0 - lr * weight_decay_;  // AdamW only
+  DCHECK(exp_avg_.size() == n && exp_avg_sq_.size() == n)
+      << "Adam state resized";
   for (size_t i = 0; i < n; ++i) {
     double p = params[i];
     double grad = grads[i];
@@ -291,6 +327,11 @@ void Adamax<T>::InitState(size_t n) {
 }
 
 template <typename T>
+std::vector<typename Optimizer<T>::StateVector> Adamax<T>::MutableState() {
+  return {{"exp_avg", &exp_avg_}, {"exp_inf", &exp_inf_}};
+}
+
+template <typename T>
 void Adamax<T>::ClearState() {
   exp_avg_.clear();
   exp_inf_.clear();
@@ -301,6 +342,8 @@ void Adamax<T>::Update(T* params, const T* grads, size_t n) {
   const double step = static_cast<double>(this->step_count());
   const double bias_correction = 1.0 - std::pow(beta1_, step);
   const double clr = this->lr() / bias_correction;
+  DCHECK(exp_avg_.size() == n && exp_inf_.size() == n)
+      << "Adamax state resized";
   for (size_t i = 0; i < n; ++i) {
     const double p = params[i];
     double grad = grads[i];

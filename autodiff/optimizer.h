@@ -10,7 +10,10 @@
 // done in double, also for float parameters, which are rounded once per step
 // when written back. The learning rate is set from outside (see lr_schedule.h)
 // before each Step(). OptimizerConfig plus MakeOptimizer() build one from user
-// settings, validating them with a Status that names the bad field.
+// settings, validating them with a Status that names the bad field. For
+// checkpoints, State()/MutableState() expose the state vectors by name and
+// PrepareRestore() sizes them, so that a restored optimizer continues bit for
+// bit as if training had never stopped.
 //
 // Example:
 //   ASSIGN_OR_RETURN(std::unique_ptr<Optimizer<float>> opt,
@@ -89,6 +92,38 @@ class Optimizer {
   // kept.
   void Reset();
 
+  // Which algorithm this is (AdamW for an Adam with decoupled weight decay).
+  virtual OptimizerKind kind() const = 0;
+
+  // One named state vector (moments, buffers), for checkpoints.
+  struct StateVector {
+    std::string name;
+    std::vector<double>* values;
+  };
+  struct ConstStateVector {
+    std::string name;
+    const std::vector<double>* values;
+  };
+
+  // The state vectors, always the same names in the same order for a given
+  // kind and settings: SGD "momentum_buffer" (none when momentum == 0),
+  // Adam/AdamW "exp_avg", "exp_avg_sq", Adamax "exp_avg", "exp_inf". Each is
+  // empty while step_count() == 0 and holds size() values after. Together with
+  // step_count() (and lr(), which a schedule usually sets) they are the whole
+  // state. To restore a saved state: PrepareRestore(n, saved_step_count), then
+  // copy each saved vector over the one of the same name, keeping its size.
+  virtual std::vector<StateVector> MutableState() = 0;
+  std::vector<ConstStateVector> State() const;
+
+  // Readies the optimizer for a restore: forgets the current state, then, when
+  // step_count > 0, sets size() = n and step_count() = step_count and sizes
+  // every state vector to n zeros; with step_count == 0 it is Reset() (the
+  // vectors are empty and the next Step() starts afresh). After the saved
+  // vectors are copied in, the next Step() continues exactly where the saved
+  // optimizer would have (e.g. SGD copies the gradient into its momentum buffer
+  // only on step 1). CHECKs step_count >= 0.
+  void PrepareRestore(size_t n, int64_t step_count);
+
  protected:
   explicit Optimizer(double lr);
 
@@ -119,6 +154,9 @@ class Sgd : public Optimizer<T> {
   // Empty when momentum == 0 or before the first step.
   const std::vector<double>& momentum_buffer() const { return buf_; }
 
+  OptimizerKind kind() const override { return OptimizerKind::kSgd; }
+  std::vector<typename Optimizer<T>::StateVector> MutableState() override;
+
  protected:
   void InitState(size_t n) override;
   void ClearState() override;
@@ -148,6 +186,11 @@ class Adam : public Optimizer<T> {
 
   const std::vector<double>& exp_avg() const { return exp_avg_; }
   const std::vector<double>& exp_avg_sq() const { return exp_avg_sq_; }
+
+  OptimizerKind kind() const override {
+    return decoupled_ ? OptimizerKind::kAdamW : OptimizerKind::kAdam;
+  }
+  std::vector<typename Optimizer<T>::StateVector> MutableState() override;
 
  protected:
   void InitState(size_t n) override;
@@ -186,6 +229,9 @@ class Adamax : public Optimizer<T> {
 
   const std::vector<double>& exp_avg() const { return exp_avg_; }
   const std::vector<double>& exp_inf() const { return exp_inf_; }
+
+  OptimizerKind kind() const override { return OptimizerKind::kAdamax; }
+  std::vector<typename Optimizer<T>::StateVector> MutableState() override;
 
  protected:
   void InitState(size_t n) override;

@@ -1,11 +1,16 @@
 // Tests each optimizer on one or two steps worked out by hand (the expected
 // values are written out from the update formulas with literal numbers), the
-// float instantiation, state handling and the config validation and factory.
+// float instantiation, state handling, state export and restore (a restored
+// optimizer continues bit for bit) and the config validation and factory.
 #include "autodiff/optimizer.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
+#include <ostream>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -209,6 +214,219 @@ TEST(OptimizerDeathTest, ProgrammerErrorsCheckFail) {
   EXPECT_DEATH(sgd.set_lr(-1.0), "bad learning rate");
   EXPECT_DEATH(Adam<double>(0.1, 1.0), "beta1");
   EXPECT_DEATH(Sgd<double>(0.1, 0.0, 0.0, 0.0, /*nesterov=*/true), "nesterov");
+}
+
+// ---------------------------------------------------------------------------
+// State export and restore
+
+template <typename T>
+bool BitEqual(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+// A deterministic gradient that depends on the step and on the parameters, so
+// that any divergence between two runs shows up in later steps.
+template <typename T>
+void FakeGradient(int step, const std::vector<T>& p, std::vector<T>* g) {
+  g->resize(p.size());
+  for (size_t i = 0; i < p.size(); ++i) {
+    (*g)[i] = static_cast<T>(std::sin(0.7 * step + 1.3 * i) +
+                             0.5 * static_cast<double>(p[i]));
+  }
+}
+
+struct SavedState {
+  int64_t step_count = 0;
+  size_t size = 0;
+  double lr = 0.0;
+  std::vector<std::pair<std::string, std::vector<double>>> vectors;
+};
+
+template <typename T>
+SavedState Save(const Optimizer<T>& opt) {
+  SavedState saved;
+  saved.step_count = opt.step_count();
+  saved.size = opt.size();
+  saved.lr = opt.lr();
+  for (const auto& s : opt.State())
+    saved.vectors.push_back({s.name, *s.values});
+  return saved;
+}
+
+template <typename T>
+void Restore(const SavedState& saved, size_t n, Optimizer<T>* opt) {
+  opt->PrepareRestore(n, saved.step_count);
+  opt->set_lr(saved.lr);
+  std::vector<typename Optimizer<T>::StateVector> state = opt->MutableState();
+  ASSERT_EQ(state.size(), saved.vectors.size());
+  for (size_t j = 0; j < state.size(); ++j) {
+    ASSERT_EQ(state[j].name, saved.vectors[j].first);
+    ASSERT_EQ(state[j].values->size(), saved.vectors[j].second.size())
+        << state[j].name;
+    *state[j].values = saved.vectors[j].second;
+  }
+}
+
+struct RestoreCase {
+  std::string name;
+  OptimizerConfig config;
+};
+
+void PrintTo(const RestoreCase& c, std::ostream* os) { *os << c.name; }
+
+OptimizerConfig Config(OptimizerKind kind, double lr, double weight_decay,
+                       double momentum = 0.0, double dampening = 0.0,
+                       bool nesterov = false) {
+  OptimizerConfig c;
+  c.kind = kind;
+  c.lr = lr;
+  c.weight_decay = weight_decay;
+  c.momentum = momentum;
+  c.dampening = dampening;
+  c.nesterov = nesterov;
+  return c;
+}
+
+class OptimizerRestoreTest : public ::testing::TestWithParam<RestoreCase> {
+ protected:
+  // Runs `steps_before` steps on optimizer A, saves its state, restores it
+  // into optimizer B (fresh, or first used on other parameters), then runs
+  // both further and requires bit-identical parameters and state.
+  template <typename T>
+  void Run(int steps_before, bool restore_into_used) {
+    SCOPED_TRACE(::testing::Message()
+                 << "steps_before=" << steps_before
+                 << " restore_into_used=" << restore_into_used
+                 << " T=" << (sizeof(T) == 4 ? "float" : "double"));
+    const OptimizerConfig& config = GetParam().config;
+    const size_t n = 7;
+    auto a = MakeOptimizer<T>(config);
+    ASSERT_TRUE(a.ok()) << a.status();
+    std::vector<T> pa(n), g;
+    for (size_t i = 0; i < n; ++i) pa[i] = static_cast<T>(0.3 * i - 1.1);
+    for (int s = 0; s < steps_before; ++s) {
+      (*a)->set_lr(config.lr * (1.0 + 0.1 * s));  // as a schedule would
+      FakeGradient(s, pa, &g);
+      (*a)->Step(pa.data(), g.data(), n);
+    }
+    const SavedState saved = Save(**a);
+    EXPECT_EQ(saved.step_count, steps_before);
+
+    auto b = MakeOptimizer<T>(config);
+    ASSERT_TRUE(b.ok()) << b.status();
+    if (restore_into_used) {  // leave state of another size behind
+      std::vector<T> junk(n + 3, T(2)), junk_grad(n + 3, T(-1));
+      for (int s = 0; s < 2; ++s)
+        (*b)->Step(junk.data(), junk_grad.data(), junk.size());
+      (*b)->set_lr(123.0);
+    }
+    Restore(saved, n, b->get());
+    EXPECT_EQ((*b)->step_count(), (*a)->step_count());
+    EXPECT_EQ((*b)->size(), (*a)->size());
+    EXPECT_EQ((*b)->lr(), (*a)->lr());
+    std::vector<T> pb = pa;
+
+    const std::vector<T> at_restore = pa;
+    for (int s = steps_before; s < steps_before + 5; ++s) {
+      std::vector<T> ga, gb;
+      FakeGradient(s, pa, &ga);
+      FakeGradient(s, pb, &gb);
+      (*a)->Step(pa.data(), ga.data(), n);
+      (*b)->Step(pb.data(), gb.data(), n);
+      ASSERT_TRUE(BitEqual(pa, pb)) << "parameters differ after step " << s;
+    }
+    EXPECT_FALSE(BitEqual(pa, at_restore)) << "the steps changed nothing";
+    const SavedState end_a = Save(**a), end_b = Save(**b);
+    ASSERT_EQ(end_a.vectors.size(), end_b.vectors.size());
+    for (size_t j = 0; j < end_a.vectors.size(); ++j) {
+      EXPECT_TRUE(BitEqual(end_a.vectors[j].second, end_b.vectors[j].second))
+          << end_a.vectors[j].first;
+    }
+  }
+};
+
+TEST_P(OptimizerRestoreTest, ContinuesBitIdentically) {
+  for (int steps_before : {0, 1, 3}) {
+    for (bool used : {false, true}) {
+      Run<float>(steps_before, used);
+      Run<double>(steps_before, used);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, OptimizerRestoreTest,
+    ::testing::Values(
+        RestoreCase{"sgd", Config(OptimizerKind::kSgd, 0.05, 0.01)},
+        RestoreCase{"sgd_momentum",
+                    Config(OptimizerKind::kSgd, 0.05, 0.01, 0.9, 0.3)},
+        RestoreCase{"sgd_nesterov", Config(OptimizerKind::kSgd, 0.05, 0.02, 0.8,
+                                           0.0, /*nesterov=*/true)},
+        RestoreCase{"adam", Config(OptimizerKind::kAdam, 0.01, 0.01)},
+        RestoreCase{"adamw", Config(OptimizerKind::kAdamW, 0.01, 0.1)},
+        RestoreCase{"adamax", Config(OptimizerKind::kAdamax, 0.01, 0.01)}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(OptimizerStateTest, NamesKindsAndSizes) {
+  struct Want {
+    OptimizerConfig config;
+    std::vector<std::string> names;
+  };
+  const std::vector<Want> wants = {
+      {Config(OptimizerKind::kSgd, 0.1, 0.0), {}},
+      {Config(OptimizerKind::kSgd, 0.1, 0.0, 0.9), {"momentum_buffer"}},
+      {Config(OptimizerKind::kAdam, 0.1, 0.0), {"exp_avg", "exp_avg_sq"}},
+      {Config(OptimizerKind::kAdamW, 0.1, 0.0), {"exp_avg", "exp_avg_sq"}},
+      {Config(OptimizerKind::kAdamax, 0.1, 0.0), {"exp_avg", "exp_inf"}},
+  };
+  for (const Want& want : wants) {
+    auto opt = MakeOptimizer<double>(want.config);
+    ASSERT_TRUE(opt.ok());
+    const std::string kind(OptimizerKindName(want.config.kind));
+    EXPECT_EQ((*opt)->kind(), want.config.kind) << kind;
+    auto names = [&] {
+      std::vector<std::string> out;
+      for (const auto& s : (*opt)->State()) out.push_back(s.name);
+      return out;
+    };
+    EXPECT_EQ(names(), want.names) << kind;
+    for (const auto& s : (*opt)->State()) EXPECT_TRUE(s.values->empty());
+    std::vector<double> p = {1.0, 2.0, 3.0}, g = {0.1, 0.2, 0.3};
+    (*opt)->Step(p.data(), g.data(), 3);
+    EXPECT_EQ(names(), want.names) << kind;
+    for (const auto& s : (*opt)->State()) EXPECT_EQ(s.values->size(), 3u);
+    // The mutable view aliases the state the next Step() uses.
+    for (auto& s : (*opt)->MutableState()) EXPECT_EQ(s.values->size(), 3u);
+    (*opt)->PrepareRestore(5, 4);
+    EXPECT_EQ((*opt)->step_count(), 4);
+    EXPECT_EQ((*opt)->size(), 5u);
+    for (const auto& s : (*opt)->State()) {
+      EXPECT_EQ(*s.values, std::vector<double>(5, 0.0)) << s.name;
+    }
+    (*opt)->PrepareRestore(5, 0);
+    EXPECT_EQ((*opt)->step_count(), 0);
+    EXPECT_EQ((*opt)->size(), 0u);
+    for (const auto& s : (*opt)->State()) EXPECT_TRUE(s.values->empty());
+  }
+}
+
+TEST(OptimizerStateTest, SgdRestoredAfterOneStepDoesNotCopyTheGradientAgain) {
+  // Restored at step 1 with buf = 1: the second step must be
+  // buf = 0.9 * 1 + 0.5 * 1 = 1.4 (not the first-step copy, buf = 1).
+  Sgd<double> sgd(0.1, 0.9, 0.5);
+  sgd.PrepareRestore(1, 1);
+  (*sgd.MutableState()[0].values)[0] = 1.0;
+  std::vector<double> p = {0.9};
+  const std::vector<double> g = {1.0};
+  sgd.Step(p.data(), g.data(), 1);
+  EXPECT_NEAR(sgd.momentum_buffer()[0], 1.4, kTol);
+  EXPECT_NEAR(p[0], 0.76, kTol);
+}
+
+TEST(OptimizerDeathTest, RestoreWithNegativeStepCountCheckFails) {
+  Adam<double> adam(0.1);
+  EXPECT_DEATH(adam.PrepareRestore(3, -1), "negative step count");
 }
 
 TEST(OptimizerConfigTest, FactoryBuildsEachKind) {

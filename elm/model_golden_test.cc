@@ -7,6 +7,7 @@
 // tensor: float64 max|a−b| ≤ 1e-10·max(1, max|ref|), float32 ≤ 1e-5·max(1,
 // max|ref|).
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "autodiff/elmtensor.h"
 #include "autodiff/ops.h"
 #include "autodiff/shared_data.h"
+#include "elm/heads.h"
 #include "elm/model.h"
 #include "elm/model_config.h"
 #include "gtest/gtest.h"
@@ -75,9 +77,7 @@ const NamedTensor& Get(const ElmTensorFile& f, const std::string& name) {
 class TinyGoldenTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    std::string missing;
-    dir_ = FindSharedPath("golden/tiny", &missing);
-    if (dir_.empty()) GTEST_SKIP() << "missing " << missing;
+    dir_ = absl::StrCat(std::getenv("TEST_SRCDIR"), "/elm/elm/testdata/tiny");
     const std::string base = absl::StrCat(dir_, "/", GetParam());
     absl::StatusOr<ElmConfig> config = ReadElmConfigJson(base + ".config.json");
     ASSERT_TRUE(config.ok()) << config.status();
@@ -196,10 +196,7 @@ class TrainedGoldenTest : public ::testing::TestWithParam<TrainedCase> {
         Matches<T>(Get(*golden, p + "forward"), out.y.value, B * steps, 2));
     // eval_forward: [σ(logit), 10·soma]; its soma column is 10× the raw one.
     std::vector<T> eval(B * steps * 2);
-    for (int64_t r = 0; r < B * steps; ++r) {
-      eval[2 * r] = T(1) / (T(1) + std::exp(-out.y.value[2 * r]));
-      eval[2 * r + 1] = T(10) * out.y.value[2 * r + 1];
-    }
+    NeuronioEvalTransform<T>({out.y.value, B * steps, 2}, {eval.data(), B * steps, 2});
     EXPECT_TRUE(Matches<T>(Get(*golden, p + "eval_forward"), eval.data(),
                            B * steps, 2, -1, 10 * Tolerance<T>()));
     // States after the last step, per batch row (rows b·T + T − 1).
