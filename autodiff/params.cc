@@ -11,15 +11,21 @@
 namespace elm {
 
 template <typename T>
-int ParamSet<T>::Add(std::string name, int64_t rows, int64_t cols) {
+int ParamSet<T>::Add(std::string name, int64_t rows, int64_t cols,
+                     bool trainable) {
   CHECK(rows >= 0 && cols >= 0)
       << "parameter " << name << " has a negative dimension";
   CHECK(!Find(name).ok()) << "duplicate parameter name " << name;
+  CHECK(!trainable ||
+        num_trainable_elements_ == static_cast<int64_t>(data_.size()))
+      << "trainable parameter " << name << " added after a frozen one";
   ParamInfo p;
   p.name = std::move(name);
   p.offset = static_cast<int64_t>(data_.size());
   p.rows = rows;
   p.cols = cols;
+  p.trainable = trainable;
+  if (trainable) num_trainable_elements_ += rows * cols;
   data_.resize(data_.size() + rows * cols, T(0));
   infos_.push_back(std::move(p));
   return static_cast<int>(infos_.size()) - 1;
@@ -52,7 +58,7 @@ Var<T> ParamSet<T>::OnTape(Tape<T>& tape, int id, GradBlock<T>* grads) {
   if (grads != nullptr) {
     CHECK_EQ(grads->size(), num_elements())
         << "GradBlock does not match the ParamSet";
-    grad = grads->data() + p.offset;
+    if (p.trainable) grad = grads->data() + p.offset;
   }
   return tape.External(data_.data() + p.offset, grad, p.rows, p.cols);
 }

@@ -1,9 +1,11 @@
 // Parameters: named tensors backed by one contiguous block, with gradient
-// blocks of the same layout. Optimizers (optimizer.h) step the whole block at
-// once; a model keeps the ids that `Add` returns and makes tape Vars with
-// `OnTape`, whose adjoints alias a GradBlock so that backward accumulates
-// straight into it. With several threads, each thread has its own tape and
-// GradBlock; `GradBlock::Add` sums them before the optimizer step.
+// blocks of the same layout. Trainable parameters come first and frozen ones
+// (kept and saved, never updated) after them, so optimizers (optimizer.h) step
+// the trainable prefix of the block at once; a model keeps the ids that `Add`
+// returns and makes tape Vars with `OnTape`, whose adjoints alias a GradBlock
+// so that backward accumulates straight into it. With several threads, each
+// thread has its own tape and GradBlock; `GradBlock::Add` sums them before the
+// optimizer step.
 //
 // Example:
 //   ParamSet<float> params;
@@ -12,8 +14,8 @@
 //   GradBlock<float> grads(params);
 //   ... Var<float> wv = params.OnTape(tape, w, &grads); ...;
 //   tape.Backward(loss); ClipGradNorm(grads, 1.0);
-//   optimizer.Step(params.data(), grads.data(), params.num_elements());
-//   grads.Zero();
+//   optimizer.Step(params.data(), grads.data(),
+//   params.num_trainable_elements()); grads.Zero();
 #ifndef ELM_AUTODIFF_PARAMS_H_
 #define ELM_AUTODIFF_PARAMS_H_
 
@@ -35,6 +37,7 @@ struct ParamInfo {
   int64_t offset = 0;  // in elements
   int64_t rows = 0;
   int64_t cols = 0;
+  bool trainable = true;  // frozen parameters get no gradient and no update
   int64_t size() const { return rows * cols; }
 };
 
@@ -45,12 +48,15 @@ template <typename T>
 class ParamSet {
  public:
   // Adds a zero-initialised [rows, cols] parameter and returns its id. Names
-  // are unique. Add every parameter before taking views or Vars: adding moves
-  // the block.
-  int Add(std::string name, int64_t rows, int64_t cols);
+  // are unique. Frozen parameters (trainable = false) must come after every
+  // trainable one. Add every parameter before taking views or Vars: adding
+  // moves the block.
+  int Add(std::string name, int64_t rows, int64_t cols, bool trainable = true);
 
   int num_params() const { return static_cast<int>(infos_.size()); }
   int64_t num_elements() const { return static_cast<int64_t>(data_.size()); }
+  // The trainable parameters are elements [0, num_trainable_elements()).
+  int64_t num_trainable_elements() const { return num_trainable_elements_; }
   const ParamInfo& info(int id) const { return infos_.at(id); }
   const std::vector<ParamInfo>& infos() const { return infos_; }
   // The id of the parameter called `name`, or NotFound naming it.
@@ -61,8 +67,8 @@ class ParamSet {
   T* data() { return data_.data(); }
   const T* data() const { return data_.data(); }
 
-  // A tape Var over parameter `id`; its adjoint aliases `grads` (null: no
-  // gradient).
+  // A tape Var over parameter `id`; its adjoint aliases `grads` (no gradient
+  // when `grads` is null or the parameter is frozen).
   Var<T> OnTape(Tape<T>& tape, int id, GradBlock<T>* grads);
 
   // Calls fn(const ParamInfo&, View<T> value) for every parameter in order.
@@ -75,6 +81,7 @@ class ParamSet {
  private:
   std::vector<ParamInfo> infos_;
   std::vector<T> data_;
+  int64_t num_trainable_elements_ = 0;
 };
 
 // Gradients (or any per-parameter state) with the layout of a ParamSet.

@@ -31,6 +31,21 @@ TEST(ParamSetTest, ContiguousLayoutAndLookup) {
   EXPECT_EQ(visited, 2);
 }
 
+TEST(ParamSetTest, FrozenParametersComeLastAndGetNoGradient) {
+  ParamSet<float> p;
+  const int a = p.Add("a", 2, 3);
+  const int f = p.Add("frozen", 1, 4, /*trainable=*/false);
+  EXPECT_EQ(p.num_elements(), 10);
+  EXPECT_EQ(p.num_trainable_elements(), 6);
+  EXPECT_TRUE(p.info(a).trainable);
+  EXPECT_FALSE(p.info(f).trainable);
+  GradBlock<float> g(p);
+  Tape<float> tape;
+  EXPECT_TRUE(p.OnTape(tape, a, &g).needs_grad());
+  EXPECT_FALSE(p.OnTape(tape, f, &g).needs_grad());
+  EXPECT_DEATH(p.Add("late", 1, 1), "after a frozen one");
+}
+
 TEST(ParamSetTest, BackwardAccumulatesIntoGradBlocks) {
   ParamSet<double> p;
   const int w = p.Add("w", 1, 3);

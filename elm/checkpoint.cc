@@ -437,15 +437,12 @@ Checkpoint MakeModelCheckpoint(const ElmModel<T>& model,
   c.set_format_version(kCheckpointFormatVersion);
   *c.mutable_model_config() = model.config();
   for (NamedTensor& t : model.StateDict()) {
-    // StateDict() calls every floating tensor f32; for a double model they
-    // hold doubles, kept exactly as f64.
-    if (std::is_same_v<T, double> && t.dtype == "f32") t.dtype = "f64";
     absl::StatusOr<CheckpointTensor> proto = TensorToProto(t);
     CHECK(proto.ok()) << proto.status();
     *c.add_tensors() = *std::move(proto);
   }
   if (optimizer != nullptr) {
-    const int64_t num_params = model.params().num_elements();
+    const int64_t num_params = model.params().num_trainable_elements();
     CHECK(optimizer->step_count() == 0 ||
           static_cast<int64_t>(optimizer->size()) == num_params)
         << "MakeModelCheckpoint: the optimizer steps " << optimizer->size()
@@ -499,7 +496,7 @@ absl::Status RestoreModelCheckpoint(const Checkpoint& checkpoint,
   }
 
   // Check the optimizer state before changing anything.
-  const int64_t num_params = model->params().num_elements();
+  const int64_t num_params = model->params().num_trainable_elements();
   std::vector<std::vector<double>> state_values;
   if (optimizer != nullptr) {
     if (!checkpoint.has_optimizer()) {
@@ -563,7 +560,7 @@ absl::Status RestoreModelCheckpoint(const Checkpoint& checkpoint,
             source, ": optimizer state '", name, "' has shape ",
             ShapeString(t.shape), "; expected ", ShapeString({want}),
             o.step_count() > 0
-                ? absl::StrCat(": one value per model parameter (the model "
+                ? absl::StrCat(": one value per trainable model parameter (the model "
                                "has ",
                                num_params, ")")
                 : std::string(": empty, as the optimizer had not stepped")));

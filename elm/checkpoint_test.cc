@@ -110,7 +110,7 @@ T TrainStep(ElmModel<T>& model, Optimizer<T>& optimizer, int step) {
   Var<T> loss = Mse(tape, out, tape.Constant(y.data(), batch * steps, n_out));
   tape.Backward(loss);
   optimizer.Step(model.params().data(), grads.data(),
-                 model.params().num_elements());
+                 model.params().num_trainable_elements());
   return loss.scalar();
 }
 
@@ -559,7 +559,7 @@ TEST(RestoreModelCheckpointTest, OptimizerStateMustFit) {
   expect_error(c, target.get(),
                absl::StrCat("optimizer state 'exp_avg' has shape (", n - 1,
                             ",); expected (", n,
-                            ",): one value per model parameter (the model has ",
+                            ",): one value per trainable model parameter (the model has ",
                             n, ")"));
 
   c = good;

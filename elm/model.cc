@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -46,7 +47,8 @@ absl::StatusOr<ElmModel<T>> ElmModel<T>::Create(const ElmConfig& config,
   ParamSet<T>& p = m.params_;
   ParamIds& ids = m.ids_;
   ids.proto_w_s = p.Add("_proto_w_s", 1, s.num_synapse);
-  ids.proto_tau_m = p.Add("_proto_tau_m", 1, s.num_memory);
+  if (config.learn_memory_tau())
+    ids.proto_tau_m = p.Add("_proto_tau_m", 1, s.num_memory);
   int in = s.mlp_input_size;
   for (int layer = 0; layer <= s.mlp_num_layers; ++layer) {
     const int out = layer < s.mlp_num_layers ? s.mlp_hidden_size : s.num_memory;
@@ -58,6 +60,10 @@ absl::StatusOr<ElmModel<T>> ElmModel<T>::Create(const ElmConfig& config,
   }
   ids.w_y_weight = p.Add("w_y.weight", s.num_output, s.num_memory);
   ids.w_y_bias = p.Add("w_y.bias", 1, s.num_output);
+  if (!config.learn_memory_tau()) {
+    ids.proto_tau_m =
+        p.Add("_proto_tau_m", 1, s.num_memory, /*trainable=*/false);
+  }
 
   Rng rng(seed);
   View<T> w_s = p.value(ids.proto_w_s);
@@ -123,6 +129,11 @@ absl::Status ElmModel<T>::LoadStateDict(absl::Span<const NamedTensor> tensors,
       return error(name, absl::StrCat("has shape ", ShapeString(t.shape),
                                       "; expected ", ShapeString(want)));
     }
+    const size_t held = t.is_floating() ? t.values.size() : t.int_values.size();
+    if (static_cast<int64_t>(held) != t.num_elements()) {
+      return error(name, absl::StrCat("holds ", held, " values for shape ",
+                                      ShapeString(t.shape)));
+    }
     return absl::OkStatus();
   };
 
@@ -139,9 +150,10 @@ absl::Status ElmModel<T>::LoadStateDict(absl::Span<const NamedTensor> tensors,
             ? std::vector<int64_t>{info.cols}
             : std::vector<int64_t>{info.rows, info.cols};
     if (absl::Status st = check_shape(*t, info.name, want); !st.ok()) return st;
-    if (!t->is_floating())
+    if (!t->is_floating()) {
       return error(info.name,
                    absl::StrCat("has dtype ", t->dtype, "; expected f32"));
+    }
     View<T> v = params_.value(id);
     for (int64_t i = 0; i < v.size(); ++i) v[i] = static_cast<T>(t->values[i]);
   }
@@ -157,6 +169,10 @@ absl::Status ElmModel<T>::LoadStateDict(absl::Span<const NamedTensor> tensors,
           check_shape(*tau, tau_name, {static_cast<int64_t>(tau_.size())});
       !st.ok()) {
     return st;
+  }
+  if (!tau->is_floating()) {
+    return error(tau_name,
+                 absl::StrCat("has dtype ", tau->dtype, "; expected f32"));
   }
   for (size_t i = 0; i < tau_.size(); ++i) {
     tau_[i] = static_cast<T>(tau->values[i]);
@@ -225,7 +241,7 @@ std::vector<NamedTensor> ElmModel<T>::StateDict() const {
                        const T* data, int64_t n) {
     NamedTensor t;
     t.name = std::move(name);
-    t.dtype = "f32";
+    t.dtype = std::is_same_v<T, double> ? "f64" : "f32";
     t.shape = std::move(shape);
     t.values.assign(data, data + n);
     out.push_back(std::move(t));
@@ -277,9 +293,7 @@ typename ElmModel<T>::Outputs ElmModel<T>::Unroll(Tape<T>& tape, Var<T> x,
   CHECK_EQ(x.rows % steps, 0)
       << "ElmModel::Unroll: " << x.rows << " rows are not B·" << steps;
   const int64_t batch = x.rows / steps;
-  auto param = [&](int id) {
-    return params_.OnTape(tape, id, trainable(id) ? grads : nullptr);
-  };
+  auto param = [&](int id) { return params_.OnTape(tape, id, grads); };
   const T dt = static_cast<T>(config_.delta_t());
   const T lambda = static_cast<T>(config_.lambda_value());
   const T tau_lo = static_cast<T>(s.memory_tau_min);

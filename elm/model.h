@@ -19,7 +19,8 @@
 // MLP = Linear → act → … → Linear (mlp_num_layers hidden layers, act relu or
 // silu). Backward is the tape's: every primitive op's adjoint, in reverse.
 //
-// Parameters carry the reference's state_dict names: `_proto_w_s` [1, S],
+// Parameters carry the reference's state_dict names (a frozen `_proto_tau_m` is the
+// last parameter of the block, so optimizers step num_trainable_elements()): `_proto_w_s` [1, S],
 // `_proto_tau_m` [1, d_m] (trained only with learn_memory_tau),
 // `mlp.network.{2i}.weight` [out, in], `mlp.network.{2i}.bias` [1, out],
 // `w_y.weight` [n_out, d_m], `w_y.bias` [1, n_out]. Buffers (never trained):
@@ -79,9 +80,7 @@ class ElmModel {
   const ParamIds& ids() const { return ids_; }
   // Whether parameter `id` is trained (everything but `_proto_tau_m` unless
   // learn_memory_tau).
-  bool trainable(int id) const {
-    return id != ids_.proto_tau_m || config_.learn_memory_tau();
-  }
+  bool trainable(int id) const { return params_.info(id).trainable; }
   const std::vector<T>& synapse_tau() const {
     return tau_;
   }  // [S] (v1) or [B_r] (v2)

@@ -201,6 +201,15 @@ TEST(ElmModelTest, LoadErrorsNameTheTensorAndShape) {
       << st;
 
   sd = good;
+  sd[6].values.pop_back();  // mlp.network.0.bias: 5 values for shape (6,)
+  st = m->LoadStateDict(sd, "", "ckpt.pt");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(
+      st.message().find("'mlp.network.0.bias' holds 5 values for shape (6,)"),
+      std::string::npos)
+      << st;
+
+  sd = good;
   sd[0].shape = {7};
   st = m->LoadStateDict(sd, "", "ckpt.pt");
   ASSERT_FALSE(st.ok());
