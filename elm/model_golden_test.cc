@@ -1,11 +1,12 @@
-// Conformance of the composed ELM model with the PyTorch reference
-// (../shared/golden): every tiny/ model (v1, v2, routed, misc, random routing +
-// linear MLP) in float64 and float32, outputs, state and memory traces, the
-// loss L = Σ y² and every gradient (parameters and input); and the released
-// NeuronIO models num_memory_15 and best_elm_neuron (trained/*.weights.txt) on
-// the T=50 and T=500 inputs, with num_memory_15's gradients. Tolerances per
-// tensor: float64 max|a−b| ≤ 1e-10·max(1, max|ref|), float32 ≤ 1e-5·max(1,
-// max|ref|).
+// Conformance of the composed ELM model with the PyTorch reference: every tiny
+// model in testdata/tiny (a copy of ../shared/golden/tiny: v1, v2, routed,
+// misc, random routing + linear MLP) in float64 and float32 — outputs, state
+// and memory traces, the loss L = Σ y² and every gradient (parameters and
+// input); and the released NeuronIO models num_memory_15 and best_elm_neuron
+// from ../shared/golden (weights from trained/*.weights.txt and from the
+// released .pt files) on the T=50 and T=500 inputs, with num_memory_15's
+// gradients. Tolerances per tensor: float64 max|a−b| ≤ 1e-10·max(1, max|ref|),
+// float32 ≤ 1e-5·max(1, max|ref|).
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -15,6 +16,7 @@
 #include "autodiff/elmtensor.h"
 #include "autodiff/ops.h"
 #include "autodiff/shared_data.h"
+#include "data/pt_reader.h"
 #include "elm/heads.h"
 #include "elm/model.h"
 #include "elm/model_config.h"
@@ -149,6 +151,7 @@ struct TrainedCase {
   std::string model;
   int steps;
   bool gradients;
+  bool from_pt;  // weights from the released .pt file instead of weights.txt
 };
 
 class TrainedGoldenTest : public ::testing::TestWithParam<TrainedCase> {
@@ -165,9 +168,19 @@ class TrainedGoldenTest : public ::testing::TestWithParam<TrainedCase> {
     absl::StatusOr<ElmConfig> config = ReadElmConfigJson(
         absl::StrCat(dir_, "/pretrained/", c.model, "/model_config.json"));
     ASSERT_TRUE(config.ok()) << config.status();
-    absl::StatusOr<ElmTensorFile> weights = ReadElmTensorFile(
-        absl::StrCat(dir_, "/trained/", c.model, ".weights.txt"));
-    ASSERT_TRUE(weights.ok()) << weights.status();
+    std::vector<NamedTensor> weights;
+    if (c.from_pt) {
+      absl::StatusOr<std::vector<NamedTensor>> pt =
+          ReadPtStateDict(absl::StrCat(dir_, "/pretrained/", c.model,
+                                       "/neuronio_best_model_state.pt"));
+      ASSERT_TRUE(pt.ok()) << pt.status();
+      weights = std::move(*pt);
+    } else {
+      absl::StatusOr<ElmTensorFile> txt = ReadElmTensorFile(
+          absl::StrCat(dir_, "/trained/", c.model, ".weights.txt"));
+      ASSERT_TRUE(txt.ok()) << txt.status();
+      weights = std::move(txt->tensors);
+    }
     absl::StatusOr<ElmTensorFile> input = ReadElmTensorFile(
         absl::StrCat(dir_, "/trained/neuronio_input_B2_T", c.steps, ".txt"));
     ASSERT_TRUE(input.ok()) << input.status();
@@ -177,7 +190,7 @@ class TrainedGoldenTest : public ::testing::TestWithParam<TrainedCase> {
 
     absl::StatusOr<ElmModel<T>> model = ElmModel<T>::Create(*config);
     ASSERT_TRUE(model.ok()) << model.status();
-    absl::Status loaded = model->LoadStateDict(weights->tensors, "", c.model);
+    absl::Status loaded = model->LoadStateDict(weights, "", c.model);
     ASSERT_TRUE(loaded.ok()) << loaded;
 
     const NamedTensor& x_ref = Get(*input, "X");
@@ -196,7 +209,8 @@ class TrainedGoldenTest : public ::testing::TestWithParam<TrainedCase> {
         Matches<T>(Get(*golden, p + "forward"), out.y.value, B * steps, 2));
     // eval_forward: [σ(logit), 10·soma]; its soma column is 10× the raw one.
     std::vector<T> eval(B * steps * 2);
-    NeuronioEvalTransform<T>({out.y.value, B * steps, 2}, {eval.data(), B * steps, 2});
+    NeuronioEvalTransform<T>({out.y.value, B * steps, 2},
+                             {eval.data(), B * steps, 2});
     EXPECT_TRUE(Matches<T>(Get(*golden, p + "eval_forward"), eval.data(),
                            B * steps, 2, -1, 10 * Tolerance<T>()));
     // States after the last step, per batch row (rows b·T + T − 1).
@@ -233,11 +247,15 @@ TEST_P(TrainedGoldenTest, Float32MatchesReference) { Check<float>(); }
 
 INSTANTIATE_TEST_SUITE_P(
     Models, TrainedGoldenTest,
-    ::testing::Values(TrainedCase{"num_memory_15", 50, true},
-                      TrainedCase{"num_memory_15", 500, false},
-                      TrainedCase{"best_elm_neuron", 50, false}),
+    ::testing::Values(TrainedCase{"num_memory_15", 50, true, false},
+                      TrainedCase{"num_memory_15", 500, false, false},
+                      TrainedCase{"best_elm_neuron", 50, false, false},
+                      TrainedCase{"num_memory_15", 50, true, true},
+                      TrainedCase{"num_memory_15", 500, false, true},
+                      TrainedCase{"best_elm_neuron", 50, false, true}),
     [](const auto& info) {
-      return absl::StrCat(info.param.model, "_T", info.param.steps);
+      return absl::StrCat(info.param.model, "_T", info.param.steps,
+                          info.param.from_pt ? "_pt" : "_txt");
     });
 
 }  // namespace
