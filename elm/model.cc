@@ -282,6 +282,50 @@ std::vector<NamedTensor> ElmModel<T>::StateDict() const {
 }
 
 template <typename T>
+typename ElmModel<T>::StepParams ElmModel<T>::MakeStepParams(
+    Tape<T>& tape, GradBlock<T>* grads) {
+  const ElmShape& s = shape_;
+  auto param = [&](int id) { return params_.OnTape(tape, id, grads); };
+  const T dt = static_cast<T>(config_.delta_t());
+  const T lambda = static_cast<T>(config_.lambda_value());
+  const T tau_lo = static_cast<T>(s.memory_tau_min);
+  const T tau_hi = static_cast<T>(s.memory_tau_max);
+  const T inf = std::numeric_limits<T>::infinity();
+  StepParams p;
+  p.w_s = Relu(tape, param(ids_.proto_w_s));  // [1, S]
+  Var<T> tau_m = Affine(tape, Sigmoid(tape, param(ids_.proto_tau_m)),
+                        tau_hi - tau_lo, tau_lo);
+  Var<T> tau_m_clamped = Clamp(tape, tau_m, T(1e-6), inf);  // [1, d_m]
+  T* neg_dt = tape.arena().template AllocateArray<T>(2);
+  neg_dt[0] = -dt;
+  neg_dt[1] = -dt * lambda;
+  p.kappa_m = Exp(tape, Div(tape, tape.Constant(neg_dt, 1, 1), tau_m_clamped));
+  Var<T> one_minus_kappa_m = Affine(tape, p.kappa_m, T(-1), T(1));
+  p.gain = s.v2 ? Affine(tape,
+                         Exp(tape, Div(tape, tape.Constant(neg_dt + 1, 1, 1),
+                                       tau_m_clamped)),
+                         T(-1), T(1))                      // 1 − κ_λ
+                : Scale(tape, one_minus_kappa_m, lambda);  // λ·(1 − κ_m)
+  for (size_t l = 0; l < ids_.mlp_weight.size(); ++l) {
+    p.mlp_w.push_back(param(ids_.mlp_weight[l]));
+    p.mlp_b.push_back(param(ids_.mlp_bias[l]));
+  }
+  p.w_y = param(ids_.w_y_weight);
+  p.b_y = param(ids_.w_y_bias);
+  return p;
+}
+
+template <typename T>
+std::vector<double> ElmModel<T>::TraceDecay() const {
+  std::vector<double> kappa(tau_.size());
+  for (size_t i = 0; i < tau_.size(); ++i) {
+    kappa[i] = std::exp(-static_cast<T>(config_.delta_t()) /
+                        std::max(tau_[i], T(1e-6)));
+  }
+  return kappa;
+}
+
+template <typename T>
 typename ElmModel<T>::Outputs ElmModel<T>::Unroll(Tape<T>& tape, Var<T> x,
                                                   int64_t steps,
                                                   GradBlock<T>* grads,
@@ -293,35 +337,13 @@ typename ElmModel<T>::Outputs ElmModel<T>::Unroll(Tape<T>& tape, Var<T> x,
   CHECK_EQ(x.rows % steps, 0)
       << "ElmModel::Unroll: " << x.rows << " rows are not B·" << steps;
   const int64_t batch = x.rows / steps;
-  auto param = [&](int id) { return params_.OnTape(tape, id, grads); };
-  const T dt = static_cast<T>(config_.delta_t());
-  const T lambda = static_cast<T>(config_.lambda_value());
-  const T tau_lo = static_cast<T>(s.memory_tau_min);
-  const T tau_hi = static_cast<T>(s.memory_tau_max);
-  const T inf = std::numeric_limits<T>::infinity();
-
-  // Time-independent quantities.
-  Var<T> w_s = Relu(tape, param(ids_.proto_w_s));  // [1, S]
-  Var<T> tau_m = Affine(tape, Sigmoid(tape, param(ids_.proto_tau_m)),
-                        tau_hi - tau_lo, tau_lo);
-  Var<T> tau_m_clamped = Clamp(tape, tau_m, T(1e-6), inf);  // [1, d_m]
-  T* neg_dt = tape.arena().template AllocateArray<T>(2);
-  neg_dt[0] = -dt;
-  neg_dt[1] = -dt * lambda;
-  Var<T> kappa_m =
-      Exp(tape, Div(tape, tape.Constant(neg_dt, 1, 1), tau_m_clamped));
-  Var<T> one_minus_kappa_m = Affine(tape, kappa_m, T(-1), T(1));
-  Var<T> gain =
-      s.v2 ? Affine(tape,
-                    Exp(tape, Div(tape, tape.Constant(neg_dt + 1, 1, 1),
-                                  tau_m_clamped)),
-                    T(-1), T(1))                      // 1 − κ_λ
-           : Scale(tape, one_minus_kappa_m, lambda);  // λ·(1 − κ_m)
+  const StepParams p = MakeStepParams(tape, grads);
+  const Var<T> w_s = p.w_s, kappa_m = p.kappa_m, gain = p.gain;
   const int64_t trace_width = s.v2 ? s.num_branch : s.num_synapse;
+  const std::vector<double> kappa = TraceDecay();
   T* kappa_trace_data = tape.arena().template AllocateArray<T>(trace_width);
-  for (int64_t i = 0; i < trace_width; ++i) {
-    kappa_trace_data[i] = std::exp(-dt / std::max(tau_[i], T(1e-6)));
-  }
+  for (int64_t i = 0; i < trace_width; ++i)
+    kappa_trace_data[i] = static_cast<T>(kappa[i]);
   Var<T> kappa_trace = tape.Constant(kappa_trace_data, 1, trace_width);
 
   // Route all steps at once: [B·T, N] → [B·T, S], then view as [B, T·S].
@@ -332,12 +354,9 @@ typename ElmModel<T>::Outputs ElmModel<T>::Unroll(Tape<T>& tape, Var<T> x,
   }
   routed = Reshape(routed, batch, steps * s.num_synapse);
 
-  std::vector<Var<T>> mlp_w, mlp_b;
-  for (size_t l = 0; l < ids_.mlp_weight.size(); ++l) {
-    mlp_w.push_back(param(ids_.mlp_weight[l]));
-    mlp_b.push_back(param(ids_.mlp_bias[l]));
-  }
-  Var<T> w_y = param(ids_.w_y_weight), b_y = param(ids_.w_y_bias);
+  const std::vector<Var<T>>& mlp_w = p.mlp_w;
+  const std::vector<Var<T>>& mlp_b = p.mlp_b;
+  const Var<T> w_y = p.w_y, b_y = p.b_y;
   T* three = tape.arena().template AllocateArray<T>(1);
   three[0] = T(3);
   Var<T> three_v = tape.Constant(three, 1, 1);
@@ -393,6 +412,73 @@ typename ElmModel<T>::Outputs ElmModel<T>::Unroll(Tape<T>& tape, Var<T> x,
         Reshape(Concat<T>(tape, memories), batch * steps, s.num_memory);
   }
   return out;
+}
+
+template <typename T>
+bool ElmModel<T>::CanFuse() const {
+  if (shape_.v2) return true;
+  // v1 sums synaptic traces; the fused path needs one τ_s per branch.
+  const int64_t per = shape_.num_synapse_per_branch;
+  for (int64_t k = 0; k < shape_.num_synapse; ++k) {
+    if (tau_[k] != tau_[(k / per) * per]) return false;
+  }
+  return true;
+}
+
+template <typename T>
+FusedElmSpec ElmModel<T>::MakeFusedSpec() const {
+  CHECK(CanFuse()) << "the fused unroll needs one tau_s per branch";
+  FusedElmSpec f;
+  f.num_input = shape_.num_input;
+  f.num_branch = shape_.num_branch;
+  f.num_synapse_per_branch = shape_.num_synapse_per_branch;
+  f.num_memory = shape_.num_memory;
+  f.silu = shape_.activation == Activation::kSilu;
+  if (shape_.routing != Routing::kNone) {
+    f.index = routing_.index;
+    f.mask.assign(routing_.mask.begin(), routing_.mask.end());
+  }
+  const std::vector<double> kappa = TraceDecay();
+  f.kappa_branch.resize(shape_.num_branch);
+  for (int j = 0; j < shape_.num_branch; ++j) {
+    f.kappa_branch[j] =
+        kappa[shape_.v2 ? j : j * shape_.num_synapse_per_branch];
+  }
+  return f;
+}
+
+template <typename T>
+FusedElmParams<T> ElmModel<T>::ToFused(const StepParams& p) {
+  FusedElmParams<T> f;
+  f.w_s = p.w_s;
+  f.kappa_m = p.kappa_m;
+  f.gain = p.gain;
+  f.mlp_w = p.mlp_w;
+  f.mlp_b = p.mlp_b;
+  f.w_y = p.w_y;
+  f.b_y = p.b_y;
+  return f;
+}
+
+template <typename T>
+Var<T> ElmModel<T>::FusedUnroll(Tape<T>& tape, Var<T> x, int64_t steps,
+                                GradBlock<T>* grads, Var<T>* memory) {
+  if (!CanFuse()) {
+    Outputs out = Unroll(tape, x, steps, grads, memory != nullptr);
+    if (memory != nullptr) *memory = out.memory;
+    return out.y;
+  }
+  const StepParams p = MakeStepParams(tape, grads);
+  return FusedElmUnroll(tape, MakeFusedSpec(), ToFused(p), x, steps, memory);
+}
+
+template <typename T>
+Var<T> ElmModel<T>::FusedUnroll(Tape<T>& tape, const CsrInput& x, int64_t steps,
+                                GradBlock<T>* grads, Var<T>* memory) {
+  CHECK(CanFuse())
+      << "sparse inputs need the fused path (one tau_s per branch)";
+  const StepParams p = MakeStepParams(tape, grads);
+  return FusedElmUnroll(tape, MakeFusedSpec(), ToFused(p), x, steps, memory);
 }
 
 template class ElmModel<float>;

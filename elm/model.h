@@ -19,8 +19,9 @@
 // MLP = Linear → act → … → Linear (mlp_num_layers hidden layers, act relu or
 // silu). Backward is the tape's: every primitive op's adjoint, in reverse.
 //
-// Parameters carry the reference's state_dict names (a frozen `_proto_tau_m` is the
-// last parameter of the block, so optimizers step num_trainable_elements()): `_proto_w_s` [1, S],
+// Parameters carry the reference's state_dict names (a frozen `_proto_tau_m` is
+// the last parameter of the block, so optimizers step
+// num_trainable_elements()): `_proto_w_s` [1, S],
 // `_proto_tau_m` [1, d_m] (trained only with learn_memory_tau),
 // `mlp.network.{2i}.weight` [out, in], `mlp.network.{2i}.bias` [1, out],
 // `w_y.weight` [n_out, d_m], `w_y.bias` [1, n_out]. Buffers (never trained):
@@ -39,6 +40,7 @@
 #include "autodiff/elmtensor.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
+#include "elm/fused_unroll.h"
 #include "elm/model_config.h"
 #include "elm/model_config.pb.h"
 #include "elm/routing.h"
@@ -103,8 +105,32 @@ class ElmModel {
   Outputs Unroll(Tape<T>& tape, Var<T> x, int64_t steps, GradBlock<T>* grads,
                  bool record = false);
 
+  // The same forward as one fused tape record (fused_unroll.h): the training
+  // path. Returns y [B·T, n_out]; `memory` (if not null) receives m_t [B·T,
+  // d_m]. A v1 model whose τ_s differ within a branch falls back to the
+  // composed Unroll.
+  Var<T> FusedUnroll(Tape<T>& tape, Var<T> x, int64_t steps,
+                     GradBlock<T>* grads, Var<T>* memory = nullptr);
+  // Sparse inputs (CSR over rows b·T + t); needs CanFuse().
+  Var<T> FusedUnroll(Tape<T>& tape, const CsrInput& x, int64_t steps,
+                     GradBlock<T>* grads, Var<T>* memory = nullptr);
+  // False for a v1 model whose τ_s differ within a branch.
+  bool CanFuse() const;
+
  private:
+  // The parameter Vars of one forward, with w_s, κ_m and the memory gain
+  // computed from their protos by primitive ops.
+  struct StepParams {
+    Var<T> w_s, kappa_m, gain, w_y, b_y;
+    std::vector<Var<T>> mlp_w, mlp_b;
+  };
+
   ElmModel(ElmConfig config, ElmShape shape);
+  StepParams MakeStepParams(Tape<T>& tape, GradBlock<T>* grads);
+  // exp(−Δt / max(τ, 1e-6)) of the synapse (v1) or branch (v2) buffers.
+  std::vector<double> TraceDecay() const;
+  FusedElmSpec MakeFusedSpec() const;
+  static FusedElmParams<T> ToFused(const StepParams& p);
 
   ElmConfig config_;
   ElmShape shape_;

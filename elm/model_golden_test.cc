@@ -91,8 +91,10 @@ class TinyGoldenTest : public ::testing::TestWithParam<std::string> {
     file_ = std::move(*file);
   }
 
+  // With `fused`, the fused unroll (no synaptic state record) instead of the
+  // composed one.
   template <typename T>
-  void Check() {
+  void Check(bool fused) {
     absl::StatusOr<ElmModel<T>> model = ElmModel<T>::Create(config_);
     ASSERT_TRUE(model.ok()) << model.status();
     ASSERT_TRUE(model->LoadStateDict(file_.tensors, "param.", GetParam()).ok());
@@ -102,15 +104,22 @@ class TinyGoldenTest : public ::testing::TestWithParam<std::string> {
     GradBlock<T> grads(model->params());
     Tape<T> tape;
     Var<T> xv = tape.Leaf(x.data(), B * T_, N);
-    auto out = model->Unroll(tape, xv, T_, &grads, /*record=*/true);
+    typename ElmModel<T>::Outputs out;
+    if (fused) {
+      out.y = model->FusedUnroll(tape, xv, T_, &grads, &out.memory);
+    } else {
+      out = model->Unroll(tape, xv, T_, &grads, /*record=*/true);
+    }
     Var<T> loss = SumAll(tape, Mul(tape, out.y, out.y));
     tape.Backward(loss);
 
     const std::string p = Prefix<T>();
     EXPECT_TRUE(Matches<T>(Get(file_, p + "forward"), out.y.value, out.y.rows,
                            out.y.cols));
-    EXPECT_TRUE(Matches<T>(Get(file_, p + "state_record"), out.states.value,
-                           out.states.rows, out.states.cols));
+    if (!fused) {
+      EXPECT_TRUE(Matches<T>(Get(file_, p + "state_record"), out.states.value,
+                             out.states.rows, out.states.cols));
+    }
     EXPECT_TRUE(Matches<T>(Get(file_, p + "m_record"), out.memory.value,
                            out.memory.rows, out.memory.cols));
     EXPECT_TRUE(Matches<T>(Get(file_, p + "loss"), loss.value, 1, 1));
@@ -136,8 +145,10 @@ class TinyGoldenTest : public ::testing::TestWithParam<std::string> {
   ElmTensorFile file_;
 };
 
-TEST_P(TinyGoldenTest, Float64MatchesReference) { Check<double>(); }
-TEST_P(TinyGoldenTest, Float32MatchesReference) { Check<float>(); }
+TEST_P(TinyGoldenTest, Float64MatchesReference) { Check<double>(false); }
+TEST_P(TinyGoldenTest, Float32MatchesReference) { Check<float>(false); }
+TEST_P(TinyGoldenTest, Float64FusedMatchesReference) { Check<double>(true); }
+TEST_P(TinyGoldenTest, Float32FusedMatchesReference) { Check<float>(true); }
 
 INSTANTIATE_TEST_SUITE_P(Models, TinyGoldenTest,
                          ::testing::Values("tiny_v1", "tiny_v2",
@@ -162,8 +173,10 @@ class TrainedGoldenTest : public ::testing::TestWithParam<TrainedCase> {
     if (dir_.empty()) GTEST_SKIP() << "missing " << missing;
   }
 
+  // With `fused`, the fused unroll (no synaptic state record) instead of the
+  // composed one.
   template <typename T>
-  void Check() {
+  void Check(bool fused) {
     const TrainedCase& c = GetParam();
     absl::StatusOr<ElmConfig> config = ReadElmConfigJson(
         absl::StrCat(dir_, "/pretrained/", c.model, "/model_config.json"));
@@ -201,8 +214,14 @@ class TrainedGoldenTest : public ::testing::TestWithParam<TrainedCase> {
     Tape<T> tape;
     Var<T> xv = c.gradients ? tape.Leaf(x.data(), B * steps, N)
                             : tape.Constant(x.data(), B * steps, N);
-    auto out = model->Unroll(tape, xv, steps, c.gradients ? &grads : nullptr,
-                             /*record=*/true);
+    typename ElmModel<T>::Outputs out;
+    if (fused) {
+      out.y = model->FusedUnroll(tape, xv, steps,
+                                 c.gradients ? &grads : nullptr, &out.memory);
+    } else {
+      out = model->Unroll(tape, xv, steps, c.gradients ? &grads : nullptr,
+                          /*record=*/true);
+    }
     const std::string p = Prefix<T>();
     const int64_t S = out.states.cols, dm = out.memory.cols;
     EXPECT_TRUE(
@@ -214,13 +233,16 @@ class TrainedGoldenTest : public ::testing::TestWithParam<TrainedCase> {
     EXPECT_TRUE(Matches<T>(Get(*golden, p + "eval_forward"), eval.data(),
                            B * steps, 2, -1, 10 * Tolerance<T>()));
     // States after the last step, per batch row (rows b·T + T − 1).
-    EXPECT_TRUE(Matches<T>(Get(*golden, p + "s_last"),
-                           out.states.value + (steps - 1) * S, B, S,
-                           steps * S));
+    if (!fused) {
+      EXPECT_TRUE(Matches<T>(Get(*golden, p + "s_last"),
+                             out.states.value + (steps - 1) * S, B, S,
+                             steps * S));
+    }
     EXPECT_TRUE(Matches<T>(Get(*golden, p + "m_last"),
                            out.memory.value + (steps - 1) * dm, B, dm,
                            steps * dm));
-    if (const NamedTensor* s0 = golden->FindOrNull(p + "s_record_t0")) {
+    if (const NamedTensor* s0 = golden->FindOrNull(p + "s_record_t0");
+        s0 != nullptr && !fused) {
       EXPECT_TRUE(Matches<T>(*s0, out.states.value, B, S, steps * S));
     }
     if (const NamedTensor* m = golden->FindOrNull(p + "m_record")) {
@@ -242,8 +264,10 @@ class TrainedGoldenTest : public ::testing::TestWithParam<TrainedCase> {
   std::string dir_;
 };
 
-TEST_P(TrainedGoldenTest, Float64MatchesReference) { Check<double>(); }
-TEST_P(TrainedGoldenTest, Float32MatchesReference) { Check<float>(); }
+TEST_P(TrainedGoldenTest, Float64MatchesReference) { Check<double>(false); }
+TEST_P(TrainedGoldenTest, Float32MatchesReference) { Check<float>(false); }
+TEST_P(TrainedGoldenTest, Float64FusedMatchesReference) { Check<double>(true); }
+TEST_P(TrainedGoldenTest, Float32FusedMatchesReference) { Check<float>(true); }
 
 INSTANTIATE_TEST_SUITE_P(
     Models, TrainedGoldenTest,

@@ -1,0 +1,476 @@
+// The fused ELM unroll: see fused_unroll.h for the forward and adjoint
+// equations.
+#include "elm/fused_unroll.h"
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+#include <vector>
+
+#include "autodiff/tensor.h"
+#include "glog/logging.h"
+
+namespace elm {
+namespace {
+
+template <typename T>
+using Mat = Eigen::Map<RowMatrix<T>>;
+
+// Rows [row0, row0 + rows) of a row-major buffer with `cols` columns.
+template <typename T>
+Mat<T> Rows(T* data, int64_t row0, int64_t rows, int64_t cols) {
+  return Mat<T>(data + row0 * cols, rows, cols);
+}
+
+// Everything the backward needs, placed in the arena (trivially copyable).
+template <typename T>
+struct Saved {
+  // Shapes.
+  int64_t batch, steps, n_in, n_branch, per_branch, n_syn, d_m, n_out, layers;
+  int64_t hidden;  // width of the hidden layers (0 when layers == 0)
+  bool silu;
+  // Structure: synapses fed by channel c are syn[chan_begin[c] .. chan_begin[c
+  // + 1]).
+  const int64_t* chan_begin;
+  const int64_t* syn;
+  const T* syn_scale;  // mask[k]
+  const T* kappa_u;    // [B_r]
+  // Input nonzeros, CSR over batch-major rows b·T + t.
+  const int64_t* row_begin;
+  const int32_t* col;
+  const T* val;
+  // Time-major buffers [T·B, ·].
+  T* u;        // branch traces [T·B, B_r]
+  T* act_pre;  // pre-activations A_1..A_L (hidden layers), each [T·B, H]
+  T* act_out;  // activations h_1..h_L, each [T·B, H]
+  T* k;        // κ_m ⊙ m_{t−1} [T·B, d_m]
+  T* th;       // tanh(2z/3) [T·B, d_m]
+  T* m;        // m_t [T·B, d_m]
+  // Parameter Vars.
+  Var<T> x, w_s, kappa_m, gain, w_y, b_y, y;
+  const Var<T>* mlp_w;  // L + 1 of each
+  const Var<T>* mlp_b;
+};
+
+template <typename T>
+T Act(T a, bool silu) {
+  return silu ? a / (T(1) + std::exp(-a)) : (a > T(0) ? a : T(0));
+}
+
+template <typename T>
+T ActGrad(T a, bool silu) {
+  if (!silu) return a > T(0) ? T(1) : T(0);
+  const T s = T(1) / (T(1) + std::exp(-a));
+  return s * (T(1) + a * (T(1) - s));
+}
+
+template <typename T>
+void Backward(const Saved<T>& s) {
+  const int64_t B = s.batch, TT = s.steps, R = B * TT, dm = s.d_m, L = s.layers;
+  const int64_t H1 = L > 0 ? s.hidden : dm;  // width of A_1
+  // Scratch for the adjoints, on the heap: freed when backward ends.
+  std::vector<T> y_bar(R * s.n_out), m_bar(R * dm), a1_bar(R * H1), c(B * dm),
+      k_bar(B * dm);
+  std::vector<T> hidden_bar(L > 0 ? R * s.hidden * L
+                                  : 0);  // Ā_2..Ā_{L+1} stored per layer
+  std::vector<T> z_bar(L > 0 ? R * dm : 0);
+  // ȳ to time-major.
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t t = 0; t < TT; ++t) {
+      std::copy(s.y.grad + (b * TT + t) * s.n_out,
+                s.y.grad + (b * TT + t + 1) * s.n_out,
+                y_bar.data() + (t * B + b) * s.n_out);
+    }
+  }
+  Mat<T> Ybar(y_bar.data(), R, s.n_out);
+  Mat<T> M(s.m, R, dm);
+  Mat<T> Wy(s.w_y.value, s.n_out, dm);
+  if (s.w_y.grad)
+    Mat<T>(s.w_y.grad, s.n_out, dm).noalias() += Ybar.transpose() * M;
+  if (s.b_y.grad) Mat<T>(s.b_y.grad, 1, s.n_out) += Ybar.colwise().sum();
+  Mat<T> Mbar(m_bar.data(), R, dm);
+  Mbar.noalias() = Ybar * Wy;
+
+  const T* g = s.gain.value;
+  const T* km = s.kappa_m.value;
+  std::vector<T> gain_bar(dm, T(0)), kappa_bar(dm, T(0));
+  const Var<T>& w1 = s.mlp_w[0];
+  const int64_t in1 = s.n_branch + dm;
+  Mat<T> W1(w1.value, H1, in1);
+  std::fill(c.begin(), c.end(), T(0));
+  for (int64_t t = TT - 1; t >= 0; --t) {
+    T* mb = m_bar.data() + t * B * dm;
+    const T* tht = s.th + t * B * dm;
+    // The adjoint of z_t: into Z̄ (L > 0) or Ā₁ (L == 0).
+    T* zb = L > 0 ? z_bar.data() + t * B * dm : a1_bar.data() + t * B * dm;
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t i = 0; i < dm; ++i) {
+        const int64_t e = b * dm + i;
+        mb[e] += c[e];
+        const T delta = tht[e] * T(1.7159);
+        gain_bar[i] += mb[e] * delta;
+        zb[e] =
+            mb[e] * g[i] * T(1.7159) * (T(1) - tht[e] * tht[e]) * (T(2) / T(3));
+      }
+    }
+    // Down the MLP: Ā_l = (Ā_{l+1}·W_{l+1}) ⊙ act'(A_l).
+    const T* upper = zb;
+    int64_t upper_width = dm;
+    for (int64_t l = L; l >= 1; --l) {
+      T* ab = l == 1 ? a1_bar.data() + t * B * s.hidden
+                     : hidden_bar.data() + ((l - 2) * R + t * B) * s.hidden;
+      const Var<T>& w = s.mlp_w[l];
+      Mat<T> Ab(ab, B, s.hidden);
+      Ab.noalias() = Eigen::Map<const RowMatrix<T>>(upper, B, upper_width) *
+                     Mat<T>(w.value, upper_width, s.hidden);
+      const T* pre = s.act_pre + ((l - 1) * R + t * B) * s.hidden;
+      for (int64_t e = 0; e < B * s.hidden; ++e)
+        ab[e] *= ActGrad(pre[e], s.silu);
+      upper = ab;
+      upper_width = s.hidden;
+    }
+    // k̄ = m̄ + Ā₁·W₁ₘ;  κ̄_m += Σ_b k̄ ⊙ m_{t−1};  c = k̄ ⊙ κ_m.
+    Mat<T> Kbar(k_bar.data(), B, dm);
+    Kbar.noalias() = Rows(a1_bar.data(), t * B, B, H1) * W1.rightCols(dm);
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t i = 0; i < dm; ++i) {
+        const int64_t e = b * dm + i;
+        k_bar[e] += mb[e];
+        if (t > 0) kappa_bar[i] += k_bar[e] * s.m[(t - 1) * B * dm + e];
+        c[e] = k_bar[e] * km[i];
+      }
+    }
+  }
+  if (s.gain.grad)
+    for (int64_t i = 0; i < dm; ++i) s.gain.grad[i] += gain_bar[i];
+  if (s.kappa_m.grad)
+    for (int64_t i = 0; i < dm; ++i) s.kappa_m.grad[i] += kappa_bar[i];
+
+  // Weight gradients, one GEMM each over the T·B rows.
+  for (int64_t l = L; l >= 1; --l) {  // layer l+1 (index l), input h_l
+    const Var<T>& w = s.mlp_w[l];
+    const Var<T>& bias = s.mlp_b[l];
+    const int64_t out = l == L ? dm : s.hidden;
+    const T* ab =
+        l == L ? z_bar.data() : hidden_bar.data() + (l - 1) * R * s.hidden;
+    Eigen::Map<const RowMatrix<T>> Ab(ab, R, out);
+    Eigen::Map<const RowMatrix<T>> Hl(s.act_out + (l - 1) * R * s.hidden, R,
+                                      s.hidden);
+    if (w.grad) Mat<T>(w.grad, out, s.hidden).noalias() += Ab.transpose() * Hl;
+    if (bias.grad) Mat<T>(bias.grad, 1, out) += Ab.colwise().sum();
+  }
+  Mat<T> A1bar(a1_bar.data(), R, H1);
+  Mat<T> U(s.u, R, s.n_branch);
+  if (w1.grad) {
+    Mat<T> dW1(w1.grad, H1, in1);
+    dW1.leftCols(s.n_branch).noalias() += A1bar.transpose() * U;
+    dW1.rightCols(dm).noalias() += A1bar.transpose() * Mat<T>(s.k, R, dm);
+  }
+  if (s.mlp_b[0].grad) Mat<T>(s.mlp_b[0].grad, 1, H1) += A1bar.colwise().sum();
+  if (!s.w_s.grad && !s.x.grad) return;
+
+  // Ū = Ā₁·W₁ᵤ, then the reverse scan ā_t = Ū_t + κ_u ⊙ ā_{t+1} (in place).
+  std::vector<T> a_bar(R * s.n_branch);
+  Mat<T>(a_bar.data(), R, s.n_branch).noalias() =
+      A1bar * W1.leftCols(s.n_branch);
+  for (int64_t t = TT - 2; t >= 0; --t) {
+    T* cur = a_bar.data() + t * B * s.n_branch;
+    const T* next = cur + B * s.n_branch;
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t j = 0; j < s.n_branch; ++j) {
+        cur[b * s.n_branch + j] += s.kappa_u[j] * next[b * s.n_branch + j];
+      }
+    }
+  }
+  // w̄[k] += Σ ā[br(k)]·mask[k]·x over the nonzeros; x̄[c] += Σ_k
+  // w[k]·mask[k]·ā[br(k)].
+  const T* w = s.w_s.value;
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t t = 0; t < TT; ++t) {
+      const T* ab = a_bar.data() + (t * B + b) * s.n_branch;
+      const int64_t r = b * TT + t;
+      if (s.w_s.grad) {
+        for (int64_t n = s.row_begin[r]; n < s.row_begin[r + 1]; ++n) {
+          const int64_t ch = s.col[n];
+          for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
+            const int64_t k = s.syn[q];
+            s.w_s.grad[k] += ab[k / s.per_branch] * s.syn_scale[k] * s.val[n];
+          }
+        }
+      }
+      if (s.x.grad) {
+        T* xg = s.x.grad + r * s.n_in;
+        for (int64_t ch = 0; ch < s.n_in; ++ch) {
+          T sum = 0;
+          for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
+            const int64_t k = s.syn[q];
+            sum += w[k] * s.syn_scale[k] * ab[k / s.per_branch];
+          }
+          xg[ch] += sum;
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
+              const FusedElmParams<T>& p, Var<T> x, const int64_t* row_begin,
+              const int32_t* col, const T* val, int64_t rows, int64_t steps,
+              Var<T>* memory_record) {
+  CHECK_GT(steps, 0);
+  CHECK_EQ(rows % steps, 0)
+      << "FusedElmUnroll: " << rows << " rows are not B·" << steps;
+  const int64_t B = rows / steps, TT = steps, R = rows;
+  const int64_t n_branch = spec.num_branch, per = spec.num_synapse_per_branch;
+  const int64_t n_syn = n_branch * per, dm = spec.num_memory;
+  const int64_t L = static_cast<int64_t>(p.mlp_w.size()) - 1;
+  CHECK_GE(L, 0);
+  CHECK_EQ(p.mlp_b.size(), p.mlp_w.size());
+  CHECK_EQ(p.w_s.size(), n_syn);
+  CHECK_EQ(static_cast<int64_t>(spec.kappa_branch.size()), n_branch);
+  const int64_t hidden = L > 0 ? p.mlp_w[0].rows : 0;
+  const int64_t H1 = L > 0 ? hidden : dm;
+  CHECK_EQ(p.mlp_w[0].rows, H1);
+  CHECK_EQ(p.mlp_w[0].cols, n_branch + dm);
+  const int64_t n_out = p.w_y.rows;
+  Arena& arena = tape.arena();
+
+  Saved<T> s;
+  s.batch = B;
+  s.steps = TT;
+  s.n_in = spec.num_input;
+  s.n_branch = n_branch;
+  s.per_branch = per;
+  s.n_syn = n_syn;
+  s.d_m = dm;
+  s.n_out = n_out;
+  s.layers = L;
+  s.hidden = hidden;
+  s.silu = spec.silu;
+  // Inverse routing: the synapses each channel feeds.
+  int64_t* chan_begin = arena.AllocateZeroed<int64_t>(spec.num_input + 1);
+  int64_t* syn = arena.AllocateArray<int64_t>(n_syn);
+  T* syn_scale = arena.AllocateArray<T>(n_syn);
+  const bool routed = !spec.index.empty();
+  for (int64_t k = 0; k < n_syn; ++k)
+    chan_begin[(routed ? spec.index[k] : k) + 1]++;
+  for (int64_t c = 0; c < spec.num_input; ++c)
+    chan_begin[c + 1] += chan_begin[c];
+  {
+    std::vector<int64_t> fill(chan_begin, chan_begin + spec.num_input);
+    for (int64_t k = 0; k < n_syn; ++k)
+      syn[fill[routed ? spec.index[k] : k]++] = k;
+  }
+  for (int64_t k = 0; k < n_syn; ++k)
+    syn_scale[k] = routed ? static_cast<T>(spec.mask[k]) : T(1);
+  T* kappa_u = arena.AllocateArray<T>(n_branch);
+  for (int64_t j = 0; j < n_branch; ++j)
+    kappa_u[j] = static_cast<T>(spec.kappa_branch[j]);
+  s.chan_begin = chan_begin;
+  s.syn = syn;
+  s.syn_scale = syn_scale;
+  s.kappa_u = kappa_u;
+  s.row_begin = row_begin;
+  s.col = col;
+  s.val = val;
+
+  // Branch drive a_t and the branch-trace scan, into U (time-major).
+  T* u = arena.AllocateZeroed<T>(R * n_branch);
+  const T* w = p.w_s.value;
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t t = 0; t < TT; ++t) {
+      T* ut = u + (t * B + b) * n_branch;
+      const int64_t r = b * TT + t;
+      for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
+        const int64_t ch = col[n];
+        for (int64_t q = chan_begin[ch]; q < chan_begin[ch + 1]; ++q) {
+          const int64_t k = syn[q];
+          ut[k / per] += w[k] * syn_scale[k] * val[n];
+        }
+      }
+    }
+  }
+  for (int64_t t = 1; t < TT; ++t) {
+    T* cur = u + t * B * n_branch;
+    const T* prev = cur - B * n_branch;
+    for (int64_t e = 0; e < B * n_branch; ++e)
+      cur[e] += kappa_u[e % n_branch] * prev[e];
+  }
+  s.u = u;
+
+  // Time-parallel part of the first layer: A₁ = U·W₁ᵤᵀ + b₁ (K·W₁ₘᵀ added per
+  // step).
+  Mat<T> W1(p.mlp_w[0].value, H1, n_branch + dm);
+  T* a1 = arena.AllocateArray<T>(R * H1);
+  {
+    Mat<T> A1(a1, R, H1);
+    A1.noalias() = Mat<T>(u, R, n_branch) * W1.leftCols(n_branch).transpose();
+    A1.rowwise() += Mat<T>(p.mlp_b[0].value, 1, H1).row(0);
+  }
+  T* act_pre = L > 0 ? a1 : nullptr;  // A₁ is the first hidden pre-activation
+  T* act_out = L > 0 ? arena.AllocateArray<T>(L * R * hidden) : nullptr;
+  T* z_all = L > 0 ? arena.AllocateArray<T>(R * dm) : a1;
+  T* k = arena.AllocateArray<T>(R * dm);
+  T* th = arena.AllocateArray<T>(R * dm);
+  T* m = arena.AllocateArray<T>(R * dm);
+  // With several hidden layers their pre-activations must be contiguous per
+  // layer: copy A₁ into a joint buffer.
+  T* pre_all = act_pre;
+  if (L > 1) {
+    pre_all = arena.AllocateArray<T>(L * R * hidden);
+  }
+  const T* km = p.kappa_m.value;
+  const T* g = p.gain.value;
+  for (int64_t t = 0; t < TT; ++t) {
+    T* kt = k + t * B * dm;
+    if (t == 0) {
+      std::fill(kt, kt + B * dm, T(0));
+    } else {
+      const T* mp = m + (t - 1) * B * dm;
+      for (int64_t e = 0; e < B * dm; ++e) kt[e] = km[e % dm] * mp[e];
+    }
+    Mat<T> A1t = Rows(a1, t * B, B, H1);
+    A1t.noalias() += Mat<T>(kt, B, dm) * W1.rightCols(dm).transpose();
+    const T* upper = a1 + t * B * H1;
+    if (L > 1) std::copy(upper, upper + B * H1, pre_all + t * B * hidden);
+    for (int64_t l = 1; l <= L; ++l) {
+      const T* pre = pre_all + ((l - 1) * R + t * B) * hidden;
+      T* h = act_out + ((l - 1) * R + t * B) * hidden;
+      for (int64_t e = 0; e < B * hidden; ++e) h[e] = Act(pre[e], spec.silu);
+      const int64_t out = l == L ? dm : hidden;
+      T* next =
+          l == L ? z_all + t * B * dm : pre_all + (l * R + t * B) * hidden;
+      Mat<T> Next(next, B, out);
+      Next.noalias() = Mat<T>(h, B, hidden) *
+                       Mat<T>(p.mlp_w[l].value, out, hidden).transpose();
+      Next.rowwise() += Mat<T>(p.mlp_b[l].value, 1, out).row(0);
+    }
+    const T* z = z_all + t * B * dm;
+    T* tht = th + t * B * dm;
+    T* mt = m + t * B * dm;
+    for (int64_t e = 0; e < B * dm; ++e) {
+      tht[e] = std::tanh(z[e] * T(2) / T(3));
+      mt[e] = kt[e] + g[e % dm] * (tht[e] * T(1.7159));
+    }
+  }
+  s.act_pre = pre_all;
+  s.act_out = act_out;
+  s.k = k;
+  s.th = th;
+  s.m = m;
+
+  // Readout y = M·W_yᵀ + b_y, back to batch-major rows.
+  const bool needs_grad =
+      p.w_s.needs_grad() || p.kappa_m.needs_grad() || p.gain.needs_grad() ||
+      p.w_y.needs_grad() || p.b_y.needs_grad() || x.needs_grad() ||
+      std::any_of(p.mlp_w.begin(), p.mlp_w.end(),
+                  [](const Var<T>& v) { return v.needs_grad(); }) ||
+      std::any_of(p.mlp_b.begin(), p.mlp_b.end(),
+                  [](const Var<T>& v) { return v.needs_grad(); });
+  Var<T> y = tape.NewVar(R, n_out, needs_grad);
+  {
+    std::vector<T> ytm(R * n_out);
+    Mat<T> Y(ytm.data(), R, n_out);
+    Y.noalias() = Mat<T>(m, R, dm) * Mat<T>(p.w_y.value, n_out, dm).transpose();
+    Y.rowwise() += Mat<T>(p.b_y.value, 1, n_out).row(0);
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t t = 0; t < TT; ++t) {
+        std::copy(ytm.data() + (t * B + b) * n_out,
+                  ytm.data() + (t * B + b + 1) * n_out,
+                  y.value + (b * TT + t) * n_out);
+      }
+    }
+  }
+  if (memory_record != nullptr) {
+    *memory_record = tape.NewVar(R, dm, false);
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t t = 0; t < TT; ++t) {
+        std::copy(m + (t * B + b) * dm, m + (t * B + b + 1) * dm,
+                  memory_record->value + (b * TT + t) * dm);
+      }
+    }
+  }
+  if (needs_grad) {
+    s.x = x;
+    s.w_s = p.w_s;
+    s.kappa_m = p.kappa_m;
+    s.gain = p.gain;
+    s.w_y = p.w_y;
+    s.b_y = p.b_y;
+    s.y = y;
+    Var<T>* ws = arena.AllocateArray<Var<T>>(2 * (L + 1));
+    std::copy(p.mlp_w.begin(), p.mlp_w.end(), ws);
+    std::copy(p.mlp_b.begin(), p.mlp_b.end(), ws + L + 1);
+    s.mlp_w = ws;
+    s.mlp_b = ws + L + 1;
+    tape.Record([s] { Backward(s); });
+  }
+  return y;
+}
+
+}  // namespace
+
+template <typename T>
+Var<T> FusedElmUnroll(Tape<T>& tape, const FusedElmSpec& spec,
+                      const FusedElmParams<T>& p, Var<T> x, int64_t steps,
+                      Var<T>* memory_record) {
+  CHECK_EQ(x.cols, spec.num_input);
+  // The nonzeros of the dense input, as CSR (the backward's x̄ still covers
+  // every entry).
+  const int64_t rows = x.rows;
+  int64_t nnz = 0;
+  for (int64_t i = 0; i < x.size(); ++i) nnz += x.value[i] != T(0);
+  int64_t* row_begin = tape.arena().template AllocateArray<int64_t>(rows + 1);
+  int32_t* col = tape.arena().template AllocateArray<int32_t>(nnz);
+  T* val = tape.arena().template AllocateArray<T>(nnz);
+  int64_t n = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    row_begin[r] = n;
+    for (int64_t c = 0; c < x.cols; ++c) {
+      const T v = x.value[r * x.cols + c];
+      if (v != T(0)) {
+        col[n] = static_cast<int32_t>(c);
+        val[n++] = v;
+      }
+    }
+  }
+  row_begin[rows] = n;
+  return Unroll(tape, spec, p, x, row_begin, col, val, rows, steps,
+                memory_record);
+}
+
+template <typename T>
+Var<T> FusedElmUnroll(Tape<T>& tape, const FusedElmSpec& spec,
+                      const FusedElmParams<T>& p, const CsrInput& x,
+                      int64_t steps, Var<T>* memory_record) {
+  CHECK_EQ(x.cols, spec.num_input);
+  const int64_t nnz = x.row_begin[x.rows];
+  const T* val;
+  if constexpr (std::is_same_v<T, float>) {
+    val = x.value;
+  } else {
+    T* converted = tape.arena().template AllocateArray<T>(nnz);
+    for (int64_t i = 0; i < nnz; ++i) converted[i] = static_cast<T>(x.value[i]);
+    val = converted;
+  }
+  return Unroll(tape, spec, p, Var<T>{}, x.row_begin, x.col, val, x.rows, steps,
+                memory_record);
+}
+
+template Var<float> FusedElmUnroll<float>(Tape<float>&, const FusedElmSpec&,
+                                          const FusedElmParams<float>&,
+                                          Var<float>, int64_t, Var<float>*);
+template Var<double> FusedElmUnroll<double>(Tape<double>&, const FusedElmSpec&,
+                                            const FusedElmParams<double>&,
+                                            Var<double>, int64_t, Var<double>*);
+template Var<float> FusedElmUnroll<float>(Tape<float>&, const FusedElmSpec&,
+                                          const FusedElmParams<float>&,
+                                          const CsrInput&, int64_t,
+                                          Var<float>*);
+template Var<double> FusedElmUnroll<double>(Tape<double>&, const FusedElmSpec&,
+                                            const FusedElmParams<double>&,
+                                            const CsrInput&, int64_t,
+                                            Var<double>*);
+
+}  // namespace elm
