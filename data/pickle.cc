@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "glog/logging.h"
 
 namespace elm {
 namespace pickle_internal {
@@ -128,75 +129,144 @@ enum Opcode : uint8_t {
 // The pickletools name of a known opcode, or nullptr.
 const char* OpcodeName(uint8_t op) {
   switch (op) {
-    case kMark: return "MARK";
-    case kStop: return "STOP";
-    case kPop: return "POP";
-    case kPopMark: return "POP_MARK";
-    case kDup: return "DUP";
-    case kFloatText: return "FLOAT";
-    case kIntText: return "INT";
-    case kBinInt: return "BININT";
-    case kBinInt1: return "BININT1";
-    case kLongText: return "LONG";
-    case kBinInt2: return "BININT2";
-    case kNoneOp: return "NONE";
-    case kPersId: return "PERSID";
-    case kBinPersId: return "BINPERSID";
-    case kReduce: return "REDUCE";
-    case kStringText: return "STRING";
-    case kBinString: return "BINSTRING";
-    case kShortBinString: return "SHORT_BINSTRING";
-    case kUnicodeText: return "UNICODE";
-    case kBinUnicode: return "BINUNICODE";
-    case kAppend: return "APPEND";
-    case kBuild: return "BUILD";
-    case kGlobal: return "GLOBAL";
-    case kDict: return "DICT";
-    case kEmptyDict: return "EMPTY_DICT";
-    case kAppends: return "APPENDS";
-    case kGet: return "GET";
-    case kBinGet: return "BINGET";
-    case kInst: return "INST";
-    case kLongBinGet: return "LONG_BINGET";
-    case kList: return "LIST";
-    case kEmptyList: return "EMPTY_LIST";
-    case kObj: return "OBJ";
-    case kPut: return "PUT";
-    case kBinPut: return "BINPUT";
-    case kLongBinPut: return "LONG_BINPUT";
-    case kSetItem: return "SETITEM";
-    case kTuple: return "TUPLE";
-    case kEmptyTuple: return "EMPTY_TUPLE";
-    case kSetItems: return "SETITEMS";
-    case kBinFloat: return "BINFLOAT";
-    case kProto: return "PROTO";
-    case kNewObj: return "NEWOBJ";
-    case kExt1: return "EXT1";
-    case kExt2: return "EXT2";
-    case kExt4: return "EXT4";
-    case kTuple1: return "TUPLE1";
-    case kTuple2: return "TUPLE2";
-    case kTuple3: return "TUPLE3";
-    case kNewTrue: return "NEWTRUE";
-    case kNewFalse: return "NEWFALSE";
-    case kLong1: return "LONG1";
-    case kLong4: return "LONG4";
-    case kBinBytes: return "BINBYTES";
-    case kShortBinBytes: return "SHORT_BINBYTES";
-    case kShortBinUnicode: return "SHORT_BINUNICODE";
-    case kBinUnicode8: return "BINUNICODE8";
-    case kBinBytes8: return "BINBYTES8";
-    case kEmptySet: return "EMPTY_SET";
-    case kAddItems: return "ADDITEMS";
-    case kFrozenSet: return "FROZENSET";
-    case kNewObjEx: return "NEWOBJ_EX";
-    case kStackGlobal: return "STACK_GLOBAL";
-    case kMemoize: return "MEMOIZE";
-    case kFrame: return "FRAME";
-    case kByteArray8: return "BYTEARRAY8";
-    case kNextBuffer: return "NEXT_BUFFER";
-    case kReadonlyBuffer: return "READONLY_BUFFER";
-    default: return nullptr;
+    case kMark:
+      return "MARK";
+    case kStop:
+      return "STOP";
+    case kPop:
+      return "POP";
+    case kPopMark:
+      return "POP_MARK";
+    case kDup:
+      return "DUP";
+    case kFloatText:
+      return "FLOAT";
+    case kIntText:
+      return "INT";
+    case kBinInt:
+      return "BININT";
+    case kBinInt1:
+      return "BININT1";
+    case kLongText:
+      return "LONG";
+    case kBinInt2:
+      return "BININT2";
+    case kNoneOp:
+      return "NONE";
+    case kPersId:
+      return "PERSID";
+    case kBinPersId:
+      return "BINPERSID";
+    case kReduce:
+      return "REDUCE";
+    case kStringText:
+      return "STRING";
+    case kBinString:
+      return "BINSTRING";
+    case kShortBinString:
+      return "SHORT_BINSTRING";
+    case kUnicodeText:
+      return "UNICODE";
+    case kBinUnicode:
+      return "BINUNICODE";
+    case kAppend:
+      return "APPEND";
+    case kBuild:
+      return "BUILD";
+    case kGlobal:
+      return "GLOBAL";
+    case kDict:
+      return "DICT";
+    case kEmptyDict:
+      return "EMPTY_DICT";
+    case kAppends:
+      return "APPENDS";
+    case kGet:
+      return "GET";
+    case kBinGet:
+      return "BINGET";
+    case kInst:
+      return "INST";
+    case kLongBinGet:
+      return "LONG_BINGET";
+    case kList:
+      return "LIST";
+    case kEmptyList:
+      return "EMPTY_LIST";
+    case kObj:
+      return "OBJ";
+    case kPut:
+      return "PUT";
+    case kBinPut:
+      return "BINPUT";
+    case kLongBinPut:
+      return "LONG_BINPUT";
+    case kSetItem:
+      return "SETITEM";
+    case kTuple:
+      return "TUPLE";
+    case kEmptyTuple:
+      return "EMPTY_TUPLE";
+    case kSetItems:
+      return "SETITEMS";
+    case kBinFloat:
+      return "BINFLOAT";
+    case kProto:
+      return "PROTO";
+    case kNewObj:
+      return "NEWOBJ";
+    case kExt1:
+      return "EXT1";
+    case kExt2:
+      return "EXT2";
+    case kExt4:
+      return "EXT4";
+    case kTuple1:
+      return "TUPLE1";
+    case kTuple2:
+      return "TUPLE2";
+    case kTuple3:
+      return "TUPLE3";
+    case kNewTrue:
+      return "NEWTRUE";
+    case kNewFalse:
+      return "NEWFALSE";
+    case kLong1:
+      return "LONG1";
+    case kLong4:
+      return "LONG4";
+    case kBinBytes:
+      return "BINBYTES";
+    case kShortBinBytes:
+      return "SHORT_BINBYTES";
+    case kShortBinUnicode:
+      return "SHORT_BINUNICODE";
+    case kBinUnicode8:
+      return "BINUNICODE8";
+    case kBinBytes8:
+      return "BINBYTES8";
+    case kEmptySet:
+      return "EMPTY_SET";
+    case kAddItems:
+      return "ADDITEMS";
+    case kFrozenSet:
+      return "FROZENSET";
+    case kNewObjEx:
+      return "NEWOBJ_EX";
+    case kStackGlobal:
+      return "STACK_GLOBAL";
+    case kMemoize:
+      return "MEMOIZE";
+    case kFrame:
+      return "FRAME";
+    case kByteArray8:
+      return "BYTEARRAY8";
+    case kNextBuffer:
+      return "NEXT_BUFFER";
+    case kReadonlyBuffer:
+      return "READONLY_BUFFER";
+    default:
+      return nullptr;
   }
 }
 
@@ -470,7 +540,8 @@ class Input {
     begin_ = cur_ = buffer_.get();
     end_ = begin_ + have;
     while (have < n) {
-      const ssize_t r = read(fd_, buffer_.get() + have, kFileBufferBytes - have);
+      const ssize_t r =
+          read(fd_, buffer_.get() + have, kFileBufferBytes - have);
       if (r < 0 && errno == EINTR) continue;
       if (r < 0) return Fail(r);
       if (r == 0) return false;
@@ -692,10 +763,9 @@ class Unpickler {
  private:
   // ---- Errors ----
 
-  absl::Status ErrorAt(int64_t offset, absl::string_view op,
-                       absl::string_view what,
-                       absl::StatusCode code =
-                           absl::StatusCode::kInvalidArgument) const {
+  absl::Status ErrorAt(
+      int64_t offset, absl::string_view op, absl::string_view what,
+      absl::StatusCode code = absl::StatusCode::kInvalidArgument) const {
     std::string message = absl::StrCat(store_->source_name, ": byte ", offset,
                                        ": ", op, op.empty() ? "" : ": ", what);
     return absl::Status(code, message);
@@ -788,12 +858,12 @@ class Unpickler {
   absl::StatusOr<absl::string_view> SmallString(uint32_t i,
                                                 absl::string_view what) const {
     if (!IsString(i)) {
-      return Error(absl::StrCat(what, ": expected str or bytes, found ",
-                                TypeOf(i)));
+      return Error(
+          absl::StrCat(what, ": expected str or bytes, found ", TypeOf(i)));
     }
     if (N(i).flags & kDeferred) {
-      return Unsupported(absl::StrCat(what, ": string of ", N(i).size,
-                                      " bytes is too long"));
+      return Unsupported(
+          absl::StrCat(what, ": string of ", N(i).size, " bytes is too long"));
     }
     return store_->StringOf(N(i));
   }
@@ -821,9 +891,10 @@ class Unpickler {
 
   size_t Floor() const { return marks_.empty() ? 0 : marks_.back(); }
   absl::Status Underflow(size_t needed) const {
-    return Error(absl::StrCat("stack underflow: needs ", needed, " value(s) ",
-                              marks_.empty() ? "on the stack" : "above the last MARK",
-                              ", found ", stack_.size() - Floor()));
+    return Error(
+        absl::StrCat("stack underflow: needs ", needed, " value(s) ",
+                     marks_.empty() ? "on the stack" : "above the last MARK",
+                     ", found ", stack_.size() - Floor()));
   }
   // Checks that n values are above the mark floor.
   absl::Status NeedValues(size_t n) const {
@@ -861,8 +932,8 @@ class Unpickler {
       case Input::Line::kOk:
         return absl::OkStatus();
       case Input::Line::kTooLong:
-        return Error(absl::StrCat("no newline within ", kMaxLineBytes,
-                                  " bytes"));
+        return Error(
+            absl::StrCat("no newline within ", kMaxLineBytes, " bytes"));
       case Input::Line::kTruncated:
         break;
     }
@@ -1059,8 +1130,8 @@ class Unpickler {
       }
       case kSetItem: {
         if (absl::Status s = NeedValues(3); !s.ok()) return s;
-        absl::Status s =
-            SetItems(stack_[stack_.size() - 3], stack_.data() + stack_.size() - 2, 2);
+        absl::Status s = SetItems(stack_[stack_.size() - 3],
+                                  stack_.data() + stack_.size() - 2, 2);
         stack_.resize(stack_.size() - 2);
         return s;
       }
@@ -1122,8 +1193,8 @@ class Unpickler {
         const uint32_t args = PopValue();
         const uint32_t cls = PopValue();
         if (N(args).kind != PickleKind::kTuple) {
-          return Error(absl::StrCat("arguments must be a tuple, found ",
-                                    TypeOf(args)));
+          return Error(
+              absl::StrCat("arguments must be a tuple, found ", TypeOf(args)));
         }
         stack_.push_back(AddObject(PickleObjectKind::kNewObj, cls, args));
         return absl::OkStatus();
@@ -1230,8 +1301,8 @@ class Unpickler {
 
   absl::Status AppendTo(uint32_t target, const uint32_t* items, size_t n) {
     if (N(target).kind != PickleKind::kList) {
-      return Error(absl::StrCat("expected a list to append to, found ",
-                                TypeOf(target)));
+      return Error(
+          absl::StrCat("expected a list to append to, found ", TypeOf(target)));
     }
     std::vector<uint32_t>& list = store_->lists[N(target).payload];
     list.insert(list.end(), items, items + n);
@@ -1244,8 +1315,8 @@ class Unpickler {
                                 TypeOf(target)));
     }
     if (n % 2 != 0) {
-      return Error(absl::StrCat("odd number of values (", n,
-                                ") for key/value pairs"));
+      return Error(
+          absl::StrCat("odd number of values (", n, ") for key/value pairs"));
     }
     std::vector<uint32_t>& dict = store_->dicts[N(target).payload].items;
     dict.insert(dict.end(), items, items + n);
@@ -1267,33 +1338,39 @@ class Unpickler {
 
   // ---- REDUCE and its recognised callables ----
 
+  // "module.name" of the callable of the REDUCE being run (error messages).
+  std::string CallableName() const {
+    if (N(callable_).kind != PickleKind::kGlobal) return TypeOf(callable_);
+    const Store::Global& g = store_->globals[N(callable_).payload];
+    return absl::StrCat(g.module, ".", g.name);
+  }
+
   absl::Status Reduce() {
     if (absl::Status s = NeedValues(2); !s.ok()) return s;
     const uint32_t args = PopValue();
     const uint32_t callable = PopValue();
     if (N(args).kind != PickleKind::kTuple) {
-      return Error(absl::StrCat("arguments must be a tuple, found ",
-                                TypeOf(args)));
+      return Error(
+          absl::StrCat("arguments must be a tuple, found ", TypeOf(args)));
     }
     const uint32_t* a = store_->TupleItems(N(args));
     const size_t n = N(args).size;
     GlobalId id = GlobalId::kOther;
-    std::string name;
     if (N(callable).kind == PickleKind::kGlobal) {
-      const Store::Global& g = store_->globals[N(callable).payload];
-      id = g.id;
-      name = absl::StrCat(g.module, ".", g.name);
+      id = store_->globals[N(callable).payload].id;
     }
+    callable_ = callable;
     absl::StatusOr<uint32_t> result = kNoNode;
     switch (id) {
       case GlobalId::kOrderedDict:
-        result = MakeOrderedDict(a, n, name);
+        result = MakeOrderedDict(a, n);
         break;
       case GlobalId::kCodecsEncode:
         if (n != 2) {
-          return Error(absl::StrCat(name, " expects 2 arguments, found ", n));
+          return Error(
+              absl::StrCat(CallableName(), " expects 2 arguments, found ", n));
         }
-        result = Encode(a[0], a[1], name);
+        result = Encode(a[0], a[1]);
         break;
       case GlobalId::kBytes:
         if (n == 0) {
@@ -1301,20 +1378,20 @@ class Unpickler {
         } else if (n == 1 && N(a[0]).kind == PickleKind::kBytes) {
           result = a[0];
         } else if (n == 2) {
-          result = Encode(a[0], a[1], name);
+          result = Encode(a[0], a[1]);
         } else {
-          return Unsupported(absl::StrCat(name, "() with arguments ",
-                                          TypeOf(args)));
+          return Unsupported(
+              absl::StrCat(CallableName(), "() with arguments ", TypeOf(args)));
         }
         break;
       case GlobalId::kReconstruct:
-        result = Reconstruct(callable, args, a, n, name);
+        result = Reconstruct(callable, args, a, n);
         break;
       case GlobalId::kDtype:
-        result = MakeDtype(callable, args, a, n, name);
+        result = MakeDtype(callable, args, a, n);
         break;
       case GlobalId::kScalar:
-        result = MakeScalar(a, n, name);
+        result = MakeScalar(a, n);
         break;
       default:
         result = AddObject(PickleObjectKind::kReduce, callable, args);
@@ -1326,13 +1403,13 @@ class Unpickler {
   }
 
   // OrderedDict() or OrderedDict([(k, v), ...]).
-  absl::StatusOr<uint32_t> MakeOrderedDict(const uint32_t* a, size_t n,
-                                           const std::string& name) {
+  absl::StatusOr<uint32_t> MakeOrderedDict(const uint32_t* a, size_t n) {
     const uint32_t dict = AddDict();
     if (n == 0) return dict;
     const PickleKind k = N(a[0]).kind;
     if (n != 1 || (k != PickleKind::kList && k != PickleKind::kTuple)) {
-      return Unsupported(absl::StrCat(name, " with arguments other than () "
+      return Unsupported(absl::StrCat(CallableName(),
+                                      " with arguments other than () "
                                       "or a list of pairs"));
     }
     const uint32_t* pairs;
@@ -1342,7 +1419,7 @@ class Unpickler {
     for (size_t i = 0; i < count; ++i) {
       const Node& pair = N(pairs[i]);
       if (pair.kind != PickleKind::kTuple || pair.size != 2) {
-        return Error(absl::StrCat(name, ": item ", i,
+        return Error(absl::StrCat(CallableName(), ": item ", i,
                                   " is not a (key, value) pair"));
       }
       items.push_back(store_->TupleItems(pair)[0]);
@@ -1353,20 +1430,20 @@ class Unpickler {
 
   // _codecs.encode(text, encoding): latin-1 (each code point one byte) or
   // UTF-8 / ASCII (the bytes as they are).
-  absl::StatusOr<uint32_t> Encode(uint32_t text, uint32_t encoding,
-                                  const std::string& name) {
-    absl::StatusOr<absl::string_view> enc = SmallString(encoding, name);
+  absl::StatusOr<uint32_t> Encode(uint32_t text, uint32_t encoding) {
+    absl::StatusOr<absl::string_view> enc = SmallString(encoding, "encoding");
     if (!enc.ok()) return enc.status();
     if (N(text).kind != PickleKind::kStr) {
-      return Error(absl::StrCat(name, ": expected a str to encode, found ",
-                                TypeOf(text)));
+      return Error(absl::StrCat(
+          CallableName(), ": expected a str to encode, found ", TypeOf(text)));
     }
     const bool latin1 = *enc == "latin1" || *enc == "latin-1" ||
                         *enc == "iso-8859-1" || *enc == "iso8859-1" ||
                         *enc == "l1";
     const bool utf8 = *enc == "utf-8" || *enc == "utf8" || *enc == "ascii";
     if (!latin1 && !utf8) {
-      return Unsupported(absl::StrCat(name, ": encoding '", *enc, "'"));
+      return Unsupported(
+          absl::StrCat(CallableName(), ": encoding '", *enc, "'"));
     }
     const Node t = N(text);
     if (t.flags & kDeferred) {
@@ -1382,7 +1459,7 @@ class Unpickler {
       if (*enc == "ascii") {
         for (char c : in) {
           if (static_cast<uint8_t>(c) >= 0x80) {
-            return Error(absl::StrCat(name, ": non-ASCII text"));
+            return Error(absl::StrCat(CallableName(), ": non-ASCII text"));
           }
         }
       }
@@ -1391,8 +1468,9 @@ class Unpickler {
     std::string out(in.size(), '\0');
     size_t out_size = 0;
     if (!Utf8ToLatin1(in, out.data(), &out_size)) {
-      return Error(absl::StrCat(name, ": text is not representable in "
-                                      "latin-1"));
+      return Error(absl::StrCat(CallableName(),
+                                ": text is not representable in "
+                                "latin-1"));
     }
     return AddString(PickleKind::kBytes,
                      absl::string_view(out.data(), out_size));
@@ -1400,8 +1478,7 @@ class Unpickler {
 
   // _reconstruct(numpy.ndarray, shape, typecode): an array waiting for BUILD.
   absl::StatusOr<uint32_t> Reconstruct(uint32_t callable, uint32_t args,
-                                       const uint32_t* a, size_t n,
-                                       const std::string& name) {
+                                       const uint32_t* a, size_t n) {
     if (n < 1 || N(a[0]).kind != PickleKind::kGlobal ||
         store_->globals[N(a[0]).payload].id != GlobalId::kNdarray) {
       // A subclass of ndarray: keep it as a generic object.
@@ -1412,12 +1489,12 @@ class Unpickler {
     array.build_offset_ = op_offset_;
     array.data_ = kEmptyData;
     if (n >= 2) {
-      absl::Status s = ReadShape(a[1], absl::StrCat(name, " shape"),
+      absl::Status s = ReadShape(a[1], "numpy _reconstruct shape",
                                  &array.shape_, &array.num_elements_);
       if (!s.ok()) return s;
     }
-    const uint32_t node = AddNode(PickleKind::kNdArray, 0, 0,
-                                  store_->arrays.size());
+    const uint32_t node =
+        AddNode(PickleKind::kNdArray, 0, 0, store_->arrays.size());
     array.node_ = node;
     store_->arrays.push_back(std::move(array));
     return node;
@@ -1427,14 +1504,15 @@ class Unpickler {
   absl::Status ReadShape(uint32_t tuple, absl::string_view what,
                          std::vector<int64_t>* shape, int64_t* count) {
     if (N(tuple).kind != PickleKind::kTuple) {
-      return Error(absl::StrCat(what, ": expected a tuple, found ",
-                                TypeOf(tuple)));
+      return Error(
+          absl::StrCat(what, ": expected a tuple, found ", TypeOf(tuple)));
     }
     shape->clear();
     int64_t product = 1;
     for (uint32_t i = 0; i < N(tuple).size; ++i) {
       const uint32_t d = store_->TupleItems(N(tuple))[i];
-      if (N(d).kind != PickleKind::kInt || static_cast<int64_t>(N(d).payload) < 0) {
+      if (N(d).kind != PickleKind::kInt ||
+          static_cast<int64_t>(N(d).payload) < 0) {
         return Error(absl::StrCat(what, ": dim ", i,
                                   " is not a non-negative int but ",
                                   store_->Value(d).DebugString()));
@@ -1452,10 +1530,10 @@ class Unpickler {
 
   // numpy.dtype(descr, align, copy).
   absl::StatusOr<uint32_t> MakeDtype(uint32_t callable, uint32_t args,
-                                     const uint32_t* a, size_t n,
-                                     const std::string& name) {
-    if (n < 1) return Error(absl::StrCat(name, " without arguments"));
-    absl::StatusOr<absl::string_view> descr = SmallString(a[0], name);
+                                     const uint32_t* a, size_t n) {
+    if (n < 1) return Error(absl::StrCat(CallableName(), " without arguments"));
+    absl::StatusOr<absl::string_view> descr =
+        SmallString(a[0], "numpy.dtype descr");
     if (!descr.ok()) return descr.status();
     Store::Dtype dtype;
     dtype.descr = std::string(*descr);
@@ -1473,8 +1551,8 @@ class Unpickler {
                                               absl::string_view what) const {
     if (N(node).kind != PickleKind::kObject ||
         store_->objects[N(node).payload].dtype < 0) {
-      return Error(absl::StrCat(what, ": expected a numpy.dtype, found ",
-                                TypeOf(node)));
+      return Error(
+          absl::StrCat(what, ": expected a numpy.dtype, found ", TypeOf(node)));
     }
     const Store::Dtype& d =
         store_->dtypes[store_->objects[N(node).payload].dtype];
@@ -1485,20 +1563,21 @@ class Unpickler {
   }
 
   // numpy.core.multiarray.scalar(dtype, raw bytes) -> int, float or bool.
-  absl::StatusOr<uint32_t> MakeScalar(const uint32_t* a, size_t n,
-                                      const std::string& name) {
+  absl::StatusOr<uint32_t> MakeScalar(const uint32_t* a, size_t n) {
     if (n != 2) {
-      return Error(absl::StrCat(name, " expects 2 arguments, found ", n));
+      return Error(
+          absl::StrCat(CallableName(), " expects 2 arguments, found ", n));
     }
-    absl::StatusOr<const Store::Dtype*> dtype = DtypeOf(a[0], name);
+    absl::StatusOr<const Store::Dtype*> dtype = DtypeOf(a[0], "numpy scalar");
     if (!dtype.ok()) return dtype.status();
-    absl::StatusOr<absl::string_view> raw = SmallString(a[1], name);
+    absl::StatusOr<absl::string_view> raw =
+        SmallString(a[1], "numpy scalar data");
     if (!raw.ok()) return raw.status();
     const int size = NumpyTypeSize((*dtype)->type);
     if (raw->size() != static_cast<size_t>(size)) {
-      return Error(absl::StrCat(name, ": ", NumpyTypeName((*dtype)->type),
-                                " needs ", size, " bytes, found ",
-                                raw->size()));
+      return Error(absl::StrCat(CallableName(), ": ",
+                                NumpyTypeName((*dtype)->type), " needs ", size,
+                                " bytes, found ", raw->size()));
     }
     char buf[8];
     std::memcpy(buf, raw->data(), size);
@@ -1506,15 +1585,17 @@ class Unpickler {
     const NumpyType type = (*dtype)->type;
     if (type == NumpyType::kBool) {
       if (static_cast<uint8_t>(buf[0]) > 1) {
-        return Error(absl::StrCat(name, ": bool byte ",
-                                  static_cast<int>(static_cast<uint8_t>(buf[0]))));
+        return Error(
+            absl::StrCat(CallableName(), ": bool byte ",
+                         static_cast<int>(static_cast<uint8_t>(buf[0]))));
       }
       return buf[0] ? kTrueNode : kFalseNode;
     }
     if (IsIntegerType(type)) {
       int64_t v;
       if (!ElementAsInt64(type, buf, &v)) {
-        return Unsupported(absl::StrCat(name, ": uint64 value above INT64_MAX"));
+        return Unsupported(
+            absl::StrCat(CallableName(), ": uint64 value above INT64_MAX"));
       }
       return AddInt(v);
     }
@@ -1540,8 +1621,7 @@ class Unpickler {
         return absl::OkStatus();
       }
       default:
-        return Error(absl::StrCat("cannot set the state of ",
-                                  TypeOf(target)));
+        return Error(absl::StrCat("cannot set the state of ", TypeOf(target)));
     }
   }
 
@@ -1549,9 +1629,10 @@ class Unpickler {
   absl::Status BuildDtype(int32_t index, uint32_t state) {
     Store::Dtype& d = store_->dtypes[index];
     if (N(state).kind != PickleKind::kTuple || N(state).size < 2) {
-      return Error(absl::StrCat("numpy.dtype state: expected a tuple of at "
-                                "least 2, found ",
-                                TypeOf(state)));
+      return Error(
+          absl::StrCat("numpy.dtype state: expected a tuple of at "
+                       "least 2, found ",
+                       TypeOf(state)));
     }
     const uint32_t* s = store_->TupleItems(N(state));
     absl::StatusOr<absl::string_view> order =
@@ -1562,15 +1643,16 @@ class Unpickler {
     } else if (*order == "<" || *order == "|" || *order == "=") {
       d.big_endian = false;
     } else {
-      return Error(absl::StrCat("numpy.dtype byte order: expected '<', '>', "
-                                "'|' or '=', found '",
-                                *order, "'"));
+      return Error(
+          absl::StrCat("numpy.dtype byte order: expected '<', '>', "
+                       "'|' or '=', found '",
+                       *order, "'"));
     }
     if (N(state).size >= 4 && d.problem.empty() &&
         (N(s[2]).kind != PickleKind::kNone ||
          N(s[3]).kind != PickleKind::kNone)) {
-      d.problem = absl::StrCat("structured or subarray numpy dtype '",
-                               d.descr, "'");
+      d.problem =
+          absl::StrCat("structured or subarray numpy dtype '", d.descr, "'");
     }
     return absl::OkStatus();
   }
@@ -1580,9 +1662,10 @@ class Unpickler {
     if (array.built_) return Error("the numpy array already has its data");
     if (N(state).kind != PickleKind::kTuple ||
         (N(state).size != 4 && N(state).size != 5)) {
-      return Error(absl::StrCat("numpy array state: expected a tuple of 4 or "
-                                "5, found ",
-                                TypeOf(state)));
+      return Error(
+          absl::StrCat("numpy array state: expected a tuple of 4 or "
+                       "5, found ",
+                       TypeOf(state)));
     }
     const uint32_t* s = store_->TupleItems(N(state)) + (N(state).size - 4);
     absl::Status status = ReadShape(s[0], "numpy array shape", &array.shape_,
@@ -1595,19 +1678,20 @@ class Unpickler {
     array.big_endian_ = (*dtype)->big_endian;
     int64_t fortran;
     if (!IntOf(s[2], &fortran)) {
-      return Error(absl::StrCat("numpy array is_fortran: expected a bool, "
-                                "found ",
-                                TypeOf(s[2])));
+      return Error(
+          absl::StrCat("numpy array is_fortran: expected a bool, "
+                       "found ",
+                       TypeOf(s[2])));
     }
     array.fortran_ = fortran != 0;
     array.built_ = true;
     array.build_offset_ = op_offset_;
     const uint32_t data = s[3];
     if (!IsString(data)) {
-      return Unsupported(absl::StrCat("numpy array data: expected bytes, "
-                                      "found ",
-                                      TypeOf(data),
-                                      " (object arrays are not supported)"));
+      return Unsupported(
+          absl::StrCat("numpy array data: expected bytes, "
+                       "found ",
+                       TypeOf(data), " (object arrays are not supported)"));
     }
     const uint64_t expected =
         static_cast<uint64_t>(array.num_elements_) * NumpyTypeSize(array.type_);
@@ -1624,12 +1708,11 @@ class Unpickler {
   }
 
   absl::Status ArraySizeError(const NdArray& array, uint64_t found) const {
-    return ErrorAt(array.build_offset_, "BUILD",
-                   absl::StrCat("numpy array data: ", array.Description(),
-                                " needs ",
-                                array.num_elements_ *
-                                    NumpyTypeSize(array.type_),
-                                " bytes, found ", found));
+    return ErrorAt(
+        array.build_offset_, "BUILD",
+        absl::StrCat("numpy array data: ", array.Description(), " needs ",
+                     array.num_elements_ * NumpyTypeSize(array.type_),
+                     " bytes, found ", found));
   }
 
   // Points the array at `raw` (or at a copy in native byte order and C
@@ -1643,11 +1726,10 @@ class Unpickler {
     if (array.type_ == NumpyType::kBool) {
       for (int64_t i = 0; i < count; ++i) {
         if (static_cast<uint8_t>(raw[i]) > 1) {
-          return ErrorAt(array.build_offset_, "BUILD",
-                         absl::StrCat("numpy bool array: element ", i,
-                                      " is byte ",
-                                      static_cast<int>(
-                                          static_cast<uint8_t>(raw[i]))));
+          return ErrorAt(
+              array.build_offset_, "BUILD",
+              absl::StrCat("numpy bool array: element ", i, " is byte ",
+                           static_cast<int>(static_cast<uint8_t>(raw[i]))));
         }
       }
     }
@@ -1698,13 +1780,14 @@ class Unpickler {
       return Error(absl::StrCat(marks_.size(), " MARK(s) left open"));
     }
     if (stack_.size() != 1) {
-      return Error(absl::StrCat("expected exactly one value on the stack, "
-                                "found ",
-                                stack_.size()));
+      return Error(
+          absl::StrCat("expected exactly one value on the stack, "
+                       "found ",
+                       stack_.size()));
     }
     if (in_->remaining() != 0) {
-      return Error(absl::StrCat(in_->remaining(),
-                                " bytes of trailing data after STOP"));
+      return Error(
+          absl::StrCat(in_->remaining(), " bytes of trailing data after STOP"));
     }
     store_->root = stack_[0];
     store_->memo_entries = memo_count_;
@@ -1856,13 +1939,12 @@ class Unpickler {
   std::vector<uint32_t> deferred_;
   int64_t op_offset_ = 0;
   uint8_t op_ = 0;
+  uint32_t callable_ = 0;  // of the REDUCE being run
 };
 
 }  // namespace pickle_internal
 
 using pickle_internal::kDeferred;
-using pickle_internal::kLatin1;
-using pickle_internal::kSkipped;
 using pickle_internal::Node;
 using pickle_internal::Store;
 
@@ -1870,18 +1952,30 @@ using pickle_internal::Store;
 
 absl::string_view NumpyTypeName(NumpyType type) {
   switch (type) {
-    case NumpyType::kBool: return "bool";
-    case NumpyType::kInt8: return "int8";
-    case NumpyType::kUInt8: return "uint8";
-    case NumpyType::kInt16: return "int16";
-    case NumpyType::kUInt16: return "uint16";
-    case NumpyType::kInt32: return "int32";
-    case NumpyType::kUInt32: return "uint32";
-    case NumpyType::kInt64: return "int64";
-    case NumpyType::kUInt64: return "uint64";
-    case NumpyType::kFloat16: return "float16";
-    case NumpyType::kFloat32: return "float32";
-    case NumpyType::kFloat64: return "float64";
+    case NumpyType::kBool:
+      return "bool";
+    case NumpyType::kInt8:
+      return "int8";
+    case NumpyType::kUInt8:
+      return "uint8";
+    case NumpyType::kInt16:
+      return "int16";
+    case NumpyType::kUInt16:
+      return "uint16";
+    case NumpyType::kInt32:
+      return "int32";
+    case NumpyType::kUInt32:
+      return "uint32";
+    case NumpyType::kInt64:
+      return "int64";
+    case NumpyType::kUInt64:
+      return "uint64";
+    case NumpyType::kFloat16:
+      return "float16";
+    case NumpyType::kFloat32:
+      return "float32";
+    case NumpyType::kFloat64:
+      return "float64";
   }
   return "?";
 }
@@ -1919,7 +2013,8 @@ double HalfToDouble(uint16_t bits) {
     magnitude = mantissa == 0 ? std::numeric_limits<double>::infinity()
                               : std::numeric_limits<double>::quiet_NaN();
   } else {
-    magnitude = std::ldexp(static_cast<double>(mantissa | 0x400), exponent - 25);
+    magnitude =
+        std::ldexp(static_cast<double>(mantissa | 0x400), exponent - 25);
   }
   return sign ? -magnitude : magnitude;
 }
@@ -2165,26 +2260,37 @@ PickleValue PickleValue::persistent_id() const {
 std::string PickleValue::TypeName() const {
   const Node& n = NodeOf(store_, node_);
   switch (n.kind) {
-    case PickleKind::kNone: return "None";
-    case PickleKind::kBool: return "bool";
-    case PickleKind::kInt: return "int";
-    case PickleKind::kFloat: return "float";
-    case PickleKind::kStr: return "str";
-    case PickleKind::kBytes: return "bytes";
-    case PickleKind::kTuple: return absl::StrCat("tuple of ", size());
-    case PickleKind::kList: return absl::StrCat("list of ", size());
-    case PickleKind::kDict: return absl::StrCat("dict of ", size());
+    case PickleKind::kNone:
+      return "None";
+    case PickleKind::kBool:
+      return "bool";
+    case PickleKind::kInt:
+      return "int";
+    case PickleKind::kFloat:
+      return "float";
+    case PickleKind::kStr:
+      return "str";
+    case PickleKind::kBytes:
+      return "bytes";
+    case PickleKind::kTuple:
+      return absl::StrCat("tuple of ", size());
+    case PickleKind::kList:
+      return absl::StrCat("list of ", size());
+    case PickleKind::kDict:
+      return absl::StrCat("dict of ", size());
     case PickleKind::kGlobal:
       return absl::StrCat("global ", global_module(), ".", global_name());
     case PickleKind::kObject: {
       const PickleValue c = callable();
       return absl::StrCat(
-          "object ",
-          c.is_global() ? absl::StrCat(c.global_module(), ".", c.global_name())
-                        : c.TypeName());
+          "object ", c.is_global()
+                         ? absl::StrCat(c.global_module(), ".", c.global_name())
+                         : c.TypeName());
     }
-    case PickleKind::kNdArray: return array().Description();
-    case PickleKind::kPersistentId: return "persistent id";
+    case PickleKind::kNdArray:
+      return array().Description();
+    case PickleKind::kPersistentId:
+      return "persistent id";
   }
   return "?";
 }

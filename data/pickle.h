@@ -3,28 +3,17 @@
 // code: None, bool, int (int64), float, str, bytes, tuple, list, dict (in
 // insertion order, keys of any kind), global references (module + name),
 // generic objects made by REDUCE / NEWOBJ (callable, arguments, BUILD state)
-// and persistent ids. It reads both Python 2 cPickle output (str as
-// SHORT_BINSTRING / BINSTRING) and Python 3 protocol-2 output (bytes as
-// `_codecs.encode(<latin-1 text>, 'latin1')`), and recognises numpy: arrays
-// (`numpy.core.multiarray._reconstruct` or `numpy._core.multiarray.
-// _reconstruct` + BUILD) become typed NdArrays, `numpy.dtype` objects give
-// their type and byte order, and `multiarray.scalar(dtype, bytes)` becomes an
-// int, float or bool. `collections.OrderedDict()` becomes a dict.
-//
-// Storage is compact because a NeuronIO file holds tens of millions of small
-// values: every value is a 16-byte node in a chunked vector, the memo is a
-// vector of 4-byte node indices, strings of up to 8 bytes live inside their
-// node, and longer strings and tuples live in one bump arena. Strings of 64 KiB
-// or more are not copied while parsing; they are read at the end, and only if
-// the result can reach them. UnpickleOptions::skip_keys uses this to leave out
-// large arrays (e.g. NeuronIO's `dendriticVoltagesLowRes`) without ever holding
-// their bytes.
-//
-// Every problem with the input (truncation, an unknown or unsupported opcode,
-// a bad memo index, stack underflow, malformed numpy state, a global the
-// caller rejected) comes back as an absl::Status whose message reads
-// "<source>: byte <offset>: <opcode>: <what was expected>". A failed parse
-// returns no partial data.
+// and persistent ids. It reads Python 2 cPickle output (str as SHORT_BINSTRING
+// / BINSTRING) and Python 3 protocol-2 output (bytes as
+// `_codecs.encode(<latin-1 text>, 'latin1')`) and recognises numpy: arrays
+// (`numpy.core.multiarray._reconstruct` or
+// `numpy._core.multiarray._reconstruct` + BUILD) become typed NdArrays,
+// `numpy.dtype` gives type and byte order, `multiarray.scalar(dtype, bytes)`
+// becomes an int, float or bool, and `collections.OrderedDict()` becomes a
+// dict. Storage is compact (16-byte nodes, a memo of 4-byte indices; see
+// Pickle), UnpickleOptions::skip_keys leaves out large values without ever
+// holding their bytes, and every problem with the input is an absl::Status
+// naming the source, the byte offset, the opcode and what was expected.
 //
 // Example:
 //   UnpickleOptions options;
@@ -50,7 +39,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "glog/logging.h"
 
 namespace elm {
 
@@ -265,7 +253,13 @@ struct UnpickleOptions {
       accept_global;
 };
 
-// The result of unpickling: owns every value.
+// The result of unpickling: owns every value. A NeuronIO file holds tens of
+// millions of small values, so every value is a 16-byte node in a chunked
+// vector (no reallocation copies), the parse-time memo is a vector of 4-byte
+// node indices, strings of up to 8 bytes live inside their node, and longer
+// strings, tuple items and converted array data live in one bump arena.
+// Strings of 64 KiB or more are not copied while parsing: they are read at
+// the end, and only if the result can reach them (not through a skipped key).
 class Pickle {
  public:
   Pickle(Pickle&&) noexcept;
@@ -292,7 +286,11 @@ class Pickle {
 };
 
 // Unpickles `data` (the whole pickle, which must end right after its STOP
-// opcode). `source_name` (usually the file name) starts every error message.
+// opcode). Every problem (truncation, an unknown or unsupported opcode, a bad
+// memo index, stack underflow, malformed numpy state, a global the caller
+// rejected, trailing bytes) is an error reading "<source_name>: byte
+// <offset>: <OPCODE>: <what was expected>" (InvalidArgument; Unimplemented
+// for valid but unsupported features); no partial result is returned.
 absl::StatusOr<Pickle> ParsePickle(
     absl::string_view data, absl::string_view source_name,
     const UnpickleOptions& options = UnpickleOptions());

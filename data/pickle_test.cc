@@ -64,7 +64,8 @@ class PickleBuilder {
     uint64_t bits;
     std::memcpy(&bits, &v, 8);
     Op('G');
-    for (int i = 7; i >= 0; --i) out_.push_back(static_cast<char>(bits >> (8 * i)));
+    for (int i = 7; i >= 0; --i)
+      out_.push_back(static_cast<char>(bits >> (8 * i)));
     return *this;
   }
   // A Python 2 str.
@@ -254,14 +255,14 @@ TEST(PickleTest, Strings) {
   const std::string long_text(300, 'x');
   PickleBuilder b;
   b.Proto().Mark();
-  b.Str2("abc");                                  // SHORT_BINSTRING
-  b.Str2(long_text);                              // BINSTRING
-  b.Unicode("caf\xc3\xa9");                       // BINUNICODE, UTF-8
-  b.Op('C').Le(3, 1).Raw(std::string("\x00\x01\x02", 3));         // SHORT_BINBYTES
-  b.Op('B').Le(9, 4).Raw("123456789");            // BINBYTES
-  b.Op(0x8c).Le(2, 1).Raw("hi");                  // SHORT_BINUNICODE
-  b.Op(0x8e).Le(0, 8);                            // BINBYTES8, empty
-  b.Op(0x8d).Le(1, 8).Raw("z");                   // BINUNICODE8
+  b.Str2("abc");                                           // SHORT_BINSTRING
+  b.Str2(long_text);                                       // BINSTRING
+  b.Unicode("caf\xc3\xa9");                                // BINUNICODE, UTF-8
+  b.Op('C').Le(3, 1).Raw(std::string("\x00\x01\x02", 3));  // SHORT_BINBYTES
+  b.Op('B').Le(9, 4).Raw("123456789");                     // BINBYTES
+  b.Op(0x8c).Le(2, 1).Raw("hi");                           // SHORT_BINUNICODE
+  b.Op(0x8e).Le(0, 8);                                     // BINBYTES8, empty
+  b.Op(0x8d).Le(1, 8).Raw("z");                            // BINUNICODE8
   b.Op('t').Stop();
   Pickle p = ParseOk(b.bytes());
   const PickleValue t = p.root();
@@ -284,17 +285,17 @@ TEST(PickleTest, Strings) {
 
 TEST(PickleTest, ListsTuplesAndDicts) {
   PickleBuilder b;
-  b.Proto().Op(']').Put(0);             // list
-  b.Int(1).Op('a');                     // APPEND
-  b.Mark().Int(2).Int(3).Op('e');       // APPENDS
-  b.Op('}').Put(1);                     // dict
-  b.Str2("b").Int(10).Op('s');          // SETITEM
+  b.Proto().Op(']').Put(0);                                    // list
+  b.Int(1).Op('a');                                            // APPEND
+  b.Mark().Int(2).Int(3).Op('e');                              // APPENDS
+  b.Op('}').Put(1);                                            // dict
+  b.Str2("b").Int(10).Op('s');                                 // SETITEM
   b.Mark().Int(7).Str2("seven").Unicode("a").Op(')').Op('u');  // SETITEMS
-  b.Op('a');                            // append the dict to the list
-  b.Int(4).Op(0x85).Op('a');            // (4,)
-  b.Int(5).Int(6).Op(0x86).Op('a');     // (5, 6)
+  b.Op('a');                         // append the dict to the list
+  b.Int(4).Op(0x85).Op('a');         // (4,)
+  b.Int(5).Int(6).Op(0x86).Op('a');  // (5, 6)
   b.Int(7).Int(8).Int(9).Op(0x87).Op('a');
-  b.Mark().Op('l').Op('a');             // LIST: []
+  b.Mark().Op('l').Op('a');                    // LIST: []
   b.Mark().Str2("k").Op('N').Op('d').Op('a');  // DICT: {'k': None}
   b.Stop();
   Pickle p = ParseOk(b.bytes());
@@ -327,13 +328,13 @@ TEST(PickleTest, MemoSharesMutableValues) {
   // l = []; d = {'x': l, 'y': l}; l.append(1) after both references exist.
   PickleBuilder b;
   b.Proto().Op('}').Put(0).Mark();
-  b.Str2("x").Op(']').Put(300);         // LONG_BINPUT
-  b.Str2("y").Get(300);                 // LONG_BINGET
+  b.Str2("x").Op(']').Put(300);  // LONG_BINPUT
+  b.Str2("y").Get(300);          // LONG_BINGET
   b.Op('u');
-  b.Get(0).Op('0');                     // BINGET + POP
-  b.Get(300).Int(1).Op('a').Op('0');    // append through the memo
-  b.Op(0x94);                           // MEMOIZE (the dict)
-  b.Op('2').Op('0');                    // DUP + POP
+  b.Get(0).Op('0');                   // BINGET + POP
+  b.Get(300).Int(1).Op('a').Op('0');  // append through the memo
+  b.Op(0x94);                         // MEMOIZE (the dict)
+  b.Op('2').Op('0');                  // DUP + POP
   b.Stop();
   Pickle p = ParseOk(b.bytes());
   ASSERT_TRUE(p.root().is_dict());
@@ -346,7 +347,7 @@ TEST(PickleTest, MemoSharesMutableValues) {
 TEST(PickleTest, TextMemoAndPopMark) {
   PickleBuilder b;
   b.Mark().Int(1).Op('p').Raw("5\n").Op('1');  // PUT 5, POP_MARK
-  b.Op('g').Raw("5\n").Stop();                  // GET 5
+  b.Op('g').Raw("5\n").Stop();                 // GET 5
   Pickle p = ParseOk(b.bytes());
   EXPECT_EQ(p.root().AsInt(), 1);
 }
@@ -355,12 +356,12 @@ TEST(PickleTest, GlobalsObjectsAndPersistentIds) {
   PickleBuilder b;
   b.Proto().Mark();
   b.Global("copy_reg", "_reconstructor").Mark().Global("foo", "Bar");
-  b.Global("__builtin__", "object").Op('N').Op('t').Op('R');   // REDUCE
-  b.Op('}').Str2("a").Int(1).Op('s').Op('b');                   // BUILD
-  b.Global("foo", "Baz").Int(3).Op(0x85).Op(0x81);              // NEWOBJ
-  b.Str2("storage").Str2("key").Op(0x86).Op('Q');               // BINPERSID
-  b.Op('P').Raw("text-id\n");                                   // PERSID
-  b.Unicode("mod.sub").Unicode("name").Op(0x93);                // STACK_GLOBAL
+  b.Global("__builtin__", "object").Op('N').Op('t').Op('R');  // REDUCE
+  b.Op('}').Str2("a").Int(1).Op('s').Op('b');                 // BUILD
+  b.Global("foo", "Baz").Int(3).Op(0x85).Op(0x81);            // NEWOBJ
+  b.Str2("storage").Str2("key").Op(0x86).Op('Q');             // BINPERSID
+  b.Op('P').Raw("text-id\n");                                 // PERSID
+  b.Unicode("mod.sub").Unicode("name").Op(0x93);              // STACK_GLOBAL
   b.Op('t').Stop();
   Pickle p = ParseOk(b.bytes());
   const PickleValue t = p.root();
@@ -407,7 +408,10 @@ TEST(PickleTest, OrderedDictBecomesDict) {
 }
 
 TEST(PickleTest, Python3Bytes) {
-  const std::string raw("\xff\x01""abc\x80", 6);
+  const std::string raw(
+      "\xff\x01"
+      "abc\x80",
+      6);
   PickleBuilder b;
   b.Proto().Mark().Bytes3(raw);
   b.Global("__builtin__", "bytes").Op(')').Op('R');  // bytes() == b''
@@ -449,8 +453,9 @@ TEST(PickleTest, NumpyArraysPython2) {
   const NdArray& a = t.item(0).array();
   EXPECT_EQ(a.type(), NumpyType::kFloat64);
   EXPECT_EQ(a.shape(), (std::vector<int64_t>{2, 3}));
-  EXPECT_EQ(std::vector<double>(a.data<double>().begin(), a.data<double>().end()),
-            f64);
+  EXPECT_EQ(
+      std::vector<double>(a.data<double>().begin(), a.data<double>().end()),
+      f64);
   EXPECT_FALSE(a.fortran_order());
   EXPECT_EQ(a.Description(), "ndarray float64 (2, 3)");
   EXPECT_EQ(t.item(1).array().data<float>()[0], 0.1f);
@@ -482,7 +487,8 @@ TEST(PickleTest, NumpyBigEndianAndFortranOrder) {
   std::vector<uint8_t> cube(8);
   for (int i = 0; i < 2; ++i) {
     for (int j = 0; j < 2; ++j) {
-      for (int k = 0; k < 2; ++k) cube[i + 2 * j + 4 * k] = 100 * i + 10 * j + k;
+      for (int k = 0; k < 2; ++k)
+        cube[i + 2 * j + 4 * k] = 100 * i + 10 * j + k;
     }
   }
   PickleBuilder b;
@@ -517,9 +523,9 @@ TEST(PickleTest, NumpyArraysPython3) {
   EXPECT_EQ(p.root().item(0).array().ToDoubles(), f64);
   const NdArray& u = p.root().item(1).array();
   EXPECT_EQ(u.shape(), (std::vector<int64_t>{16, 16}));
-  EXPECT_EQ(std::vector<uint8_t>(u.data<uint8_t>().begin(),
-                                 u.data<uint8_t>().end()),
-            all);
+  EXPECT_EQ(
+      std::vector<uint8_t>(u.data<uint8_t>().begin(), u.data<uint8_t>().end()),
+      all);
 }
 
 TEST(PickleTest, NumpyScalars) {
@@ -529,7 +535,7 @@ TEST(PickleTest, NumpyScalars) {
   b.Scalar("i8", "<", RawOf(std::vector<int64_t>{-77}));
   b.Scalar("f2", "<", RawOf(std::vector<uint16_t>{0x3555}));  // 0.333...
   b.Scalar("b1", "|", std::string(1, '\1'));
-  b.Scalar("i4", ">", std::string("\x00\x00\x01\x00", 4));     // 256
+  b.Scalar("i4", ">", std::string("\x00\x00\x01\x00", 4));  // 256
   b.Scalar("f8", "<", RawOf(std::vector<double>{-3.5}), /*py3=*/true);
   b.Op('t').Stop();
   Pickle p = ParseOk(b.bytes());
@@ -567,12 +573,16 @@ TEST(PickleTest, ErrorsNameTheByteAndTheProblem) {
   ExpectError("\x80\x02K\x01q\x00j\x07\x00\x00\x00.", 6,
               "LONG_BINGET: memo entry 7");
   ExpectError("\x80\x02q\x00.", 2, "BINPUT: stack underflow");
-  ExpectError("\x80\x02NR.", 3,
-              "REDUCE: stack underflow: needs 2 value(s) on the stack, found 1");
+  ExpectError(
+      "\x80\x02NR.", 3,
+      "REDUCE: stack underflow: needs 2 value(s) on the stack, found 1");
   ExpectError("\x80\x02K\x01(K\x02\x86.", 7,
               "TUPLE2: stack underflow: needs 2 value(s) above the last MARK, "
               "found 1");
-  ExpectError("\x80\x02K\x01(K\x02" "e.", 7, "APPENDS: expected a list");
+  ExpectError(
+      "\x80\x02K\x01(K\x02"
+      "e.",
+      7, "APPENDS: expected a list");
   ExpectError("\x80\x02}(K\x01u.", 6, "SETITEMS: odd number of values (1)");
   ExpectError("\x80\x02K\x01t.", 4, "TUPLE: no MARK before this opcode");
   ExpectError("\x80\x02K\x01", 4, "the input ends without a STOP opcode");
@@ -580,9 +590,12 @@ TEST(PickleTest, ErrorsNameTheByteAndTheProblem) {
   ExpectError("\x80\x02K\x01K\x02.", 6,
               "STOP: expected exactly one value on the stack, found 2");
   ExpectError("\x80\x02(K\x01.", 5, "STOP: 1 MARK(s) left open");
-  ExpectError("\x80\x02X\x05\x00\x00\x00" "ab.", 2,
-              "BINUNICODE: truncated input: needs 5 more bytes at byte 7, the "
-              "input has 3");
+  ExpectError(
+      "\x80\x02X\x05\x00\x00\x00"
+      "ab.",
+      2,
+      "BINUNICODE: truncated input: needs 5 more bytes at byte 7, the "
+      "input has 3");
   ExpectError("\x80\x02X\x05\x00", 2, "BINUNICODE: truncated input: needs 4");
   ExpectError("\x80\x02T\xff\xff\xff\xff.", 2, "BINSTRING: negative length");
   ExpectError("\x80\x02\x8a\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01.", 2,
@@ -591,14 +604,17 @@ TEST(PickleTest, ErrorsNameTheByteAndTheProblem) {
   ExpectError("\x80\x02K\x01r\xf0\xff\xff\xff.", 4,
               "LONG_BINPUT: memo index 4294967280 is implausibly large");
   ExpectError("\x80\x02K\x01}b.", 5, "BUILD: cannot set the state of int");
-  ExpectError("\x80\x02" "cmod\n", 2,
-              "GLOBAL: truncated input: the input ends inside a text line");
+  ExpectError(
+      "\x80\x02"
+      "cmod\n",
+      2, "GLOBAL: truncated input: the input ends inside a text line");
   ExpectError("\x80\x06N.", 0, "PROTO: protocol 6",
               absl::StatusCode::kUnimplemented);
   ExpectError("\x80\x02(NR.", 4,
               "REDUCE: stack underflow: needs 2 value(s) above the last MARK, "
               "found 1");
-  ExpectError("\x80\x02NK\x01R.", 5, "REDUCE: arguments must be a tuple, found int");
+  ExpectError("\x80\x02NK\x01R.", 5,
+              "REDUCE: arguments must be a tuple, found int");
 }
 
 TEST(PickleTest, NumpyErrors) {
@@ -769,9 +785,9 @@ TEST(PickleTest, MillionsOfMemoEntriesStayCompact) {
   const int64_t before = PeakRss();
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<Pickle> p = ParsePickle(bytes, kSource);
-  const double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   ASSERT_TRUE(p.ok()) << p.status();
   const int64_t growth = PeakRss() - before;
   ASSERT_EQ(p->root().size(), static_cast<size_t>(kCount + 2));
@@ -779,47 +795,60 @@ TEST(PickleTest, MillionsOfMemoEntriesStayCompact) {
   EXPECT_EQ(p->root().item(kCount - 1).AsInt(), kCount % 200);
   EXPECT_EQ(p->root().item(kCount + 1).AsInt(), 255 % 200);
   EXPECT_EQ(p->num_memo_entries(), kCount + 1);
-  std::printf("%d memo entries: %.3f s, peak memory +%.1f MB (%.1f bytes per "
-              "entry)%s\n",
-              kCount, seconds, growth / 1e6, static_cast<double>(growth) / kCount,
-              reset ? "" : " [peak not resettable]");
+  std::printf(
+      "%d memo entries: %.3f s, peak memory +%.1f MB (%.1f bytes per "
+      "entry)%s\n",
+      kCount, seconds, growth / 1e6, static_cast<double>(growth) / kCount,
+      reset ? "" : " [peak not resettable]");
   if (!reset) GTEST_SKIP() << "cannot reset VmHWM via /proc/self/clear_refs";
   // A node (16 B), a memo slot (4 B) and a list slot (4 B, with vector growth
   // slack) per entry.
   EXPECT_LT(growth, int64_t{40} * kCount);
 }
 
+// Bytes [begin, begin + n) of a float64 array whose element e is e % 100.
+std::string ArrayBytes(int64_t begin, int64_t n) {
+  std::string out(n, '\0');
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = static_cast<double>(((begin + i) / 8) % 100);
+    out[i] = reinterpret_cast<const char*>(&v)[(begin + i) % 8];
+  }
+  return out;
+}
+
 // Writes a pickle {'small': array, 'big': <num_bytes of float64>, 'tail': 7}
 // to `path` without holding the big array in memory. py3 = true writes the
-// raw bytes as _codecs.encode(BINUNICODE, 'latin1') (every byte < 0x80).
+// raw bytes as _codecs.encode(<latin-1 text as BINUNICODE>, 'latin1'), where
+// bytes >= 0x80 take two UTF-8 bytes.
 void WriteBigArrayPickle(const std::string& path, int64_t num_bytes, bool py3) {
+  constexpr int64_t kChunk = 1 << 20;
+  int64_t utf8_bytes = 0;
+  if (py3) {
+    for (int64_t done = 0; done < num_bytes; done += kChunk) {
+      for (char c : ArrayBytes(done, std::min(kChunk, num_bytes - done))) {
+        utf8_bytes += static_cast<uint8_t>(c) < 0x80 ? 1 : 2;
+      }
+    }
+  }
   std::ofstream out(path, std::ios::binary);
   PickleBuilder head;
   head.Proto().Op('}').Put(0).Mark();
   head.Str2("small").Array("f4", "<", {3}, RawOf(std::vector<float>{1, 2, 3}));
   head.Str2("big");
-  head.Global("numpy.core.multiarray", "_reconstruct").Global("numpy", "ndarray");
+  head.Global("numpy.core.multiarray", "_reconstruct")
+      .Global("numpy", "ndarray");
   head.Int(0).Op(0x85).Str2("b").Op(0x87).Op('R');
   head.Mark().Int(1).Tuple({num_bytes / 8}).Dtype("f8", "<", false).Op(0x89);
   if (py3) {
-    head.Global("_codecs", "encode").Op('X').Le(num_bytes, 4);
+    head.Global("_codecs", "encode").Op('X').Le(utf8_bytes, 4);
   } else {
     head.Op('T').Le(num_bytes, 4);
   }
   out << head.bytes();
-  // Float64 value k (k < 2^20) in every 8-byte element.
-  std::string chunk(1 << 20, '\0');
-  for (int64_t done = 0; done < num_bytes;) {
-    const int64_t n = std::min<int64_t>(chunk.size(), num_bytes - done);
-    for (int64_t e = 0; e < n; e += 8) {
-      const double v = static_cast<double>(((done + e) / 8) % 100);
-      std::memcpy(&chunk[e], &v, 8);
-    }
-    if (py3) {  // make every byte ASCII (the value changes, that is fine)
-      for (int64_t e = 0; e < n; ++e) chunk[e] &= 0x7F;
-    }
-    out.write(chunk.data(), n);
-    done += n;
+  for (int64_t done = 0; done < num_bytes; done += kChunk) {
+    const std::string raw =
+        ArrayBytes(done, std::min(kChunk, num_bytes - done));
+    out << (py3 ? PickleBuilder::Latin1ToUtf8(raw) : raw);
   }
   PickleBuilder tail;
   if (py3) tail.Unicode("latin1").Op(0x86).Op('R');
@@ -838,9 +867,9 @@ TEST(PickleTest, SkipKeysNeverHoldsTheSkippedArray) {
   const int64_t before = PeakRss();
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<Pickle> p = ReadPickleFile(path, options);
-  const double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   const int64_t peak = PeakRss();
   std::remove(path.c_str());
   ASSERT_TRUE(p.ok()) << p.status();
@@ -855,10 +884,11 @@ TEST(PickleTest, SkipKeysNeverHoldsTheSkippedArray) {
   EXPECT_EQ(p->root().Find("small")->array().ToDoubles(),
             (std::vector<double>{1, 2, 3}));
   EXPECT_EQ(p->root().Find("tail")->AsInt(), 7);
-  std::printf("skipped a %lld MiB array in %.3f s; peak RSS %.1f MB (+%.1f MB)"
-              "%s\n",
-              static_cast<long long>(kBytes >> 20), seconds, peak / 1e6,
-              (peak - before) / 1e6, reset ? "" : " [peak not resettable]");
+  std::printf(
+      "skipped a %lld MiB array in %.3f s; peak RSS %.1f MB (+%.1f MB)"
+      "%s\n",
+      static_cast<long long>(kBytes >> 20), seconds, peak / 1e6,
+      (peak - before) / 1e6, reset ? "" : " [peak not resettable]");
   if (!reset) GTEST_SKIP() << "cannot reset VmHWM via /proc/self/clear_refs";
   EXPECT_LT(peak - before, kBytes / 10);
 }
@@ -873,15 +903,11 @@ TEST(PickleTest, SkipKeysAndDeferredStringsPython3) {
   const NdArray& a = full->root().Find("big")->array();
   ASSERT_FALSE(a.data_skipped());
   ASSERT_EQ(a.num_elements(), kBytes / 8);
-  for (int64_t e : {int64_t{0}, int64_t{1}, int64_t{99}, kBytes / 8 - 1}) {
-    double expected = static_cast<double>(e % 100);
-    char raw[8];
-    std::memcpy(raw, &expected, 8);
-    for (char& c : raw) c &= 0x7F;
-    std::memcpy(&expected, raw, 8);
-    EXPECT_EQ(a.data<double>()[e], expected) << e;
+  for (int64_t e = 0; e < a.num_elements(); ++e) {
+    ASSERT_EQ(a.data<double>()[e], e % 100) << e;
   }
-  EXPECT_EQ(full->num_unread_bytes(), kBytes);  // the text behind encode()
+  // The UTF-8 text behind encode() is never read.
+  EXPECT_GT(full->num_unread_bytes(), kBytes);
   // The same bytes parsed from memory agree.
   std::ifstream in(path, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)),
@@ -895,7 +921,7 @@ TEST(PickleTest, SkipKeysAndDeferredStringsPython3) {
   absl::StatusOr<Pickle> skipped = ReadPickleFile(path, options);
   ASSERT_TRUE(skipped.ok()) << skipped.status();
   EXPECT_TRUE(skipped->root().Find("big")->array().data_skipped());
-  EXPECT_EQ(skipped->num_unread_bytes(), 2 * kBytes);
+  EXPECT_GT(skipped->num_unread_bytes(), 2 * kBytes);
   EXPECT_EQ(skipped->root().Find("small")->array().ToDoubles(),
             (std::vector<double>{1, 2, 3}));
   // max_array_bytes skips by size instead.
@@ -1024,8 +1050,10 @@ void CheckNeuronIo(const Pickle& p) {
     for (int seg = 0; seg < 5; ++seg) {
       std::set<int64_t> times;
       const PickleValue list = *ex.FindInt(seg);
-      for (size_t k = 0; k < list.size(); ++k) times.insert(list.item(k).AsInt());
-      EXPECT_EQ(static_cast<int64_t>(times.size()), want.x_dense_sums_first5[seg]);
+      for (size_t k = 0; k < list.size(); ++k)
+        times.insert(list.item(k).AsInt());
+      EXPECT_EQ(static_cast<int64_t>(times.size()),
+                want.x_dense_sums_first5[seg]);
     }
     const NdArray& out = sim.Find("outputSpikeTimes")->array();
     EXPECT_EQ(out.type(), NumpyType::kFloat16);
@@ -1055,8 +1083,9 @@ TEST(PickleTest, NeuronIoFixturesInBothEncodings) {
   const std::string dir = FindSharedPath("data/neuronio", &missing);
   if (dir.empty()) GTEST_SKIP() << "missing " << missing;
   std::vector<std::vector<double>> somas;
-  for (const char* name : {"neuronio_l5pc_2sims_6s_seed100520_py2style.p.gz",
-                           "neuronio_l5pc_2sims_6s_seed100520_py3proto2.p.gz"}) {
+  for (const char* name :
+       {"neuronio_l5pc_2sims_6s_seed100520_py2style.p.gz",
+        "neuronio_l5pc_2sims_6s_seed100520_py3proto2.p.gz"}) {
     SCOPED_TRACE(name);
     std::string error;
     const std::string bytes = Gunzip(absl::StrCat(dir, "/", name), &error);
@@ -1064,9 +1093,9 @@ TEST(PickleTest, NeuronIoFixturesInBothEncodings) {
     // From memory.
     const auto start = std::chrono::steady_clock::now();
     absl::StatusOr<Pickle> p = ParsePickle(bytes, name);
-    const double seconds = std::chrono::duration<double>(
-                               std::chrono::steady_clock::now() - start)
-                               .count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     ASSERT_TRUE(p.ok()) << p.status();
     std::printf("%s: %zu bytes, %lld values, %lld memo entries, %.3f s\n", name,
                 bytes.size(), static_cast<long long>(p->num_nodes()),
@@ -1087,10 +1116,8 @@ TEST(PickleTest, NeuronIoFixturesInBothEncodings) {
     absl::StatusOr<Pickle> f = ReadPickleFile(path, options);
     ASSERT_TRUE(f.ok()) << f.status();
     CheckNeuronIo(*f);
-    const PickleValue sim0 = f->root()
-                                 .Find("Results")
-                                 ->Find("listOfSingleSimulationDicts")
-                                 ->item(0);
+    const PickleValue sim0 =
+        f->root().Find("Results")->Find("listOfSingleSimulationDicts")->item(0);
     EXPECT_TRUE(sim0.Find("somaVoltageHighRes")->array().data_skipped());
     EXPECT_EQ(sim0.Find("nexusVoltageHighRes")->array().shape(),
               (std::vector<int64_t>{48000}));

@@ -97,8 +97,9 @@ class ZipArchive {
       }
     }
     if (!found) {
-      return Error("not a zip archive, or truncated: no end-of-central-"
-                   "directory record");
+      return Error(
+          "not a zip archive, or truncated: no end-of-central-"
+          "directory record");
     }
     if (Load(data_, end + 4, 2) != 0 || Load(data_, end + 6, 2) != 0) {
       return absl::UnimplementedError(
@@ -136,8 +137,8 @@ class ZipArchive {
     for (uint64_t i = 0; i < count; ++i) {
       if (cd_end - pos < kCentralHeaderSize ||
           Load(data_, pos, 4) != kCentralHeaderSig) {
-        return Error(absl::StrCat("central directory entry ", i,
-                                  " at byte ", pos, " is corrupt"));
+        return Error(absl::StrCat("central directory entry ", i, " at byte ",
+                                  pos, " is corrupt"));
       }
       ZipEntry e;
       e.flags = Load(data_, pos + 8, 2);
@@ -181,10 +182,10 @@ class ZipArchive {
           absl::StrCat(source_, ": ", where, " is encrypted"));
     }
     if (e.method != 0) {
-      return absl::UnimplementedError(absl::StrCat(
-          source_, ": ", where, " is compressed (method ", e.method,
-          e.method == 8 ? ", deflate" : "",
-          "); only stored (uncompressed) entries are supported"));
+      return absl::UnimplementedError(
+          absl::StrCat(source_, ": ", where, " is compressed (method ",
+                       e.method, e.method == 8 ? ", deflate" : "",
+                       "); only stored (uncompressed) entries are supported"));
     }
     if (e.compressed_size != e.size) {
       return Error(absl::StrCat(where, " is stored but its sizes differ (",
@@ -319,9 +320,9 @@ class StateDictReader {
     }
     const PickleValue args = v.args();
     if (args.size() < 4) {
-      return TensorError(t->name, absl::StrCat("_rebuild_tensor_v2 has ",
-                                               args.size(),
-                                               " arguments, expected >= 4"));
+      return TensorError(t->name,
+                         absl::StrCat("_rebuild_tensor_v2 has ", args.size(),
+                                      " arguments, expected >= 4"));
     }
     // Storage: persistent id ('storage', type, key, location, numel).
     const PickleValue pid_value = args.item(0);
@@ -336,8 +337,8 @@ class StateDictReader {
     if (!pid.item(0).is_string() || pid.item(0).AsString() != "storage" ||
         !pid.item(1).is_global() || !pid.item(2).is_string() ||
         !pid.item(4).is_int() || pid.item(4).AsInt() < 0) {
-      return TensorError(t->name, absl::StrCat("malformed storage id ",
-                                               pid.DebugString()));
+      return TensorError(
+          t->name, absl::StrCat("malformed storage id ", pid.DebugString()));
     }
     const PickleValue type = pid.item(1);
     const StorageType* storage_type = nullptr;
@@ -364,14 +365,13 @@ class StateDictReader {
     const int64_t offset = args.item(1).AsInt();
     std::vector<int64_t> stride;
     if (!ReadDims(args.item(2), &t->shape)) {
-      return TensorError(t->name, absl::StrCat("bad size ",
-                                               args.item(2).DebugString()));
+      return TensorError(t->name,
+                         absl::StrCat("bad size ", args.item(2).DebugString()));
     }
     if (!ReadDims(args.item(3), &stride) || stride.size() != t->shape.size()) {
-      return TensorError(t->name, absl::StrCat("bad stride ",
-                                               args.item(3).DebugString(),
-                                               " for size ",
-                                               args.item(2).DebugString()));
+      return TensorError(
+          t->name, absl::StrCat("bad stride ", args.item(3).DebugString(),
+                                " for size ", args.item(2).DebugString()));
     }
     int64_t count = 1;
     int64_t last = offset;  // the largest storage index the view touches
@@ -402,19 +402,17 @@ class StateDictReader {
     }
     if (numel > (int64_t{1} << 40) ||
         bytes.size() != static_cast<uint64_t>(numel) * item) {
-      return TensorError(t->name, absl::StrCat("storage '", entry_name,
-                                               "' has ", bytes.size(),
-                                               " bytes, expected ", numel,
-                                               " x ", item));
+      return TensorError(
+          t->name, absl::StrCat("storage '", entry_name, "' has ", bytes.size(),
+                                " bytes, expected ", numel, " x ", item));
     }
     if (count > 0 && last >= numel) {
-      return TensorError(t->name, absl::StrCat("view (offset ", offset,
-                                               ", size ",
-                                               args.item(2).DebugString(),
-                                               ", stride ",
-                                               args.item(3).DebugString(),
-                                               ") leaves its storage of ",
-                                               numel, " elements"));
+      return TensorError(
+          t->name,
+          absl::StrCat("view (offset ", offset, ", size ",
+                       args.item(2).DebugString(), ", stride ",
+                       args.item(3).DebugString(), ") leaves its storage of ",
+                       numel, " elements"));
     }
     return Gather(bytes, item, offset, stride, count, t);
   }
@@ -478,9 +476,10 @@ absl::StatusOr<std::vector<NamedTensor>> ParsePtStateDict(
   if (contents.size() >= 2 && static_cast<uint8_t>(contents[0]) == 0x80 &&
       static_cast<uint8_t>(contents[1]) <= 5) {
     return absl::UnimplementedError(absl::StrCat(
-        source, ": a bare pickle (torch.save's legacy pre-1.6 format or "
-                "_use_new_zipfile_serialization=False); only the zip format "
-                "is supported"));
+        source,
+        ": a bare pickle (torch.save's legacy pre-1.6 format or "
+        "_use_new_zipfile_serialization=False); only the zip format "
+        "is supported"));
   }
   ZipArchive zip(contents, source);
   RETURN_IF_ERROR(zip.Open());
@@ -507,9 +506,8 @@ absl::StatusOr<std::vector<NamedTensor>> ParsePtStateDict(
   if (const ZipEntry* order = zip.Find(prefix + "/byteorder")) {
     ASSIGN_OR_RETURN(absl::string_view text, zip.Read(*order));
     if (text != "little" && text != "big") {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": entry '", order->name,
-                       "' should be 'little' or 'big'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": entry '", order->name, "' should be 'little' or 'big'"));
     }
     big_endian = text == "big";
   }

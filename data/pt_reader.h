@@ -12,7 +12,6 @@
 // strides are honoured (non-contiguous views are gathered); tensors may be
 // empty or 0-dim. Float, Double, Long and Bool storages become NamedTensor
 // dtypes f32, f64, i64 and bool; `<prefix>/byteorder` "big" is handled.
-//
 // Every problem (not a zip, truncation, a compressed or encrypted entry, a CRC
 // mismatch, an unsupported storage type, a bad pickle, strides that leave the
 // storage) is an absl::Status whose message starts with the file name.

@@ -45,7 +45,8 @@ uint32_t Crc32(absl::string_view data) {
   uint32_t crc = 0xFFFFFFFFu;
   for (char ch : data) {
     crc ^= static_cast<uint8_t>(ch);
-    for (int k = 0; k < 8; ++k) crc = (crc & 1) ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+    for (int k = 0; k < 8; ++k)
+      crc = (crc & 1) ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
   }
   return crc ^ 0xFFFFFFFFu;
 }
@@ -70,10 +71,10 @@ std::string MakeZip(const std::vector<ZipFile>& files, bool zip64 = false) {
            Le(4, 2) + f.name + Le(0x4246, 2) + Le(0, 2) + f.data;
     out += Le(0x08074b50, 4) + Le(crc, 4) + Le(f.data.size(), 4) +
            Le(f.data.size(), 4);
-    const std::string extra =
-        zip64 ? Le(1, 2) + Le(24, 2) + Le(f.data.size(), 8) +
-                    Le(f.data.size(), 8) + Le(offset, 8)
-              : "";
+    const std::string extra = zip64 ? Le(1, 2) + Le(24, 2) +
+                                          Le(f.data.size(), 8) +
+                                          Le(f.data.size(), 8) + Le(offset, 8)
+                                    : "";
     const uint64_t size32 = zip64 ? 0xFFFFFFFF : f.data.size();
     directory += Le(0x02014b50, 4) + Le(0x031e, 2) + Le(45, 2) + Le(0x0808, 2) +
                  Le(f.method, 2) + Le(0, 4) + Le(crc, 4) + Le(size32, 4) +
@@ -122,7 +123,9 @@ class TorchPickle {
   void Global(absl::string_view module, absl::string_view name) {
     absl::StrAppend(&out_, "c", module, "\n", name, "\n");
   }
-  void Str(absl::string_view s) { out_ += "X" + Le(s.size(), 4) + std::string(s); }
+  void Str(absl::string_view s) {
+    out_ += "X" + Le(s.size(), 4) + std::string(s);
+  }
   void Int(int64_t v) { out_ += "J" + Le(static_cast<uint32_t>(v), 4); }
   void Ints(const std::vector<int64_t>& v) {
     out_ += "(";
@@ -145,7 +148,7 @@ class TorchPickle {
     Ints(t.stride);
     out_ += "\x89";  // NEWFALSE
     Global("collections", "OrderedDict");
-    out_ += ")RtR";  // EMPTY_TUPLE REDUCE TUPLE REDUCE
+    out_ += ")RtR";                   // EMPTY_TUPLE REDUCE TUPLE REDUCE
     if (t.parameter) out_ += "\x88";  // requires_grad
     if (t.parameter) Global("collections", "OrderedDict"), out_ += ")RtR";
   }
@@ -192,8 +195,7 @@ void ExpectError(const std::string& contents, const std::string& text,
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), code) << t.status();
   const std::string message(t.status().message());
-  EXPECT_TRUE(absl::StartsWith(message, absl::StrCat(kSource, ":")))
-      << message;
+  EXPECT_TRUE(absl::StartsWith(message, absl::StrCat(kSource, ":"))) << message;
   EXPECT_TRUE(absl::StrContains(message, text))
       << message << "\nshould contain: " << text;
 }
@@ -205,19 +207,19 @@ TEST(PtReaderTest, ReadsEveryDtype) {
   const std::vector<double> f64 = {0.1, -1e-300};
   const std::vector<int64_t> i64 = {-1, int64_t{1} << 50, 0};
   const std::string b1("\x01\x00\x00\x01", 4);
-  const std::string pt = MakePt(
-      {{"w", "FloatStorage", "0", 6, 0, {2, 3}, {3, 1}},
-       {"d", "DoubleStorage", "1", 2, 0, {2}, {1}},
-       {"idx", "LongStorage", "2", 3, 0, {3}, {1}},
-       {"mask", "BoolStorage", "3", 4, 0, {4}, {1}},
-       {"empty", "FloatStorage", "4", 0, 0, {0}, {1}},
-       {"scalar", "DoubleStorage", "5", 1, 0, {}, {}}},
-      {{"0", RawOf(f32)},
-       {"1", RawOf(f64)},
-       {"2", RawOf(i64)},
-       {"3", b1},
-       {"4", ""},
-       {"5", RawOf(std::vector<double>{42.5})}});
+  const std::string pt =
+      MakePt({{"w", "FloatStorage", "0", 6, 0, {2, 3}, {3, 1}},
+              {"d", "DoubleStorage", "1", 2, 0, {2}, {1}},
+              {"idx", "LongStorage", "2", 3, 0, {3}, {1}},
+              {"mask", "BoolStorage", "3", 4, 0, {4}, {1}},
+              {"empty", "FloatStorage", "4", 0, 0, {0}, {1}},
+              {"scalar", "DoubleStorage", "5", 1, 0, {}, {}}},
+             {{"0", RawOf(f32)},
+              {"1", RawOf(f64)},
+              {"2", RawOf(i64)},
+              {"3", b1},
+              {"4", ""},
+              {"5", RawOf(std::vector<double>{42.5})}});
   const std::vector<NamedTensor> t = ParseOk(pt);
   ASSERT_EQ(t.size(), 6u);
   EXPECT_EQ(t[0].name, "w");
@@ -330,13 +332,13 @@ TEST(PtReaderTest, Errors) {
   ExpectError(MakePt({w}, {}), "tensor 'w': no entry 'archive/data/0'");
   ExpectError(MakePt({w}, {{"0", f4 + "xx"}}),
               "storage 'archive/data/0' has 18 bytes, expected 4 x 4");
-  ExpectError(MakePt({{"w", "FloatStorage", "0", 4, 1, {2, 2}, {2, 1}}},
-                     {{"0", f4}}),
-              "view (offset 1, size (2, 2), stride (2, 1)) leaves its storage "
-              "of 4 elements");
-  ExpectError(MakePt({{"w", "FloatStorage", "0", 4, 0, {4}, {1, 1}}},
-                     {{"0", f4}}),
-              "bad stride (1, 1) for size (4,)");
+  ExpectError(
+      MakePt({{"w", "FloatStorage", "0", 4, 1, {2, 2}, {2, 1}}}, {{"0", f4}}),
+      "view (offset 1, size (2, 2), stride (2, 1)) leaves its storage "
+      "of 4 elements");
+  ExpectError(
+      MakePt({{"w", "FloatStorage", "0", 4, 0, {4}, {1, 1}}}, {{"0", f4}}),
+      "bad stride (1, 1) for size (4,)");
   ExpectError(MakePt({{"m", "BoolStorage", "0", 2, 0, {2}, {1}}},
                      {{"0", std::string("\x01\x02", 2)}}),
               "tensor 'm': bool element 1 is byte 2");
@@ -368,9 +370,10 @@ TEST(PtReaderTest, Errors) {
     TorchPickle p;
     p.Str("x");
     p.Int(3);
-    ExpectError(MakeZip({{"archive/data.pkl", p.Finish()}}),
-                "tensor 'x': expected a tensor (torch._utils._rebuild_tensor_v2)"
-                ", found int");
+    ExpectError(
+        MakeZip({{"archive/data.pkl", p.Finish()}}),
+        "tensor 'x': expected a tensor (torch._utils._rebuild_tensor_v2)"
+        ", found int");
   }
   ExpectError(MakePt({w}, {{"0", f4}}, "archive", false, "middle"),
               "entry 'archive/byteorder' should be 'little' or 'big'");
@@ -417,9 +420,9 @@ TEST(PtReaderTest, ReleasedModelsMatchTheReference) {
         absl::StrCat(dir, "/", model.dir, "/neuronio_best_model_state.pt");
     const auto start = std::chrono::steady_clock::now();
     absl::StatusOr<std::vector<NamedTensor>> tensors = ReadPtStateDict(path);
-    total_seconds += std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    total_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     total_bytes += std::filesystem::file_size(path);
     ASSERT_TRUE(tensors.ok()) << tensors.status();
     // elm_reference.md §1.2: S = 4500 synapses, B_r = 45 branches, H = 2 d_m.
@@ -476,8 +479,8 @@ TEST(PtReaderTest, ReleasedModelsMatchTheReference) {
     }
     EXPECT_EQ(valid, 4282);
   }
-  std::printf("read %zu .pt files (%.1f KB) in %.1f ms\n", ReleasedModels().size(),
-              total_bytes / 1e3, total_seconds * 1e3);
+  std::printf("read %zu .pt files (%.1f KB) in %.1f ms\n",
+              ReleasedModels().size(), total_bytes / 1e3, total_seconds * 1e3);
 }
 
 TEST(PtReaderTest, ReleasedModelsEqualTheWeightsFiles) {
@@ -525,16 +528,16 @@ TEST(PtReaderTest, CorruptCopiesOfARealFileFailWithItsName) {
   std::string missing;
   const std::string dir = FindSharedPath("golden/pretrained", &missing);
   if (dir.empty()) GTEST_SKIP() << "missing " << missing;
-  const std::string original =
-      ReadText(absl::StrCat(dir, "/num_memory_15/neuronio_best_model_state.pt"));
+  const std::string original = ReadText(
+      absl::StrCat(dir, "/num_memory_15/neuronio_best_model_state.pt"));
   ASSERT_FALSE(original.empty());
   const std::string good = Fingerprint(ParseOk(original));
   const char* tmp = std::getenv("TEST_TMPDIR");
   const std::string path =
       absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/corrupt_model.pt");
   // Files on disk: the message names the path.
-  for (size_t n : {size_t{0}, size_t{100}, original.size() / 2,
-                   original.size() - 1}) {
+  for (size_t n :
+       {size_t{0}, size_t{100}, original.size() / 2, original.size() - 1}) {
     std::ofstream(path, std::ios::binary) << original.substr(0, n);
     absl::StatusOr<std::vector<NamedTensor>> t = ReadPtStateDict(path);
     ASSERT_FALSE(t.ok()) << n;

@@ -22,6 +22,18 @@ Mat<T> Rows(T* data, int64_t row0, int64_t rows, int64_t cols) {
   return Mat<T>(data + row0 * cols, rows, cols);
 }
 
+// A scratch array in the tape's arena (zeroed when asked).
+template <typename T>
+struct ScratchVec {
+  ScratchVec(Arena& arena, int64_t n, bool zero = false)
+      : ptr(n == 0 ? nullptr
+                   : (zero ? arena.AllocateZeroed<T>(n)
+                           : arena.AllocateArray<T>(n))) {}
+  T* data() const { return ptr; }
+  T& operator[](int64_t i) const { return ptr[i]; }
+  T* ptr;
+};
+
 // Everything the backward needs, placed in the arena (trivially copyable).
 template <typename T>
 struct Saved {
@@ -33,8 +45,10 @@ struct Saved {
   // + 1]).
   const int64_t* chan_begin;
   const int64_t* syn;
-  const T* syn_scale;  // mask[k]
-  const T* kappa_u;    // [B_r]
+  const T* syn_scale;         // mask[k]
+  const int32_t* syn_branch;  // br(k) = k / d_brch
+  Arena* arena;               // the tape's: backward scratch
+  const T* kappa_u;           // [B_r]
   // Input nonzeros, CSR over batch-major rows b·T + t.
   const int64_t* row_begin;
   const int32_t* col;
@@ -68,12 +82,14 @@ template <typename T>
 void Backward(const Saved<T>& s) {
   const int64_t B = s.batch, TT = s.steps, R = B * TT, dm = s.d_m, L = s.layers;
   const int64_t H1 = L > 0 ? s.hidden : dm;  // width of A_1
-  // Scratch for the adjoints, on the heap: freed when backward ends.
-  std::vector<T> y_bar(R * s.n_out), m_bar(R * dm), a1_bar(R * H1), c(B * dm),
-      k_bar(B * dm);
-  std::vector<T> hidden_bar(L > 0 ? R * s.hidden * L
-                                  : 0);  // Ā_2..Ā_{L+1} stored per layer
-  std::vector<T> z_bar(L > 0 ? R * dm : 0);
+  // Scratch for the adjoints in the tape's arena (every buffer is fully written
+  // before it is read, except the accumulators, which are zeroed).
+  Arena& arena = *s.arena;
+  ScratchVec<T> y_bar(arena, R * s.n_out), m_bar(arena, R * dm),
+      a1_bar(arena, R * H1), c(arena, B * dm, true), k_bar(arena, B * dm);
+  // Ā_2..Ā_L of the hidden layers and Z̄, per layer.
+  ScratchVec<T> hidden_bar(arena, L > 1 ? R * s.hidden * (L - 1) : 0);
+  ScratchVec<T> z_bar(arena, L > 0 ? R * dm : 0);
   // ȳ to time-major.
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t t = 0; t < TT; ++t) {
@@ -93,11 +109,10 @@ void Backward(const Saved<T>& s) {
 
   const T* g = s.gain.value;
   const T* km = s.kappa_m.value;
-  std::vector<T> gain_bar(dm, T(0)), kappa_bar(dm, T(0));
+  ScratchVec<T> gain_bar(arena, dm, true), kappa_bar(arena, dm, true);
   const Var<T>& w1 = s.mlp_w[0];
   const int64_t in1 = s.n_branch + dm;
   Mat<T> W1(w1.value, H1, in1);
-  std::fill(c.begin(), c.end(), T(0));
   for (int64_t t = TT - 1; t >= 0; --t) {
     T* mb = m_bar.data() + t * B * dm;
     const T* tht = s.th + t * B * dm;
@@ -122,7 +137,7 @@ void Backward(const Saved<T>& s) {
       const Var<T>& w = s.mlp_w[l];
       Mat<T> Ab(ab, B, s.hidden);
       Ab.noalias() = Eigen::Map<const RowMatrix<T>>(upper, B, upper_width) *
-                     Mat<T>(w.value, upper_width, s.hidden);
+                     (Mat<T>(w.value, upper_width, s.hidden));
       const T* pre = s.act_pre + ((l - 1) * R + t * B) * s.hidden;
       for (int64_t e = 0; e < B * s.hidden; ++e)
         ab[e] *= ActGrad(pre[e], s.silu);
@@ -131,7 +146,7 @@ void Backward(const Saved<T>& s) {
     }
     // k̄ = m̄ + Ā₁·W₁ₘ;  κ̄_m += Σ_b k̄ ⊙ m_{t−1};  c = k̄ ⊙ κ_m.
     Mat<T> Kbar(k_bar.data(), B, dm);
-    Kbar.noalias() = Rows(a1_bar.data(), t * B, B, H1) * W1.rightCols(dm);
+    Kbar.noalias() = Rows(a1_bar.data(), t * B, B, H1) * (W1.rightCols(dm));
     for (int64_t b = 0; b < B; ++b) {
       for (int64_t i = 0; i < dm; ++i) {
         const int64_t e = b * dm + i;
@@ -170,7 +185,7 @@ void Backward(const Saved<T>& s) {
   if (!s.w_s.grad && !s.x.grad) return;
 
   // Ū = Ā₁·W₁ᵤ, then the reverse scan ā_t = Ū_t + κ_u ⊙ ā_{t+1} (in place).
-  std::vector<T> a_bar(R * s.n_branch);
+  ScratchVec<T> a_bar(arena, R * s.n_branch);
   Mat<T>(a_bar.data(), R, s.n_branch).noalias() =
       A1bar * W1.leftCols(s.n_branch);
   for (int64_t t = TT - 2; t >= 0; --t) {
@@ -194,7 +209,7 @@ void Backward(const Saved<T>& s) {
           const int64_t ch = s.col[n];
           for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
             const int64_t k = s.syn[q];
-            s.w_s.grad[k] += ab[k / s.per_branch] * s.syn_scale[k] * s.val[n];
+            s.w_s.grad[k] += ab[s.syn_branch[k]] * s.syn_scale[k] * s.val[n];
           }
         }
       }
@@ -204,7 +219,7 @@ void Backward(const Saved<T>& s) {
           T sum = 0;
           for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
             const int64_t k = s.syn[q];
-            sum += w[k] * s.syn_scale[k] * ab[k / s.per_branch];
+            sum += w[k] * s.syn_scale[k] * ab[s.syn_branch[k]];
           }
           xg[ch] += sum;
         }
@@ -253,15 +268,22 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   int64_t* syn = arena.AllocateArray<int64_t>(n_syn);
   T* syn_scale = arena.AllocateArray<T>(n_syn);
   const bool routed = !spec.index.empty();
-  for (int64_t k = 0; k < n_syn; ++k)
-    chan_begin[(routed ? spec.index[k] : k) + 1]++;
+  // Masked synapses (padding slots) contribute nothing: they are left out.
+  auto live = [&](int64_t k) { return !routed || spec.mask[k] != 0.0; };
+  for (int64_t k = 0; k < n_syn; ++k) {
+    if (live(k)) chan_begin[(routed ? spec.index[k] : k) + 1]++;
+  }
   for (int64_t c = 0; c < spec.num_input; ++c)
     chan_begin[c + 1] += chan_begin[c];
   {
     std::vector<int64_t> fill(chan_begin, chan_begin + spec.num_input);
-    for (int64_t k = 0; k < n_syn; ++k)
-      syn[fill[routed ? spec.index[k] : k]++] = k;
+    for (int64_t k = 0; k < n_syn; ++k) {
+      if (live(k)) syn[fill[routed ? spec.index[k] : k]++] = k;
+    }
   }
+  int32_t* syn_branch = arena.AllocateArray<int32_t>(n_syn);
+  for (int64_t k = 0; k < n_syn; ++k)
+    syn_branch[k] = static_cast<int32_t>(k / per);
   for (int64_t k = 0; k < n_syn; ++k)
     syn_scale[k] = routed ? static_cast<T>(spec.mask[k]) : T(1);
   T* kappa_u = arena.AllocateArray<T>(n_branch);
@@ -270,6 +292,8 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   s.chan_begin = chan_begin;
   s.syn = syn;
   s.syn_scale = syn_scale;
+  s.syn_branch = syn_branch;
+  s.arena = &arena;
   s.kappa_u = kappa_u;
   s.row_begin = row_begin;
   s.col = col;
@@ -286,7 +310,7 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
         const int64_t ch = col[n];
         for (int64_t q = chan_begin[ch]; q < chan_begin[ch + 1]; ++q) {
           const int64_t k = syn[q];
-          ut[k / per] += w[k] * syn_scale[k] * val[n];
+          ut[syn_branch[k]] += w[k] * syn_scale[k] * val[n];
         }
       }
     }
@@ -294,8 +318,11 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   for (int64_t t = 1; t < TT; ++t) {
     T* cur = u + t * B * n_branch;
     const T* prev = cur - B * n_branch;
-    for (int64_t e = 0; e < B * n_branch; ++e)
-      cur[e] += kappa_u[e % n_branch] * prev[e];
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t j = 0; j < n_branch; ++j) {
+        cur[b * n_branch + j] += kappa_u[j] * prev[b * n_branch + j];
+      }
+    }
   }
   s.u = u;
 
@@ -328,10 +355,13 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
       std::fill(kt, kt + B * dm, T(0));
     } else {
       const T* mp = m + (t - 1) * B * dm;
-      for (int64_t e = 0; e < B * dm; ++e) kt[e] = km[e % dm] * mp[e];
+      for (int64_t b = 0; b < B; ++b) {
+        for (int64_t i = 0; i < dm; ++i)
+          kt[b * dm + i] = km[i] * mp[b * dm + i];
+      }
     }
     Mat<T> A1t = Rows(a1, t * B, B, H1);
-    A1t.noalias() += Mat<T>(kt, B, dm) * W1.rightCols(dm).transpose();
+    A1t.noalias() += Mat<T>(kt, B, dm) * (W1.rightCols(dm).transpose());
     const T* upper = a1 + t * B * H1;
     if (L > 1) std::copy(upper, upper + B * H1, pre_all + t * B * hidden);
     for (int64_t l = 1; l <= L; ++l) {
@@ -343,15 +373,18 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
           l == L ? z_all + t * B * dm : pre_all + (l * R + t * B) * hidden;
       Mat<T> Next(next, B, out);
       Next.noalias() = Mat<T>(h, B, hidden) *
-                       Mat<T>(p.mlp_w[l].value, out, hidden).transpose();
+                       (Mat<T>(p.mlp_w[l].value, out, hidden).transpose());
       Next.rowwise() += Mat<T>(p.mlp_b[l].value, 1, out).row(0);
     }
     const T* z = z_all + t * B * dm;
     T* tht = th + t * B * dm;
     T* mt = m + t * B * dm;
-    for (int64_t e = 0; e < B * dm; ++e) {
-      tht[e] = std::tanh(z[e] * T(2) / T(3));
-      mt[e] = kt[e] + g[e % dm] * (tht[e] * T(1.7159));
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t i = 0; i < dm; ++i) {
+        const int64_t e = b * dm + i;
+        tht[e] = std::tanh(z[e] * T(2) / T(3));
+        mt[e] = kt[e] + g[i] * (tht[e] * T(1.7159));
+      }
     }
   }
   s.act_pre = pre_all;
