@@ -48,7 +48,11 @@ struct Saved {
   const T* syn_scale;         // mask[k]
   const int32_t* syn_branch;  // br(k) = k / d_brch
   Arena* arena;               // the tape's: backward scratch
-  const T* kappa_u;           // [B_r]
+  // Projected first layer (one κ_u for all branches and B_r ≥ H₁): U is never
+  // formed.
+  bool projected;
+  const T* w1u_t;    // W₁ᵤᵀ [B_r, H₁] (projected only)
+  const T* kappa_u;  // [B_r]
   // Input nonzeros, CSR over batch-major rows b·T + t.
   const int64_t* row_begin;
   const int32_t* col;
@@ -175,36 +179,91 @@ void Backward(const Saved<T>& s) {
     if (bias.grad) Mat<T>(bias.grad, 1, out) += Ab.colwise().sum();
   }
   Mat<T> A1bar(a1_bar.data(), R, H1);
-  Mat<T> U(s.u, R, s.n_branch);
   if (w1.grad) {
-    Mat<T> dW1(w1.grad, H1, in1);
-    dW1.leftCols(s.n_branch).noalias() += A1bar.transpose() * U;
-    dW1.rightCols(dm).noalias() += A1bar.transpose() * Mat<T>(s.k, R, dm);
+    Mat<T>(w1.grad, H1, in1).rightCols(dm).noalias() +=
+        A1bar.transpose() * Mat<T>(s.k, R, dm);
   }
   if (s.mlp_b[0].grad) Mat<T>(s.mlp_b[0].grad, 1, H1) += A1bar.colwise().sum();
-  if (!s.w_s.grad && !s.x.grad) return;
 
-  // Ū = Ā₁·W₁ᵤ, then the reverse scan ā_t = Ū_t + κ_u ⊙ ā_{t+1} (in place).
-  ScratchVec<T> a_bar(arena, R * s.n_branch);
-  Mat<T>(a_bar.data(), R, s.n_branch).noalias() =
-      A1bar * W1.leftCols(s.n_branch);
-  for (int64_t t = TT - 2; t >= 0; --t) {
-    T* cur = a_bar.data() + t * B * s.n_branch;
-    const T* next = cur + B * s.n_branch;
+  // ā, the adjoint of the branch drive a_t [T·B, B_r], when needed.
+  ScratchVec<T> a_bar(
+      arena, (s.w_s.grad && !s.projected) || s.x.grad ? R * s.n_branch : 0);
+  if (s.projected) {
+    // With one κ for every branch, U·W₁ᵤᵀ = scan(A·W₁ᵤᵀ): the forward never
+    // formed U. G = reverse-scan(Ā₁) gives W̄₁ᵤ = Σ_t G_tᵀ a_t and ā_t =
+    // G_t·W₁ᵤ, both over the input's nonzeros only.
+    const T kappa = s.kappa_u[0];
+    ScratchVec<T> g(arena, R * H1);
+    std::copy(a1_bar.data(), a1_bar.data() + R * H1, g.data());
+    for (int64_t t = TT - 2; t >= 0; --t) {
+      T* cur = g.data() + t * B * H1;
+      const T* next = cur + B * H1;
+      for (int64_t e = 0; e < B * H1; ++e) cur[e] += kappa * next[e];
+    }
+    ScratchVec<T> w1u_bar_t(arena, w1.grad ? s.n_branch * H1 : 0,
+                            true);  // [B_r, H1]
+    const T* w = s.w_s.value;
     for (int64_t b = 0; b < B; ++b) {
-      for (int64_t j = 0; j < s.n_branch; ++j) {
-        cur[b * s.n_branch + j] += s.kappa_u[j] * next[b * s.n_branch + j];
+      for (int64_t t = 0; t < TT; ++t) {
+        const T* gt = g.data() + (t * B + b) * H1;
+        const int64_t r = b * TT + t;
+        for (int64_t n = s.row_begin[r]; n < s.row_begin[r + 1]; ++n) {
+          const int64_t ch = s.col[n];
+          for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
+            const int64_t k = s.syn[q];
+            const int64_t j = s.syn_branch[k];
+            if (w1.grad) {
+              const T coef = w[k] * s.syn_scale[k] * s.val[n];
+              T* dst = w1u_bar_t.data() + j * H1;
+              for (int64_t h = 0; h < H1; ++h) dst[h] += coef * gt[h];
+            }
+            if (s.w_s.grad) {
+              const T* wt = s.w1u_t + j * H1;
+              T dot = 0;
+              for (int64_t h = 0; h < H1; ++h) dot += gt[h] * wt[h];
+              s.w_s.grad[k] += dot * s.syn_scale[k] * s.val[n];
+            }
+          }
+        }
+      }
+    }
+    if (w1.grad) {
+      Mat<T>(w1.grad, H1, in1).leftCols(s.n_branch) +=
+          Mat<T>(w1u_bar_t.data(), s.n_branch, H1).transpose();
+    }
+    if (s.x.grad) {
+      Mat<T>(a_bar.data(), R, s.n_branch).noalias() =
+          Mat<T>(g.data(), R, H1) * W1.leftCols(s.n_branch);
+    }
+  } else {
+    if (w1.grad) {
+      Mat<T>(w1.grad, H1, in1).leftCols(s.n_branch).noalias() +=
+          A1bar.transpose() * Mat<T>(s.u, R, s.n_branch);
+    }
+    if (a_bar.data() != nullptr) {
+      // Ū = Ā₁·W₁ᵤ, then the reverse scan ā_t = Ū_t + κ_u ⊙ ā_{t+1} (in place).
+      Mat<T>(a_bar.data(), R, s.n_branch).noalias() =
+          A1bar * W1.leftCols(s.n_branch);
+      for (int64_t t = TT - 2; t >= 0; --t) {
+        T* cur = a_bar.data() + t * B * s.n_branch;
+        const T* next = cur + B * s.n_branch;
+        for (int64_t b = 0; b < B; ++b) {
+          for (int64_t j = 0; j < s.n_branch; ++j) {
+            cur[b * s.n_branch + j] += s.kappa_u[j] * next[b * s.n_branch + j];
+          }
+        }
       }
     }
   }
-  // w̄[k] += Σ ā[br(k)]·mask[k]·x over the nonzeros; x̄[c] += Σ_k
-  // w[k]·mask[k]·ā[br(k)].
+  if (a_bar.data() == nullptr) return;
+  // w̄[k] += Σ ā[br(k)]·mask[k]·x over the nonzeros (unless done above);
+  // x̄[c] += Σ_k w[k]·mask[k]·ā[br(k)].
   const T* w = s.w_s.value;
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t t = 0; t < TT; ++t) {
       const T* ab = a_bar.data() + (t * B + b) * s.n_branch;
       const int64_t r = b * TT + t;
-      if (s.w_s.grad) {
+      if (s.w_s.grad && !s.projected) {
         for (int64_t n = s.row_begin[r]; n < s.row_begin[r + 1]; ++n) {
           const int64_t ch = s.col[n];
           for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
@@ -299,42 +358,73 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   s.col = col;
   s.val = val;
 
-  // Branch drive a_t and the branch-trace scan, into U (time-major).
-  T* u = arena.AllocateZeroed<T>(R * n_branch);
+  Mat<T> W1(p.mlp_w[0].value, H1, n_branch + dm);
+  T* a1 = arena.AllocateZeroed<T>(R * H1);  // A₁ [T·B, H₁]
   const T* w = p.w_s.value;
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t t = 0; t < TT; ++t) {
-      T* ut = u + (t * B + b) * n_branch;
-      const int64_t r = b * TT + t;
-      for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
-        const int64_t ch = col[n];
-        for (int64_t q = chan_begin[ch]; q < chan_begin[ch + 1]; ++q) {
-          const int64_t k = syn[q];
-          ut[syn_branch[k]] += w[k] * syn_scale[k] * val[n];
+  const bool uniform = std::all_of(kappa_u, kappa_u + n_branch, [&](T kappa) {
+    return kappa == kappa_u[0];
+  });
+  s.projected = uniform && n_branch >= 2 * H1;
+  s.u = nullptr;
+  s.w1u_t = nullptr;
+  if (s.projected) {
+    // A₁ = scan(A·W₁ᵤᵀ) + b₁: each input nonzero adds a row of W₁ᵤᵀ, then one
+    // H₁-wide scan.
+    T* w1u_t = arena.AllocateArray<T>(n_branch * H1);
+    Mat<T>(w1u_t, n_branch, H1) = W1.leftCols(n_branch).transpose();
+    s.w1u_t = w1u_t;
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t t = 0; t < TT; ++t) {
+        T* at = a1 + (t * B + b) * H1;
+        const int64_t r = b * TT + t;
+        for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
+          const int64_t ch = col[n];
+          for (int64_t q = chan_begin[ch]; q < chan_begin[ch + 1]; ++q) {
+            const int64_t k = syn[q];
+            const T coef = w[k] * syn_scale[k] * val[n];
+            const T* row = w1u_t + syn_branch[k] * H1;
+            for (int64_t h = 0; h < H1; ++h) at[h] += coef * row[h];
+          }
         }
       }
     }
-  }
-  for (int64_t t = 1; t < TT; ++t) {
-    T* cur = u + t * B * n_branch;
-    const T* prev = cur - B * n_branch;
+    const T kappa = kappa_u[0];
+    for (int64_t t = 1; t < TT; ++t) {
+      T* cur = a1 + t * B * H1;
+      const T* prev = cur - B * H1;
+      for (int64_t e = 0; e < B * H1; ++e) cur[e] += kappa * prev[e];
+    }
+  } else {
+    // Branch drive a_t and the branch-trace scan into U, then A₁ = U·W₁ᵤᵀ + b₁.
+    T* u = arena.AllocateZeroed<T>(R * n_branch);
     for (int64_t b = 0; b < B; ++b) {
-      for (int64_t j = 0; j < n_branch; ++j) {
-        cur[b * n_branch + j] += kappa_u[j] * prev[b * n_branch + j];
+      for (int64_t t = 0; t < TT; ++t) {
+        T* ut = u + (t * B + b) * n_branch;
+        const int64_t r = b * TT + t;
+        for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
+          const int64_t ch = col[n];
+          for (int64_t q = chan_begin[ch]; q < chan_begin[ch + 1]; ++q) {
+            const int64_t k = syn[q];
+            ut[syn_branch[k]] += w[k] * syn_scale[k] * val[n];
+          }
+        }
       }
     }
+    for (int64_t t = 1; t < TT; ++t) {
+      T* cur = u + t * B * n_branch;
+      const T* prev = cur - B * n_branch;
+      for (int64_t b = 0; b < B; ++b) {
+        for (int64_t j = 0; j < n_branch; ++j) {
+          cur[b * n_branch + j] += kappa_u[j] * prev[b * n_branch + j];
+        }
+      }
+    }
+    s.u = u;
+    Mat<T>(a1, R, H1).noalias() =
+        Mat<T>(u, R, n_branch) * W1.leftCols(n_branch).transpose();
   }
-  s.u = u;
-
-  // Time-parallel part of the first layer: A₁ = U·W₁ᵤᵀ + b₁ (K·W₁ₘᵀ added per
-  // step).
-  Mat<T> W1(p.mlp_w[0].value, H1, n_branch + dm);
-  T* a1 = arena.AllocateArray<T>(R * H1);
-  {
-    Mat<T> A1(a1, R, H1);
-    A1.noalias() = Mat<T>(u, R, n_branch) * W1.leftCols(n_branch).transpose();
-    A1.rowwise() += Mat<T>(p.mlp_b[0].value, 1, H1).row(0);
-  }
+  // The bias is added after the scan (it is not part of the trace).
+  Mat<T>(a1, R, H1).rowwise() += Mat<T>(p.mlp_b[0].value, 1, H1).row(0);
   T* act_pre = L > 0 ? a1 : nullptr;  // A₁ is the first hidden pre-activation
   T* act_out = L > 0 ? arena.AllocateArray<T>(L * R * hidden) : nullptr;
   T* z_all = L > 0 ? arena.AllocateArray<T>(R * dm) : a1;

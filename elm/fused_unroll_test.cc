@@ -25,7 +25,7 @@ struct Case {
 ElmConfig MakeConfig(const Case& c) {
   ElmConfig cfg;
   cfg.set_version(c.v2 ? ElmConfig::V2 : ElmConfig::V1);
-  cfg.set_num_input(c.routed ? 11 : 12);
+  cfg.set_num_input(c.routed ? 11 : 16);
   cfg.set_num_output(3);
   cfg.set_num_memory(5);
   cfg.set_mlp_num_layers(c.layers);
@@ -34,8 +34,10 @@ ElmConfig MakeConfig(const Case& c) {
   cfg.set_learn_memory_tau(c.learn_tau);
   cfg.set_memory_tau_max(150);
   cfg.set_lambda_value(3);
-  cfg.set_num_branch(c.routed ? 3 : 4);
-  cfg.set_num_synapse_per_branch(c.routed ? 4 : 3);
+  // Unrouted: 16 branches of one synapse (B_r ≥ 2·H₁: the projected first
+  // layer); routed: 3 branches of 4 (the branch-trace path).
+  cfg.set_num_branch(c.routed ? 3 : 16);
+  cfg.set_num_synapse_per_branch(c.routed ? 4 : 1);
   if (c.routed) cfg.set_input_to_synapse_routing("neuronio_routing");
   return cfg;
 }
@@ -170,7 +172,7 @@ TEST(FusedUnrollTest, SparseInputsMatchDense) {
 }
 
 TEST(FusedUnrollTest, V1WithMixedTauPerBranchFallsBackToComposed) {
-  Case c{"mixed", false, false, false, false, 1, 10, 1};
+  Case c{"mixed", false, true, false, false, 1, 10, 1};
   absl::StatusOr<ElmModel<double>> model =
       ElmModel<double>::Create(MakeConfig(c), 1);
   ASSERT_TRUE(model.ok());
@@ -178,12 +180,12 @@ TEST(FusedUnrollTest, V1WithMixedTauPerBranchFallsBackToComposed) {
   sd[1].values[1] = 7.0;  // tau_s of synapse 1 differs within branch 0
   ASSERT_TRUE(model->LoadStateDict(sd, "", "test").ok());
   EXPECT_FALSE(model->CanFuse());
-  std::vector<double> x(10 * 12, 1.0);
+  std::vector<double> x(10 * 11, 1.0);
   Tape<double> tape;
   Var<double> y =
-      model->FusedUnroll(tape, tape.Constant(x.data(), 10, 12), 10, nullptr);
+      model->FusedUnroll(tape, tape.Constant(x.data(), 10, 11), 10, nullptr);
   Var<double> y_ref =
-      model->Unroll(tape, tape.Constant(x.data(), 10, 12), 10, nullptr).y;
+      model->Unroll(tape, tape.Constant(x.data(), 10, 11), 10, nullptr).y;
   for (int64_t i = 0; i < y.size(); ++i) EXPECT_EQ(y.value[i], y_ref.value[i]);
 }
 
