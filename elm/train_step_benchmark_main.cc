@@ -1,10 +1,13 @@
-// `bazel run //elm:train_step_benchmark`: times one training step (fused forward over T, the
-// loss, backward, Adam update) of the configurations of the fused-path issue, each in its own
-// process, and prints one JSON object per line:
-//   {"config", "T", "B", "threads", "median_step_s", "min_step_s", "max_step_s", "peak_rss_mib"}
-// Inputs are sparse ±1 spikes at 1% density (CSR). With 2 threads the batch is split in two
-// halves, one tape and gradient block each, summed before the Adam step.
-// Flags: --config=<name> --steps=<T> --threads=<n> run one configuration in this process.
+// `bazel run //elm:train_step_benchmark`: times one training step (fused
+// forward over T, the loss, backward, Adam update) of the configurations of the
+// fused-path issue, each in its own process, and prints one JSON object per
+// line:
+//   {"config", "T", "B", "threads", "median_step_s", "min_step_s",
+//   "max_step_s", "peak_rss_mib"}
+// Inputs are sparse ±1 spikes at 1% density (CSR). With 2 threads the batch is
+// split in two halves on a thread pool, one tape and gradient block each,
+// summed before the Adam step. Flags: --config=<name> --steps=<T> --threads=<n>
+// run one configuration in this process.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -12,19 +15,20 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "autodiff/ops.h"
 #include "autodiff/optimizer.h"
 #include "autodiff/rng.h"
+#include "autodiff/thread_pool.h"
 #include "elm/heads.h"
 #include "elm/model.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
-DEFINE_string(config, "", "run one configuration (empty: all, each in its own process)");
+DEFINE_string(config, "",
+              "run one configuration (empty: all, each in its own process)");
 DEFINE_int32(steps, 500, "sequence length T");
 DEFINE_int32(threads, 1, "threads splitting the batch");
 DEFINE_int32(repeats, 0, "timed steps (0: chosen from the config)");
@@ -99,13 +103,15 @@ int RunOne(const std::string& name, int steps, int threads) {
     if (b.name == name) bench = &b;
   }
   CHECK(bench != nullptr) << "unknown config " << name;
-  absl::StatusOr<ElmModel<float>> model = ElmModel<float>::Create(ModelConfig(name), 1);
+  absl::StatusOr<ElmModel<float>> model =
+      ElmModel<float>::Create(ModelConfig(name), 1);
   CHECK(model.ok()) << model.status();
   const int n_in = model->shape().num_input;
   const bool classify = model->shape().num_output != 2;
   const int B = bench->batch;
   threads = std::max(1, std::min(threads, B));
-  // Shards of the batch, one per thread, each a CSR batch of sparse ±1 spikes at 1%.
+  // Shards of the batch, one per thread, each a CSR batch of sparse ±1 spikes
+  // at 1%.
   Rng rng(7);
   std::vector<Shard> shards(threads);
   for (int s = 0; s < threads; ++s) {
@@ -123,10 +129,12 @@ int RunOne(const std::string& name, int steps, int threads) {
       sh.spike.push_back(rng.Uniform() < 0.002 ? 1.0f : 0.0f);
       sh.soma.push_back(static_cast<float>(rng.Uniform(0, 1.3)));
     }
-    for (int i = 0; i < b; ++i) sh.labels.push_back(static_cast<int64_t>(rng.UniformInt(20)));
+    for (int i = 0; i < b; ++i)
+      sh.labels.push_back(static_cast<int64_t>(rng.UniformInt(20)));
   }
   std::vector<Tape<float>> tapes(threads);
-  std::vector<GradBlock<float>> grads(threads, GradBlock<float>(model->params()));
+  std::vector<GradBlock<float>> grads(threads,
+                                      GradBlock<float>(model->params()));
   Adam<float> adam(5e-4);
 
   auto shard_step = [&](int s) {
@@ -138,41 +146,41 @@ int RunOne(const std::string& name, int steps, int threads) {
     Var<float> y = model->FusedUnroll(tape, x, steps, &grads[s]);
     Var<float> loss;
     if (classify) {
-      loss = SoftmaxCrossEntropy<float>(tape, ClassReadout(tape, y, steps, Readout::kLastStep),
-                                        sh.labels);
+      loss = SoftmaxCrossEntropy<float>(
+          tape, ClassReadout(tape, y, steps, Readout::kLastStep), sh.labels);
     } else {
       loss = NeuronioLoss(tape, y, tape.Constant(sh.spike.data(), rows, 1),
                           tape.Constant(sh.soma.data(), rows, 1));
     }
     tape.Backward(loss);
   };
+  ThreadPool pool(threads);
   auto step = [&] {
-    if (threads == 1) {
-      shard_step(0);
-    } else {
-      std::vector<std::thread> pool;
-      for (int s = 1; s < threads; ++s) pool.emplace_back(shard_step, s);
-      shard_step(0);
-      for (std::thread& t : pool) t.join();
-      for (int s = 1; s < threads; ++s) grads[0].Add(grads[s]);
-    }
-    adam.Step(model->params().data(), grads[0].data(), model->params().num_trainable_elements());
+    pool.Run(threads, shard_step);
+    for (int s = 1; s < threads; ++s) grads[0].Add(grads[s]);
+    adam.Step(model->params().data(), grads[0].data(),
+              model->params().num_trainable_elements());
     for (GradBlock<float>& g : grads) g.Zero();
   };
-  for (int i = 0; i < 3; ++i) step();  // warm-up: arena and optimizer state sized
-  const int repeats = FLAGS_repeats > 0 ? FLAGS_repeats : std::max(5, 20000 / steps);
+  for (int i = 0; i < 3; ++i)
+    step();  // warm-up: arena and optimizer state sized
+  const int repeats =
+      FLAGS_repeats > 0 ? FLAGS_repeats : std::max(5, 20000 / steps);
   std::vector<double> times;
   for (int i = 0; i < repeats; ++i) {
     const auto start = std::chrono::steady_clock::now();
     step();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
   }
   std::sort(times.begin(), times.end());
   std::printf(
-      "{\"config\": \"%s\", \"T\": %d, \"B\": %d, \"threads\": %d, \"median_step_s\": %.6f, "
+      "{\"config\": \"%s\", \"T\": %d, \"B\": %d, \"threads\": %d, "
+      "\"median_step_s\": %.6f, "
       "\"min_step_s\": %.6f, \"max_step_s\": %.6f, \"peak_rss_mib\": %.1f}\n",
-      name.c_str(), steps, B, threads, times[times.size() / 2], times.front(), times.back(),
-      PeakRssMib());
+      name.c_str(), steps, B, threads, times[times.size() / 2], times.front(),
+      times.back(), PeakRssMib());
   return 0;
 }
 
@@ -181,8 +189,10 @@ int RunOne(const std::string& name, int steps, int threads) {
 
 int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (!FLAGS_config.empty()) return elm::RunOne(FLAGS_config, FLAGS_steps, FLAGS_threads);
-  // Every configuration in its own process, so that peak RSS is per configuration.
+  if (!FLAGS_config.empty())
+    return elm::RunOne(FLAGS_config, FLAGS_steps, FLAGS_threads);
+  // Every configuration in its own process, so that peak RSS is per
+  // configuration.
   char self[4096];
   const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   CHECK_GT(n, 0);
@@ -190,8 +200,9 @@ int main(int argc, char** argv) {
   for (const elm::BenchConfig& b : elm::Configs()) {
     for (int steps : b.steps) {
       for (int threads : b.threads) {
-        const std::string cmd = absl::StrCat(self, " --config=", b.name, " --steps=", steps,
-                                             " --threads=", threads);
+        const std::string cmd =
+            absl::StrCat(self, " --config=", b.name, " --steps=", steps,
+                         " --threads=", threads);
         std::fflush(stdout);
         if (std::system(cmd.c_str()) != 0) {
           std::fprintf(stderr, "failed: %s\n", cmd.c_str());
