@@ -1,4 +1,5 @@
-// Replays the PyTorch 1.13 float64 optimizer traces in testdata/optim/ (a copy of
+// Replays the PyTorch 1.13 float64 optimizer traces in testdata/optim/ (a copy
+// of
 // ../shared/golden/optim/)
 // (ELMTENSOR files: param.initial, then per step K the lr, the gradient and the
 // parameters after the step) with our optimizers and our cosine schedule. The
@@ -123,7 +124,8 @@ struct Trace {
 class OptimizerGoldenTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
-    // testdata/optim is a copy of ../shared/golden/optim, so this runs everywhere.
+    // testdata/optim is a copy of ../shared/golden/optim, so this runs
+    // everywhere.
     dir_ = absl::StrCat(std::getenv("TEST_SRCDIR"), "/elm/autodiff/testdata");
   }
 

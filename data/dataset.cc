@@ -32,10 +32,12 @@ void Batch::ToDense(float* out) const {
 bool Batch::IsConsistent(std::string* why) const {
   const int64_t rows = batch * steps;
   if (static_cast<int64_t>(row_begin.size()) != rows + 1) {
-    *why = absl::StrCat("row_begin has ", row_begin.size(), " entries; expected ", rows + 1);
+    *why = absl::StrCat("row_begin has ", row_begin.size(),
+                        " entries; expected ", rows + 1);
     return false;
   }
-  if (row_begin.front() != 0 || row_begin.back() != static_cast<int64_t>(channel.size()) ||
+  if (row_begin.front() != 0 ||
+      row_begin.back() != static_cast<int64_t>(channel.size()) ||
       channel.size() != value.size()) {
     *why = "row_begin does not span channel/value, or they differ in length";
     return false;
@@ -48,8 +50,8 @@ bool Batch::IsConsistent(std::string* why) const {
   }
   for (size_t k = 0; k < channel.size(); ++k) {
     if (channel[k] < 0 || channel[k] >= input_dim) {
-      *why = absl::StrCat("channel ", channel[k], " at nonzero ", k, " outside [0, ", input_dim,
-                          ")");
+      *why = absl::StrCat("channel ", channel[k], " at nonzero ", k,
+                          " outside [0, ", input_dim, ")");
       return false;
     }
   }

@@ -1,9 +1,10 @@
-// The interface every dataset implements and the trainer consumes. A dataset hands out
-// batches of sequences per split through a BatchSampler: a deterministic stream for a given
-// seed (same seed → same batches, whatever the thread count, since one thread samples).
-// Inputs are kept sparse (spike data is ~1% dense) in a CSR layout over the B·T rows of the
-// [B, T, D] batch, and densified on demand. Targets are per step (NeuronIO: spike 0/1 and
-// scaled soma) or one class label per sequence.
+// The interface every dataset implements and the trainer consumes. A dataset
+// hands out batches of sequences per split through a BatchSampler: a
+// deterministic stream for a given seed (same seed → same batches, whatever the
+// thread count, since one thread samples). Inputs are kept sparse (spike data
+// is ~1% dense) in a CSR layout over the B·T rows of the [B, T, D] batch, and
+// densified on demand. Targets are per step (NeuronIO: spike 0/1 and scaled
+// soma) or one class label per sequence.
 #ifndef ELM_DATA_DATASET_H_
 #define ELM_DATA_DATASET_H_
 
@@ -38,8 +39,8 @@ struct Batch {
 
   // Writes the dense inputs [B·T, D] (zeros elsewhere) to `out`.
   void ToDense(float* out) const;
-  // Checks the invariants (sizes, sorted row_begin, channels in range); for tests and
-  // readers.
+  // Checks the invariants (sizes, sorted row_begin, channels in range); for
+  // tests and readers.
   bool IsConsistent(std::string* why) const;
 };
 
@@ -64,9 +65,8 @@ class Dataset {
   virtual ~Dataset() = default;
   virtual const DatasetInfo& info() const = 0;
   // A fresh, seeded stream of batches of `batch_size` sequences from `split`.
-  virtual absl::StatusOr<std::unique_ptr<BatchSampler>> MakeSampler(Split split,
-                                                                    int batch_size,
-                                                                    uint64_t seed) const = 0;
+  virtual absl::StatusOr<std::unique_ptr<BatchSampler>> MakeSampler(
+      Split split, int batch_size, uint64_t seed) const = 0;
 };
 
 }  // namespace elm

@@ -1,4 +1,5 @@
-// Tests the Batch helpers: densifying the CSR inputs and the consistency checks.
+// Tests the Batch helpers: densifying the CSR inputs and the consistency
+// checks.
 #include "data/dataset.h"
 
 #include <string>

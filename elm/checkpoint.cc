@@ -560,9 +560,10 @@ absl::Status RestoreModelCheckpoint(const Checkpoint& checkpoint,
             source, ": optimizer state '", name, "' has shape ",
             ShapeString(t.shape), "; expected ", ShapeString({want}),
             o.step_count() > 0
-                ? absl::StrCat(": one value per trainable model parameter (the model "
-                               "has ",
-                               num_params, ")")
+                ? absl::StrCat(
+                      ": one value per trainable model parameter (the model "
+                      "has ",
+                      num_params, ")")
                 : std::string(": empty, as the optimizer had not stepped")));
       }
       state_values.push_back(std::move(t.values));

@@ -556,11 +556,12 @@ TEST(RestoreModelCheckpointTest, OptimizerStateMustFit) {
   CheckpointTensor* m = c.mutable_optimizer()->mutable_state(0);
   m->set_shape(0, n - 1);
   m->mutable_f64_values()->RemoveLast();
-  expect_error(c, target.get(),
-               absl::StrCat("optimizer state 'exp_avg' has shape (", n - 1,
-                            ",); expected (", n,
-                            ",): one value per trainable model parameter (the model has ",
-                            n, ")"));
+  expect_error(
+      c, target.get(),
+      absl::StrCat(
+          "optimizer state 'exp_avg' has shape (", n - 1, ",); expected (", n,
+          ",): one value per trainable model parameter (the model has ", n,
+          ")"));
 
   c = good;
   c.mutable_optimizer()->mutable_state()->RemoveLast();
