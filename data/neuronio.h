@@ -1,0 +1,254 @@
+// NeuronIO (Beniaguev et al. 2021) as the ELM reference uses it. This provides
+// a reader of the simulation pickles (`ReadNeuronioFile`, plain or gzipped)
+// into a sparse per-simulation form: input spike times per synapse (639
+// excitatory then 639 inhibitory channels, one of each per segment), also
+// indexed by time step, output spike times and the 1 ms soma voltage, with the
+// large voltage traces (`dendriticVoltagesLowRes`, the high-resolution traces)
+// stepped over in the file and never held in memory; the reference's targets
+// (spike at step int(t − 0.5), soma clipped at −55 mV then (v + 67.7)·0.1) and
+// input signs (+1 excitatory, −1 inhibitory); dense windows for evaluators
+// (`Densify`, `NeuronioTargets`); and the reference's training sampler as a
+// `Dataset` (`MakeNeuronioDataset`): per loaded file int(fraction · sims ·
+// duration / (batch · window)) batches of windows from simulations drawn
+// without replacement, then the next file picked uniformly with replacement,
+// all from a seeded Rng. Every file and spec problem is an absl::Status naming
+// the file, the simulation and the key, or the spec field.
+#ifndef ELM_DATA_NEURONIO_H_
+#define ELM_DATA_NEURONIO_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "autodiff/rng.h"
+#include "data/dataset.h"
+#include "data/dataset_spec.pb.h"
+
+namespace elm {
+
+// The L5PC model of the released data: 639 segments, one excitatory and one
+// inhibitory synapse each.
+inline constexpr int kNeuronioNumSegments = 639;
+inline constexpr int kNeuronioInputDim = 2 * kNeuronioNumSegments;  // 1278
+
+// The reference's target and input conventions.
+inline constexpr float kNeuronioSomaThresholdMv = -55.0f;
+inline constexpr float kNeuronioSomaBiasMv = -67.7f;
+inline constexpr float kNeuronioSomaScale = 0.1f;
+
+// The step of an output spike at `t_ms`: int(t − 0.5), truncated toward zero
+// as Python's int() does (so t in [0, 1.5) gives step 0).
+int64_t NeuronioSpikeStep(double t_ms);
+// The training soma target of a voltage in mV, in float32 as the reference's
+// torch code computes it: (min(v, −55) − (−67.7)) · 0.1.
+float NeuronioSomaTarget(float v_mv);
+
+// The `Params` entries the reader keeps.
+struct NeuronioParams {
+  // Params.allSegmentsType: "basal" / "apical" per segment; its length is the
+  // number of segments.
+  std::vector<std::string> segment_types;
+  // Params.totalSimDurationInSec · 1000.
+  int64_t duration_ms = 0;
+  // Params.allSegments_DistFromSoma (µm per segment); empty when absent.
+  std::vector<double> segment_dist_from_soma;
+  // Params.randomSeed (-1 when absent) and the synapse type names ("" when
+  // absent).
+  int64_t random_seed = -1;
+  std::string excitatory_synapse_type;
+  std::string inhibitory_synapse_type;
+
+  int num_segments() const { return static_cast<int>(segment_types.size()); }
+  // Segments of the given type, e.g. "basal".
+  int CountSegments(absl::string_view type) const;
+};
+
+// One simulation, sparse. Channel c < num_segments is the excitatory synapse
+// of segment c; channel num_segments + s is the inhibitory synapse of segment
+// s.
+struct NeuronioSimulation {
+  int num_segments = 0;
+  int64_t duration_ms = 0;  // steps of 1 ms
+
+  // Input spike times (ms, integers in [0, duration)) per channel, as the file
+  // lists them (order and repeats kept): channel c's times are
+  // channel_times[channel_begin[c], channel_begin[c + 1]).
+  // [2 · num_segments + 1]
+  std::vector<int64_t> channel_begin;
+  std::vector<int32_t> channel_times;
+
+  // The same spikes by step, each (step, channel) once, channels ascending
+  // (the reference's boolean X): step t's channels are
+  // step_channels[step_begin[t], step_begin[t + 1]). [duration + 1]
+  std::vector<int64_t> step_begin;
+  std::vector<int32_t> step_channels;
+
+  // outputSpikeTimes (ms) as stored, widened to double (float16 is exact), and
+  // their target steps NeuronioSpikeStep(t), each in [0, duration).
+  std::vector<double> output_spike_times_ms;
+  std::vector<int64_t> output_spike_steps;
+
+  // somaVoltageLowRes in mV, one sample per ms, as float32 (the reference's
+  // dtype after preprocessing; float16 values are exact). [duration]
+  std::vector<float> soma_mv;
+
+  int input_dim() const { return 2 * num_segments; }
+  // The spike times of one channel, as in the file.
+  absl::Span<const int32_t> InputSpikeTimes(int channel) const;
+  // The channels spiking at step t (ascending, no repeats).
+  absl::Span<const int32_t> StepChannels(int64_t t) const;
+  // The model input of a channel: +1 excitatory, −1 inhibitory.
+  float InputSign(int channel) const {
+    return channel < num_segments ? 1.0f : -1.0f;
+  }
+};
+
+// A whole file.
+struct NeuronioFile {
+  std::string path;
+  NeuronioParams params;
+  std::vector<NeuronioSimulation> simulations;
+};
+
+// The dict keys of a simulation the reader leaves out (data never read):
+// dendriticVoltagesLowRes, the high-resolution traces, the nexus voltage and
+// the recording times.
+const std::vector<std::string>& NeuronioSkippedKeys();
+
+// Reads a NeuronIO pickle (Python 2 cPickle or Python 3 protocol 2). A path
+// ending in ".gz" is gunzipped first into an unlinked temporary file under
+// $TMPDIR (or /tmp), so neither encoding holds the skipped traces in memory.
+// Nothing is taken from the file name. Requires Params.allSegmentsType,
+// Params.totalSimDurationInSec and Results.listOfSingleSimulationDicts, and per
+// simulation exInputSpikeTimes and inhInputSpikeTimes (dicts of segment index
+// → list or integer array of ms), outputSpikeTimes (array or list of ms) and
+// somaVoltageLowRes (one sample per ms). Errors (InvalidArgument, naming the
+// file, the simulation index and the key): a missing key or a value of the
+// wrong kind, a segment index outside [0, num_segments) or listed twice, an
+// input spike time outside [0, duration), an output spike time that is
+// negative, not finite or whose step int(t − 0.5) is not below the duration,
+// a soma trace whose length is not the duration or with a non-finite sample;
+// and the pickle reader's errors (truncation, corruption), which name the file
+// and the byte.
+absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path);
+
+// Writes the model input of steps [start, start + length) of `sim` to `out`
+// ([length, sim.input_dim()], row-major): +1 at excitatory spikes, −1 at
+// inhibitory ones, 0 elsewhere and at steps at or past the end (the
+// reference's zero padding of the last evaluation window). start >= 0.
+void Densify(const NeuronioSimulation& sim, int64_t start, int64_t length,
+             float* out);
+
+// Writes the training targets of steps [start, start + length), which must lie
+// in [0, duration): spike[t] in {0, 1} and soma[t] = NeuronioSomaTarget(v).
+// Either pointer may be null. (Evaluation uses sim.soma_mv directly: the
+// reference clips it at −55 mV but does not scale it.)
+void NeuronioTargets(const NeuronioSimulation& sim, int64_t start,
+                     int64_t length, float* spike, float* soma);
+
+// Checks the spec's numbers: window_ms > 0, ignore_start_ms >= 0,
+// file_load_fraction in (0, 1]. Errors name the field. (window + ignore <
+// duration is checked against each file as it is loaded.)
+absl::Status ValidateNeuronioSpec(const NeuronioSpec& spec);
+
+// Expands files or glob patterns (glob(3); relative paths resolved with
+// ResolveUserPath): the matches of each pattern sorted, in pattern order. A
+// pattern matching nothing is an error naming `field` (e.g.
+// "NeuronioSpec.train_files[2]") and the pattern.
+absl::StatusOr<std::vector<std::string>> ExpandNeuronioFiles(
+    const std::vector<std::string>& patterns, absl::string_view field);
+
+// Where row b of a sampled batch comes from.
+struct NeuronioWindow {
+  int file = 0;        // index into NeuronioDataset::files(split)
+  int simulation = 0;  // index into the file's simulations
+  int64_t start = 0;   // first step
+  int64_t load = 0;    // which file load (0, 1, ...) of the sampler
+};
+
+// The reference's training sampler (`NeuronIO` + `worker_fn` +
+// `generate_batch`, one worker), from two seeded streams: file picks and
+// batch draws. Per file load: pick a file uniformly with replacement, read it
+// (a file picked twice in a row is kept, not re-read), then draw
+// int(fraction · sims · duration / (batch · window)) batches; per batch, B
+// simulations without replacement (partial Fisher–Yates), then B starts
+// uniform in {ignore, …, duration − window − 1}. Batches are CSR over rows
+// b·T + t, channels ascending in a row, values ±1, with `spike` and `soma`
+// targets. Next() fails when a file cannot be read or does not fit the spec
+// (not 639 segments, fewer simulations than the batch, window + ignore >=
+// duration, zero batches per file).
+class NeuronioSampler : public BatchSampler {
+ public:
+  NeuronioSampler(std::vector<std::string> files, const NeuronioSpec& spec,
+                  int batch_size, uint64_t seed);
+
+  absl::StatusOr<Batch> Next() override;
+
+  // The windows of the batch Next() returned last, one per row.
+  const std::vector<NeuronioWindow>& last_windows() const {
+    return last_windows_;
+  }
+  // The file now loaded (null before the first batch).
+  const NeuronioFile* loaded_file() const { return loaded_.get(); }
+
+ private:
+  absl::Status LoadNextFile();
+
+  const std::vector<std::string> files_;
+  const NeuronioSpec spec_;
+  const int batch_;
+  Rng file_rng_;
+  Rng batch_rng_;
+  std::unique_ptr<NeuronioFile> loaded_;
+  int loaded_index_ = -1;
+  int64_t loads_ = 0;
+  int64_t batches_left_ = 0;
+  std::vector<int> order_;  // simulation indices, for drawing without
+                            // replacement
+  std::vector<NeuronioWindow> last_windows_;
+};
+
+// The NeuronIO dataset: info() is input_dim 1278, steps = window_ms,
+// num_classes 0, delta_t_ms 1. Every split samples as the training sampler
+// does (the reference evaluates whole simulations instead: see Densify).
+class NeuronioDataset : public Dataset {
+ public:
+  // Validates the spec and expands the file lists of every split (a split
+  // with no patterns stays empty).
+  static absl::StatusOr<std::unique_ptr<NeuronioDataset>> Create(
+      const NeuronioSpec& spec, uint64_t seed);
+
+  const DatasetInfo& info() const override { return info_; }
+  // Errors: batch_size <= 0, no files for the split (naming the field).
+  absl::StatusOr<std::unique_ptr<BatchSampler>> MakeSampler(
+      Split split, int batch_size, uint64_t seed) const override;
+  // The same, typed. The sampler's streams depend on the dataset's seed and
+  // on `seed`.
+  absl::StatusOr<std::unique_ptr<NeuronioSampler>> MakeNeuronioSampler(
+      Split split, int batch_size, uint64_t seed) const;
+
+  // The expanded files of a split.
+  const std::vector<std::string>& files(Split split) const;
+  const NeuronioSpec& spec() const { return spec_; }
+
+ private:
+  NeuronioDataset() = default;
+
+  DatasetInfo info_;
+  NeuronioSpec spec_;
+  uint64_t seed_ = 0;
+  std::vector<std::string> files_[3];
+};
+
+// NeuronioDataset::Create as a Dataset.
+absl::StatusOr<std::unique_ptr<Dataset>> MakeNeuronioDataset(
+    const NeuronioSpec& spec, uint64_t seed);
+
+}  // namespace elm
+
+#endif  // ELM_DATA_NEURONIO_H_
