@@ -150,7 +150,7 @@ void Backward(const Saved<T>& s) {
     }
     // k̄ = m̄ + Ā₁·W₁ₘ;  κ̄_m += Σ_b k̄ ⊙ m_{t−1};  c = k̄ ⊙ κ_m.
     Mat<T> Kbar(k_bar.data(), B, dm);
-    Kbar.noalias() = Rows(a1_bar.data(), t * B, B, H1) * (W1.rightCols(dm));
+    Kbar.noalias() = Rows(a1_bar.data(), t * B, B, H1) * W1.rightCols(dm);
     for (int64_t b = 0; b < B; ++b) {
       for (int64_t i = 0; i < dm; ++i) {
         const int64_t e = b * dm + i;
@@ -359,7 +359,9 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   s.val = val;
 
   Mat<T> W1(p.mlp_w[0].value, H1, n_branch + dm);
-  T* a1 = arena.AllocateZeroed<T>(R * H1);  // A₁ [T·B, H₁]
+  // A₁ [T·B, H₁]; with several hidden layers, the first of the L pre-activation
+  // blocks [T·B, H] that are kept for the backward.
+  T* a1 = arena.AllocateZeroed<T>(L > 1 ? L * R * hidden : R * H1);
   const T* w = p.w_s.value;
   const bool uniform = std::all_of(kappa_u, kappa_u + n_branch, [&](T kappa) {
     return kappa == kappa_u[0];
@@ -425,18 +427,13 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   }
   // The bias is added after the scan (it is not part of the trace).
   Mat<T>(a1, R, H1).rowwise() += Mat<T>(p.mlp_b[0].value, 1, H1).row(0);
-  T* act_pre = L > 0 ? a1 : nullptr;  // A₁ is the first hidden pre-activation
+
   T* act_out = L > 0 ? arena.AllocateArray<T>(L * R * hidden) : nullptr;
   T* z_all = L > 0 ? arena.AllocateArray<T>(R * dm) : a1;
   T* k = arena.AllocateArray<T>(R * dm);
   T* th = arena.AllocateArray<T>(R * dm);
   T* m = arena.AllocateArray<T>(R * dm);
-  // With several hidden layers their pre-activations must be contiguous per
-  // layer: copy A₁ into a joint buffer.
-  T* pre_all = act_pre;
-  if (L > 1) {
-    pre_all = arena.AllocateArray<T>(L * R * hidden);
-  }
+  T* pre_all = a1;  // pre-activation of hidden layer l at ((l − 1)·R + row)·H
   const T* km = p.kappa_m.value;
   const T* g = p.gain.value;
   for (int64_t t = 0; t < TT; ++t) {
@@ -451,9 +448,8 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
       }
     }
     Mat<T> A1t = Rows(a1, t * B, B, H1);
-    A1t.noalias() += Mat<T>(kt, B, dm) * (W1.rightCols(dm).transpose());
-    const T* upper = a1 + t * B * H1;
-    if (L > 1) std::copy(upper, upper + B * H1, pre_all + t * B * hidden);
+    A1t.noalias() += Mat<T>(kt, B, dm) * W1.rightCols(dm).transpose();
+
     for (int64_t l = 1; l <= L; ++l) {
       const T* pre = pre_all + ((l - 1) * R + t * B) * hidden;
       T* h = act_out + ((l - 1) * R + t * B) * hidden;
@@ -463,7 +459,7 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
           l == L ? z_all + t * B * dm : pre_all + (l * R + t * B) * hidden;
       Mat<T> Next(next, B, out);
       Next.noalias() = Mat<T>(h, B, hidden) *
-                       (Mat<T>(p.mlp_w[l].value, out, hidden).transpose());
+                       Mat<T>(p.mlp_w[l].value, out, hidden).transpose();
       Next.rowwise() += Mat<T>(p.mlp_b[l].value, 1, out).row(0);
     }
     const T* z = z_all + t * B * dm;
