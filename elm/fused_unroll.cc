@@ -22,6 +22,24 @@ Mat<T> Rows(T* data, int64_t row0, int64_t rows, int64_t cols) {
   return Mat<T>(data + row0 * cols, rows, cols);
 }
 
+// C[M, N] (+)= A[M, K]·B[K, N] for the small per-step products (M = the batch),
+// with leading dimensions; the inner loop runs over contiguous N. Eigen's
+// blocked GEMM costs more in packing than in arithmetic at these sizes.
+template <typename T>
+void SmallGemm(int64_t m, int64_t n, int64_t k, const T* __restrict a,
+               int64_t lda, const T* __restrict b, int64_t ldb, T* __restrict c,
+               int64_t ldc, bool accumulate) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* ci = c + i * ldc;
+    if (!accumulate) std::fill(ci, ci + n, T(0));
+    for (int64_t p = 0; p < k; ++p) {
+      const T aip = a[i * lda + p];
+      const T* bp = b + p * ldb;
+      for (int64_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
+    }
+  }
+}
+
 // A scratch array in the tape's arena (zeroed when asked).
 template <typename T>
 struct ScratchVec {
@@ -139,9 +157,8 @@ void Backward(const Saved<T>& s) {
       T* ab = l == 1 ? a1_bar.data() + t * B * s.hidden
                      : hidden_bar.data() + ((l - 2) * R + t * B) * s.hidden;
       const Var<T>& w = s.mlp_w[l];
-      Mat<T> Ab(ab, B, s.hidden);
-      Ab.noalias() = Eigen::Map<const RowMatrix<T>>(upper, B, upper_width) *
-                     (Mat<T>(w.value, upper_width, s.hidden));
+      SmallGemm<T>(B, s.hidden, upper_width, upper, upper_width, w.value,
+                   s.hidden, ab, s.hidden, /*accumulate=*/false);
       const T* pre = s.act_pre + ((l - 1) * R + t * B) * s.hidden;
       for (int64_t e = 0; e < B * s.hidden; ++e)
         ab[e] *= ActGrad(pre[e], s.silu);
@@ -149,8 +166,9 @@ void Backward(const Saved<T>& s) {
       upper_width = s.hidden;
     }
     // k̄ = m̄ + Ā₁·W₁ₘ;  κ̄_m += Σ_b k̄ ⊙ m_{t−1};  c = k̄ ⊙ κ_m.
-    Mat<T> Kbar(k_bar.data(), B, dm);
-    Kbar.noalias() = Rows(a1_bar.data(), t * B, B, H1) * W1.rightCols(dm);
+    SmallGemm<T>(B, dm, H1, a1_bar.data() + t * B * H1, H1,
+                 W1.data() + s.n_branch, in1, k_bar.data(), dm,
+                 /*accumulate=*/false);
     for (int64_t b = 0; b < B; ++b) {
       for (int64_t i = 0; i < dm; ++i) {
         const int64_t e = b * dm + i;
@@ -434,6 +452,17 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   T* th = arena.AllocateArray<T>(R * dm);
   T* m = arena.AllocateArray<T>(R * dm);
   T* pre_all = a1;  // pre-activation of hidden layer l at ((l − 1)·R + row)·H
+  // Transposed weights for the per-step products: W₁ₘᵀ [d_m, H₁], W_lᵀ [in,
+  // out].
+  T* w1m_t = arena.AllocateArray<T>(dm * H1);
+  Mat<T>(w1m_t, dm, H1) = W1.rightCols(dm).transpose();
+  std::vector<const T*> w_t(L + 1, nullptr);
+  for (int64_t l = 1; l <= L; ++l) {
+    const int64_t out = l == L ? dm : hidden;
+    T* wt = arena.AllocateArray<T>(hidden * out);
+    Mat<T>(wt, hidden, out) = Mat<T>(p.mlp_w[l].value, out, hidden).transpose();
+    w_t[l] = wt;
+  }
   const T* km = p.kappa_m.value;
   const T* g = p.gain.value;
   for (int64_t t = 0; t < TT; ++t) {
@@ -447,8 +476,8 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
           kt[b * dm + i] = km[i] * mp[b * dm + i];
       }
     }
-    Mat<T> A1t = Rows(a1, t * B, B, H1);
-    A1t.noalias() += Mat<T>(kt, B, dm) * W1.rightCols(dm).transpose();
+    SmallGemm<T>(B, H1, dm, kt, dm, w1m_t, H1, a1 + t * B * H1, H1,
+                 /*accumulate=*/true);
 
     for (int64_t l = 1; l <= L; ++l) {
       const T* pre = pre_all + ((l - 1) * R + t * B) * hidden;
@@ -457,10 +486,11 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
       const int64_t out = l == L ? dm : hidden;
       T* next =
           l == L ? z_all + t * B * dm : pre_all + (l * R + t * B) * hidden;
-      Mat<T> Next(next, B, out);
-      Next.noalias() = Mat<T>(h, B, hidden) *
-                       Mat<T>(p.mlp_w[l].value, out, hidden).transpose();
-      Next.rowwise() += Mat<T>(p.mlp_b[l].value, 1, out).row(0);
+      const T* bias = p.mlp_b[l].value;
+      for (int64_t b = 0; b < B; ++b)
+        std::copy(bias, bias + out, next + b * out);
+      SmallGemm<T>(B, out, hidden, h, hidden, w_t[l], out, next, out,
+                   /*accumulate=*/true);
     }
     const T* z = z_all + t * B * dm;
     T* tht = th + t * B * dm;
