@@ -16,6 +16,7 @@ PACKAGES=(
   libbenchmark-dev       # Google Benchmark
   libhdf5-dev            # SHD reader
   zlib1g-dev
+  dataset-fashion-mnist  # Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist
 )
 
 missing=()

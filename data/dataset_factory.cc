@@ -1,0 +1,106 @@
+// The dataset factory: see dataset_factory.h.
+#include "data/dataset_factory.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "data/neuronio.h"
+#include "data/shd.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace elm {
+namespace {
+
+// Collects the text-format parser's errors as "line L, column C: message"
+// (one-based, as editors count).
+class CollectErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    errors_.push_back(absl::StrCat("line ", line + 1, ", column ", column + 1,
+                                   ": ", message));
+  }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+}  // namespace
+
+std::string DatasetKindName(const DatasetSpec& spec) {
+  if (spec.kind_case() == DatasetSpec::KIND_NOT_SET) return "";
+  if (spec.has_shd()) return spec.shd().adding() ? "shd_adding" : "shd";
+  // The oneof field's name, for kinds added later.
+  const google::protobuf::FieldDescriptor* field =
+      DatasetSpec::descriptor()->FindFieldByNumber(spec.kind_case());
+  return field == nullptr ? absl::StrCat("kind ", spec.kind_case())
+                          : field->name();
+}
+
+absl::StatusOr<DatasetSpec> ParseDatasetSpecText(absl::string_view text,
+                                                 absl::string_view source) {
+  google::protobuf::TextFormat::Parser parser;
+  CollectErrors errors;
+  parser.RecordErrorsTo(&errors);
+  DatasetSpec spec;
+  if (!parser.ParseFromString(std::string(text), &spec)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dataset spec '", source,
+        "' is not a valid elm.DatasetSpec text proto: ",
+        errors.errors().empty() ? "parse error"
+                                : absl::StrJoin(errors.errors(), "; ")));
+  }
+  return spec;
+}
+
+absl::StatusOr<DatasetSpec> ReadDatasetSpecFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(
+        "dataset spec '", path, "': cannot open: ", std::strerror(errno)));
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)),
+                         std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    return absl::InternalError(
+        absl::StrCat("dataset spec '", path, "': read error"));
+  }
+  return ParseDatasetSpecText(text, path);
+}
+
+absl::StatusOr<std::unique_ptr<Dataset>> MakeDataset(const DatasetSpec& spec) {
+  if (spec.has_neuronio()) {
+    return MakeNeuronioDataset(spec.neuronio(), spec.seed());
+  }
+  if (spec.has_shd()) return MakeShdDataset(spec.shd(), spec.seed());
+  if (spec.kind_case() == DatasetSpec::KIND_NOT_SET) {
+    return absl::InvalidArgumentError(
+        "DatasetSpec has no dataset kind: set `neuronio { ... }` or "
+        "`shd { ... }`");
+  }
+  return absl::UnimplementedError(absl::StrCat(
+      "DatasetSpec kind '", DatasetKindName(spec),
+      "' is not built by MakeDataset yet (data/dataset_factory.cc)"));
+}
+
+absl::StatusOr<Split> ParseSplit(absl::string_view name) {
+  for (Split s : {Split::kTrain, Split::kValid, Split::kTest}) {
+    if (name == SplitName(s)) return s;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown split '", name, "': expected train, valid or test"));
+}
+
+}  // namespace elm

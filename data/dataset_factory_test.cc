@@ -1,0 +1,207 @@
+// Tests of the dataset factory: a DatasetSpec of either kind builds the same
+// dataset as that reader's own factory with the spec's seed (on the NeuronIO
+// and SHD fixtures), a spec without a kind is an error that says what to set,
+// text-format specs parse with errors naming the file, line and column, and
+// split names parse.
+#include "data/dataset_factory.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "autodiff/shared_data.h"
+#include "data/dataset.h"
+#include "data/dataset_spec.pb.h"
+#include "data/neuronio.h"
+#include "data/shd.h"
+#include "gtest/gtest.h"
+
+namespace elm {
+namespace {
+
+std::string TempPath(const std::string& name) {
+  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+}
+
+// The first `n` batches of `split` of `dataset` with sampler seed `seed`.
+std::vector<Batch> Draw(const Dataset& dataset, Split split, int batch_size,
+                        uint64_t seed, int n) {
+  std::vector<Batch> out;
+  absl::StatusOr<std::unique_ptr<BatchSampler>> s =
+      dataset.MakeSampler(split, batch_size, seed);
+  EXPECT_TRUE(s.ok()) << s.status();
+  if (!s.ok()) return out;
+  for (int i = 0; i < n; ++i) {
+    absl::StatusOr<Batch> b = (*s)->Next();
+    EXPECT_TRUE(b.ok()) << b.status();
+    if (!b.ok()) break;
+    out.push_back(*std::move(b));
+  }
+  return out;
+}
+
+bool SameBatches(const std::vector<Batch>& a, const std::vector<Batch>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].row_begin != b[i].row_begin || a[i].channel != b[i].channel ||
+        a[i].value != b[i].value || a[i].spike != b[i].spike ||
+        a[i].soma != b[i].soma || a[i].labels != b[i].labels) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST(DatasetFactoryTest, NoKindIsAnErrorSayingWhatToSet) {
+  DatasetSpec spec;
+  spec.set_seed(3);
+  absl::StatusOr<std::unique_ptr<Dataset>> d = MakeDataset(spec);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(d.status().message(), "DatasetSpec"))
+      << d.status();
+  EXPECT_TRUE(absl::StrContains(d.status().message(), "neuronio"));
+  EXPECT_TRUE(absl::StrContains(d.status().message(), "shd"));
+  EXPECT_EQ(DatasetKindName(spec), "");
+}
+
+TEST(DatasetFactoryTest, NeuronioSpecOnTheFixture) {
+  std::string missing;
+  const std::string dir = FindSharedPath("data/neuronio", &missing);
+  if (dir.empty()) GTEST_SKIP() << "missing " << missing;
+  DatasetSpec spec;
+  spec.mutable_neuronio()->add_train_files(
+      absl::StrCat(dir, "/*_py2style.p.gz"));
+  spec.mutable_neuronio()->set_window_ms(300);
+  spec.set_seed(5);
+  EXPECT_EQ(DatasetKindName(spec), "neuronio");
+  absl::StatusOr<std::unique_ptr<Dataset>> d = MakeDataset(spec);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)->info().input_dim, kNeuronioInputDim);
+  EXPECT_EQ((*d)->info().steps, 300);
+  EXPECT_EQ((*d)->info().num_classes, 0);
+
+  // The same batches as MakeNeuronioDataset with the spec's seed; another
+  // dataset seed gives others.
+  absl::StatusOr<std::unique_ptr<Dataset>> direct =
+      MakeNeuronioDataset(spec.neuronio(), 5);
+  absl::StatusOr<std::unique_ptr<Dataset>> other =
+      MakeNeuronioDataset(spec.neuronio(), 6);
+  ASSERT_TRUE(direct.ok() && other.ok());
+  const std::vector<Batch> got = Draw(**d, Split::kTrain, 2, 1, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].steps, 300);
+  EXPECT_EQ(got[0].spike.size(), 600u);
+  EXPECT_TRUE(SameBatches(got, Draw(**direct, Split::kTrain, 2, 1, 2)));
+  EXPECT_FALSE(SameBatches(got, Draw(**other, Split::kTrain, 2, 1, 2)));
+
+  // A pattern matching nothing names the field.
+  spec.mutable_neuronio()->add_valid_files(absl::StrCat(dir, "/nothing*.p"));
+  d = MakeDataset(spec);
+  ASSERT_FALSE(d.ok());
+  EXPECT_TRUE(absl::StrContains(d.status().message(), "valid_files"))
+      << d.status();
+}
+
+TEST(DatasetFactoryTest, ShdSpecOnTheFixture) {
+  std::string missing;
+  const std::string h5 =
+      FindSharedPath("data/shd_mock/shd_mock_8.h5", &missing);
+  if (h5.empty()) GTEST_SKIP() << "missing " << missing;
+  DatasetSpec spec;
+  spec.mutable_shd()->set_train_file(h5);
+  spec.mutable_shd()->set_test_file(h5);
+  spec.mutable_shd()->set_valid_fraction(0.5);
+  spec.set_seed(11);
+  EXPECT_EQ(DatasetKindName(spec), "shd");
+  absl::StatusOr<std::unique_ptr<Dataset>> d = MakeDataset(spec);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)->info().input_dim, kShdNumUnits);
+  EXPECT_EQ((*d)->info().steps, 100);
+  EXPECT_EQ((*d)->info().num_classes, kShdNumClasses);
+  // The split follows the spec's seed.
+  const auto* shd = dynamic_cast<const ShdDataset*>(d->get());
+  ASSERT_NE(shd, nullptr);
+  absl::StatusOr<std::unique_ptr<Dataset>> direct =
+      MakeShdDataset(spec.shd(), 11);
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  const auto* want = dynamic_cast<const ShdDataset*>(direct->get());
+  ASSERT_EQ(shd->num_samples(Split::kValid), want->num_samples(Split::kValid));
+  for (int64_t i = 0; i < shd->num_samples(Split::kValid); ++i) {
+    EXPECT_EQ(shd->file_index(Split::kValid, i),
+              want->file_index(Split::kValid, i));
+  }
+  // Test batches are the file in order.
+  const std::vector<Batch> test = Draw(**d, Split::kTest, 4, 0, 2);
+  ASSERT_EQ(test.size(), 2u);
+  EXPECT_EQ(test[0].labels, (std::vector<int64_t>{0, 19, 5, 15}));
+  EXPECT_EQ(test[1].labels, (std::vector<int64_t>{9, 10, 3, 13}));
+  EXPECT_TRUE(SameBatches(Draw(**d, Split::kTrain, 2, 4, 3),
+                          Draw(**direct, Split::kTrain, 2, 4, 3)));
+
+  spec.mutable_shd()->set_adding(true);
+  EXPECT_EQ(DatasetKindName(spec), "shd_adding");
+  d = MakeDataset(spec);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)->info().steps, 200);
+  EXPECT_EQ((*d)->info().num_classes, kShdAddingNumClasses);
+
+  spec.mutable_shd()->set_test_file(h5 + ".missing");
+  d = MakeDataset(spec);
+  ASSERT_FALSE(d.ok());
+  EXPECT_TRUE(absl::StrContains(d.status().message(), h5 + ".missing"))
+      << d.status();
+}
+
+TEST(DatasetFactoryTest, ReadsTextSpecsWithPositionedErrors) {
+  const std::string path = TempPath("spec.textproto");
+  std::ofstream(path) << "# a comment\n"
+                         "shd {\n  train_file: \"a.h5\"\n  test_file: "
+                         "\"b.h5\"\n  bin_size_ms: 4\n}\nseed: 9\n";
+  absl::StatusOr<DatasetSpec> spec = ReadDatasetSpecFile(path);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->shd().train_file(), "a.h5");
+  EXPECT_EQ(spec->shd().bin_size_ms(), 4);
+  EXPECT_EQ(spec->seed(), 9u);
+
+  const std::string bad = TempPath("bad.textproto");
+  std::ofstream(bad) << "shd {\n  train_fil: \"a.h5\"\n}\n";
+  spec = ReadDatasetSpecFile(bad);
+  ASSERT_FALSE(spec.ok());
+  EXPECT_TRUE(absl::StrContains(spec.status().message(), bad)) << spec.status();
+  EXPECT_TRUE(absl::StrContains(spec.status().message(), "line 2, column "))
+      << spec.status();
+  EXPECT_TRUE(absl::StrContains(spec.status().message(), "train_fil"));
+
+  spec = ReadDatasetSpecFile(TempPath("none.textproto"));
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StrContains(spec.status().message(), "none.textproto"));
+
+  // Both kinds at once is an error of the text parser.
+  absl::StatusOr<DatasetSpec> both = ParseDatasetSpecText(
+      "neuronio { window_ms: 10 } shd { train_file: 'x' }", "inline");
+  ASSERT_FALSE(both.ok());
+  EXPECT_TRUE(absl::StrContains(both.status().message(), "'inline'"))
+      << both.status();
+  EXPECT_TRUE(absl::StrContains(both.status().message(), "oneof"))
+      << both.status();
+}
+
+TEST(DatasetFactoryTest, ParsesSplitNames) {
+  EXPECT_EQ(*ParseSplit("train"), Split::kTrain);
+  EXPECT_EQ(*ParseSplit("valid"), Split::kValid);
+  EXPECT_EQ(*ParseSplit("test"), Split::kTest);
+  absl::StatusOr<Split> bad = ParseSplit("validation");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "'validation'"));
+  EXPECT_TRUE(
+      absl::StrContains(bad.status().message(), "train, valid or test"));
+}
+
+}  // namespace
+}  // namespace elm

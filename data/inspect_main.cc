@@ -1,0 +1,49 @@
+// `bazel run //data:inspect -- <path>`: prints what a user checks first in a
+// NeuronIO simulation file (pickle, optionally .gz), an SHD HDF5 file (.h5) or
+// a dataset spec (elm.DatasetSpec text proto): counts, durations, rates, soma
+// range, class histogram, and for a spec its files per split and the summary
+// of the first file of each split (`--max_files=N` for more). The kind is
+// decided from the file's content. A relative path is taken from the
+// directory `bazel run` was started in, as are relative paths inside a spec.
+// Exit status: 0 on success, 1 when the file cannot be inspected (the message
+// names the file and the problem), 2 on a usage error.
+#include <cstdio>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "autodiff/user_path.h"
+#include "data/inspect.h"
+#include "gflags/gflags.h"
+
+DEFINE_int32(max_files, 1,
+             "for a dataset spec: files summarized per split (0: none)");
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "<NeuronIO file (.p, .p.gz) | SHD file (.h5) | DatasetSpec textproto> "
+      "[--max_files=N]");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (argc != 2) {
+    std::fprintf(stderr,
+                 "inspect: expected exactly one path, got %d\nusage: "
+                 "bazel run //data:inspect -- %s\n",
+                 argc - 1, gflags::ProgramUsage());
+    return 2;
+  }
+  if (FLAGS_max_files < 0) {
+    std::fprintf(stderr, "inspect: --max_files must be >= 0, got %d\n",
+                 FLAGS_max_files);
+    return 2;
+  }
+  elm::InspectOptions options;
+  options.max_files = FLAGS_max_files;
+  const absl::StatusOr<elm::InspectReport> report =
+      elm::Inspect(elm::ResolveUserPath(argv[1]), options);
+  if (!report.ok()) {
+    std::fprintf(stderr, "inspect: %s\n",
+                 std::string(report.status().message()).c_str());
+    return 1;
+  }
+  std::fputs(report->text.c_str(), stdout);
+  return 0;
+}

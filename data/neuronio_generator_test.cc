@@ -1,0 +1,1 @@
+#include "data/neuronio_generator.h"
