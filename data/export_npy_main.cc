@@ -52,7 +52,7 @@ struct Output {
   std::string name;
   NpyDtype dtype;
   std::vector<int64_t> shape;
-  std::unique_ptr<NpyWriter> writer;
+  std::unique_ptr<NpyWriter> writer = nullptr;
 };
 
 std::string HumanBytes(int64_t bytes) {
