@@ -13,6 +13,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "autodiff/status_macros.h"
+#include "autodiff/user_path.h"
+#include "data/fashion_mnist.h"
+#include "data/listops.h"
 #include "data/neuronio.h"
 #include "data/shd.h"
 #include "google/protobuf/descriptor.h"
@@ -85,10 +89,42 @@ absl::StatusOr<std::unique_ptr<Dataset>> MakeDataset(const DatasetSpec& spec) {
     return MakeNeuronioDataset(spec.neuronio(), spec.seed());
   }
   if (spec.has_shd()) return MakeShdDataset(spec.shd(), spec.seed());
+  if (spec.has_listops()) {
+    const ListOpsSpec& l = spec.listops();
+    ListOpsSplits splits;
+    if (!l.data_dir().empty()) {
+      ASSIGN_OR_RETURN(splits, ReadListOpsDir(ResolveUserPath(l.data_dir())));
+    } else {
+      ListOpsGeneratorOptions options;
+      options.num_train = l.num_train();
+      options.num_valid = l.num_valid();
+      options.num_test = l.num_test();
+      options.seed = spec.seed();
+      ASSIGN_OR_RETURN(splits, GenerateListOps(options));
+    }
+    ListOpsDatasetOptions options;
+    options.steps = l.steps();
+    ASSIGN_OR_RETURN(std::unique_ptr<ListOpsDataset> d,
+                     ListOpsDataset::Create(std::move(splits), options));
+    return std::unique_ptr<Dataset>(std::move(d));
+  }
+  if (spec.has_fashion_mnist()) {
+    const FashionMnistSpec& f = spec.fashion_mnist();
+    FashionMnistOptions options;
+    options.dir = ResolveUserPath(f.dir());
+    options.encoding = f.encoding() == FashionMnistSpec::ROW
+                           ? FashionMnistEncoding::kRow
+                           : FashionMnistEncoding::kPixel;
+    options.num_valid = f.num_valid();
+    ASSIGN_OR_RETURN(std::unique_ptr<FashionMnistDataset> d,
+                     FashionMnistDataset::Load(options));
+    return std::unique_ptr<Dataset>(std::move(d));
+  }
   if (spec.kind_case() == DatasetSpec::KIND_NOT_SET) {
     return absl::InvalidArgumentError(
-        "DatasetSpec has no dataset kind: set `neuronio { ... }` or "
-        "`shd { ... }`");
+        "DatasetSpec has no dataset kind: set `neuronio { ... }`, `shd { ... "
+        "}`, "
+        "`listops { ... }` or `fashion_mnist { ... }`");
   }
   return absl::UnimplementedError(absl::StrCat(
       "DatasetSpec kind '", DatasetKindName(spec),

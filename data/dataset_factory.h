@@ -1,9 +1,9 @@
 // Builds the dataset an experiment names. A `DatasetSpec` (dataset_spec.proto)
-// holds one kind of dataset, NeuronIO or SHD; `MakeDataset` dispatches to that
-// reader's factory (`MakeNeuronioDataset`, `MakeShdDataset`) with the spec's
-// seed, so every tool and trainer builds datasets the same way. This also
-// reads a spec from a protobuf text-format file (`ReadDatasetSpecFile`, errors
-// with the file, line and column) and parses split names for command lines
+// holds one kind of dataset (NeuronIO, SHD, ListOps, Fashion-MNIST);
+// `MakeDataset` dispatches to that reader's factory with the spec's seed, so
+// every tool and trainer builds datasets the same way. This also reads a spec
+// from a protobuf text-format file (`ReadDatasetSpecFile`, errors with the
+// file, line and column) and parses split names for command lines
 // (`ParseSplit`). Relative file paths inside a spec are resolved by the
 // readers against the directory `bazel run` was started in.
 #ifndef ELM_DATA_DATASET_FACTORY_H_
@@ -34,7 +34,8 @@ absl::StatusOr<DatasetSpec> ParseDatasetSpecText(absl::string_view text,
 absl::StatusOr<DatasetSpec> ReadDatasetSpecFile(const std::string& path);
 
 // The dataset of `spec`, built with spec.seed(): MakeNeuronioDataset for
-// `neuronio`, MakeShdDataset for `shd`. Errors: no kind set
+// `neuronio`, MakeShdDataset for `shd`, ListOps read from its TSV folder or
+// generated, Fashion-MNIST from its IDX files. Errors: no kind set
 // (InvalidArgument; the message names DatasetSpec and the fields to set), a
 // kind this factory does not build yet (Unimplemented), and the readers'
 // errors.

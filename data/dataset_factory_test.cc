@@ -203,5 +203,53 @@ TEST(DatasetFactoryTest, ParsesSplitNames) {
       absl::StrContains(bad.status().message(), "train, valid or test"));
 }
 
+TEST(DatasetFactoryTest, GeneratedListOps) {
+  DatasetSpec spec;
+  spec.mutable_listops()->set_num_train(12);
+  spec.mutable_listops()->set_num_valid(4);
+  spec.mutable_listops()->set_num_test(4);
+  spec.mutable_listops()->set_steps(2000);
+  spec.set_seed(2);
+  EXPECT_EQ(DatasetKindName(spec), "listops");
+  absl::StatusOr<std::unique_ptr<Dataset>> d = MakeDataset(spec);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)->info().steps, 2000);
+  EXPECT_EQ((*d)->info().num_classes, 10);
+  absl::StatusOr<std::unique_ptr<BatchSampler>> sampler =
+      (*d)->MakeSampler(Split::kValid, 2, 0);
+  ASSERT_TRUE(sampler.ok()) << sampler.status();
+  absl::StatusOr<Batch> batch = (*sampler)->Next();
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  std::string why;
+  EXPECT_TRUE(batch->IsConsistent(&why)) << why;
+  EXPECT_EQ(batch->labels.size(), 2u);
+  // A missing TSV folder is an error naming it.
+  spec.mutable_listops()->set_data_dir("/nonexistent/listops");
+  d = MakeDataset(spec);
+  ASSERT_FALSE(d.ok());
+  EXPECT_TRUE(absl::StrContains(d.status().message(), "/nonexistent/listops"))
+      << d.status();
+}
+
+TEST(DatasetFactoryTest, FashionMnistFromTheDebianPackage) {
+  DatasetSpec spec;
+  spec.mutable_fashion_mnist()->set_encoding(FashionMnistSpec::ROW);
+  if (!std::ifstream(spec.fashion_mnist().dir() +
+                     "/t10k-labels-idx1-ubyte.gz")) {
+    GTEST_SKIP() << "missing " << spec.fashion_mnist().dir();
+  }
+  EXPECT_EQ(DatasetKindName(spec), "fashion_mnist");
+  absl::StatusOr<std::unique_ptr<Dataset>> d = MakeDataset(spec);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)->info().steps, 28);
+  EXPECT_EQ((*d)->info().input_dim, 28);
+  EXPECT_EQ((*d)->info().num_classes, 10);
+  spec.mutable_fashion_mnist()->set_dir("/nonexistent/fmnist");
+  d = MakeDataset(spec);
+  ASSERT_FALSE(d.ok());
+  EXPECT_TRUE(absl::StrContains(d.status().message(), "/nonexistent/fmnist"))
+      << d.status();
+}
+
 }  // namespace
 }  // namespace elm
