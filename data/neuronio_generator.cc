@@ -8,7 +8,8 @@
 //   U[-20, 20] ms (>= 1); per tree, piecewise-constant total rates redrawn
 //   every I ms, on pieces that start 4·sigma + I before 0 and end as far past
 //   the end, so smoothing has no edge effects:
-//     E_k = U[0, 800], H_k = max(0, E_k + U[-600, 200])  (spikes / 100 ms / tree)
+//     E_k = U[0, 800], H_k = max(0, E_k + U[-600, 200])  (spikes / 100 ms /
+//     tree)
 //   smoothed exactly: r(t) = sum_k (E_k - E_{k-1}) Phi((t - b_k) / sigma)
 //   (b_k the piece boundaries, Phi the normal CDF); per segment s of tree T:
 //     w_s = len_s / sum_{T} len · f_s,  f_s = U[0.5, 1.5]
@@ -185,8 +186,7 @@ void RunBranched(const BranchedTeacherOptions& p, int num_basal,
       } else {
         const double cs = p.branch_to_soma;
         const double g = 1.0 + cs * branches + gk;
-        const double vinf =
-            (p.e_leak_mv + cs * sum_vb + gk * p.e_k_mv) / g;
+        const double vinf = (p.e_leak_mv + cs * sum_vb + gk * p.e_k_mv) / g;
         vs = vinf + (vs - vinf) * std::exp(-dt * g / p.tau_soma_ms);
         if (vs >= p.v_threshold_mv) {
           spiked = true;
@@ -210,10 +210,9 @@ void RunPoint(const PointTeacherOptions& p, bool adaptive,
   const double da = std::exp(-1.0 / p.tau_adapt_ms);
   // Exact 1 ms step of tau_m dV/dt = -(V - E_L) + I with I decaying with
   // tau_syn over the step: V' = E_L + (V - E_L) dm + I · k.
-  const double k =
-      std::abs(p.tau_syn_ms - p.tau_m_ms) < 1e-9
-          ? dm / p.tau_m_ms
-          : p.tau_syn_ms / (p.tau_syn_ms - p.tau_m_ms) * (ds - dm);
+  const double k = std::abs(p.tau_syn_ms - p.tau_m_ms) < 1e-9
+                       ? dm / p.tau_m_ms
+                       : p.tau_syn_ms / (p.tau_syn_ms - p.tau_m_ms) * (ds - dm);
   sim->soma_mv.assign(duration, 0);
   sim->output_spike_times_ms.clear();
   sim->output_spike_steps.clear();
@@ -243,7 +242,7 @@ void RunPoint(const PointTeacherOptions& p, bool adaptive,
 }
 
 // Standard normal CDF.
-double Phi(double x) { return 0.5 * std::erfc(-x * M_SQRT1_2); }
+double Phi(double x) { return 0.5 * std::erfc(-x * 0.70710678118654752); }
 
 }  // namespace
 
@@ -376,7 +375,8 @@ NeuronioSimulation GenerateNeuronioInputs(const NeuronioGeneratorOptions& opt,
   // Per-channel weights: len / tree length · U[lo, hi].
   const std::vector<double> len = NeuronioSegmentLengths(in);
   double tree_len[2] = {0, 0};
-  for (int s = 0; s < segments; ++s) tree_len[s < in.num_basal ? 0 : 1] += len[s];
+  for (int s = 0; s < segments; ++s)
+    tree_len[s < in.num_basal ? 0 : 1] += len[s];
   d.segment_factor.resize(segments);
   std::vector<double> weight(segments);
   for (int s = 0; s < segments; ++s) {
@@ -442,9 +442,8 @@ void RunNeuronioTeacher(const NeuronioGeneratorOptions& opt,
                         NeuronioSimulation* sim) {
   switch (opt.teacher) {
     case NeuronioTeacher::kBranched:
-      RunBranched(opt.branched, std::min(opt.input.num_basal,
-                                         sim->num_segments),
-                  sim);
+      RunBranched(opt.branched,
+                  std::min(opt.input.num_basal, sim->num_segments), sim);
       break;
     case NeuronioTeacher::kLif:
       RunPoint(opt.point, /*adaptive=*/false, sim);
@@ -551,8 +550,8 @@ class InMemorySampler : public BatchSampler {
       std::swap(order_[b], order_[j]);
     }
     for (int b = 0; b < batch_; ++b) {
-      starts[b] = ignore + static_cast<int64_t>(
-                               batch_rng_.UniformInt(duration - window - ignore));
+      starts[b] = ignore + static_cast<int64_t>(batch_rng_.UniformInt(
+                               duration - window - ignore));
     }
     Batch out;
     out.batch = batch_;
@@ -604,10 +603,9 @@ GeneratedNeuronioDataset::Create(const NeuronioSpec& spec,
   for (const std::vector<NeuronioFile>& files : d->files_) {
     for (const NeuronioFile& f : files) {
       if (f.params.num_segments() != kNeuronioNumSegments) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(f.path, ": ", f.params.num_segments(),
-                         " segments; NeuronIO inputs need ",
-                         kNeuronioNumSegments));
+        return absl::InvalidArgumentError(absl::StrCat(
+            f.path, ": ", f.params.num_segments(),
+            " segments; NeuronIO inputs need ", kNeuronioNumSegments));
       }
       if (f.simulations.empty()) {
         return absl::InvalidArgumentError(
@@ -616,8 +614,9 @@ GeneratedNeuronioDataset::Create(const NeuronioSpec& spec,
       if (int64_t{spec.window_ms()} + spec.ignore_start_ms() >=
           f.params.duration_ms) {
         return absl::InvalidArgumentError(absl::StrCat(
-            f.path, ": NeuronioSpec.window_ms + ignore_start_ms must be below "
-                    "the duration ",
+            f.path,
+            ": NeuronioSpec.window_ms + ignore_start_ms must be below "
+            "the duration ",
             f.params.duration_ms, " ms"));
       }
     }
@@ -646,9 +645,9 @@ GeneratedNeuronioDataset::MakeSampler(Split split, int batch_size,
   }
   for (const NeuronioFile& file : f) {
     if (static_cast<int64_t>(file.simulations.size()) < batch_size) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          file.path, ": ", file.simulations.size(),
-          " simulations, fewer than the batch size ", batch_size));
+      return absl::InvalidArgumentError(
+          absl::StrCat(file.path, ": ", file.simulations.size(),
+                       " simulations, fewer than the batch size ", batch_size));
     }
   }
   return std::unique_ptr<BatchSampler>(std::make_unique<InMemorySampler>(

@@ -10,7 +10,8 @@
 int main(int argc, char** argv) {
   elm::NeuronioGeneratorOptions o;
   o.num_simulations = argc > 1 ? std::atoi(argv[1]) : 128;
-  if (argc > 2) o.teacher = static_cast<elm::NeuronioTeacher>(std::atoi(argv[2]));
+  if (argc > 2)
+    o.teacher = static_cast<elm::NeuronioTeacher>(std::atoi(argv[2]));
   if (argc > 7) {
     o.branched.w_ampa = std::atof(argv[3]);
     o.branched.w_nmda = std::atof(argv[4]);
@@ -20,8 +21,9 @@ int main(int argc, char** argv) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   auto file = elm::GenerateNeuronioFile(o, 1);
-  const double s = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - t0).count();
+  const double s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
   if (!file.ok()) {
     std::fprintf(stderr, "%s\n", file.status().ToString().c_str());
     return 1;
