@@ -18,6 +18,7 @@
 #include "data/fashion_mnist.h"
 #include "data/listops.h"
 #include "data/neuronio.h"
+#include "data/neuronio_generator.h"
 #include "data/shd.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
@@ -86,6 +87,12 @@ absl::StatusOr<DatasetSpec> ReadDatasetSpecFile(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<Dataset>> MakeDataset(const DatasetSpec& spec) {
   if (spec.has_neuronio()) {
+    if (spec.neuronio().has_generate()) {
+      ASSIGN_OR_RETURN(
+          std::unique_ptr<GeneratedNeuronioDataset> d,
+          MakeGeneratedNeuronioDataset(spec.neuronio(), spec.seed()));
+      return std::unique_ptr<Dataset>(std::move(d));
+    }
     return MakeNeuronioDataset(spec.neuronio(), spec.seed());
   }
   if (spec.has_shd()) return MakeShdDataset(spec.shd(), spec.seed());

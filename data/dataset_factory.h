@@ -1,5 +1,6 @@
 // Builds the dataset an experiment names. A `DatasetSpec` (dataset_spec.proto)
-// holds one kind of dataset (NeuronIO, SHD, ListOps, Fashion-MNIST);
+// holds one kind of dataset (NeuronIO read or generated, SHD, ListOps,
+// Fashion-MNIST);
 // `MakeDataset` dispatches to that reader's factory with the spec's seed, so
 // every tool and trainer builds datasets the same way. This also reads a spec
 // from a protobuf text-format file (`ReadDatasetSpecFile`, errors with the
@@ -34,9 +35,10 @@ absl::StatusOr<DatasetSpec> ParseDatasetSpecText(absl::string_view text,
 absl::StatusOr<DatasetSpec> ReadDatasetSpecFile(const std::string& path);
 
 // The dataset of `spec`, built with spec.seed(): MakeNeuronioDataset for
-// `neuronio`, MakeShdDataset for `shd`, ListOps read from its TSV folder or
-// generated, Fashion-MNIST from its IDX files. Errors: no kind set
-// (InvalidArgument; the message names DatasetSpec and the fields to set), a
+// `neuronio` (MakeGeneratedNeuronioDataset when its `generate` is set: the
+// data generated in memory), MakeShdDataset for `shd`, ListOps read from its
+// TSV folder or generated, Fashion-MNIST from its IDX files. Errors: no kind
+// set (InvalidArgument; the message names DatasetSpec and the fields to set), a
 // kind this factory does not build yet (Unimplemented), and the readers'
 // errors.
 absl::StatusOr<std::unique_ptr<Dataset>> MakeDataset(const DatasetSpec& spec);

@@ -1,6 +1,8 @@
 // Tests of the dataset factory: a DatasetSpec of either kind builds the same
 // dataset as that reader's own factory with the spec's seed (on the NeuronIO
-// and SHD fixtures), a spec without a kind is an error that says what to set,
+// and SHD fixtures), a generated NeuronIO spec builds, samples and is
+// deterministic per seed, with errors naming the field, a spec without a kind
+// is an error that says what to set,
 // text-format specs parse with errors naming the file, line and column, and
 // split names parse.
 #include "data/dataset_factory.h"
@@ -17,6 +19,7 @@
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
 #include "data/neuronio.h"
+#include "data/neuronio_generator.h"
 #include "data/shd.h"
 #include "gtest/gtest.h"
 
@@ -248,6 +251,138 @@ TEST(DatasetFactoryTest, FashionMnistFromTheDebianPackage) {
   d = MakeDataset(spec);
   ASSERT_FALSE(d.ok());
   EXPECT_TRUE(absl::StrContains(d.status().message(), "/nonexistent/fmnist"))
+      << d.status();
+}
+
+// A small generated NeuronIO spec: 2 train files of 4 simulations of 2000 ms
+// (1 valid and 1 test file by default), window 500.
+DatasetSpec SmallGeneratedSpec(uint64_t seed) {
+  absl::StatusOr<DatasetSpec> spec = ParseDatasetSpecText(
+      absl::StrCat("neuronio { window_ms: 500 generate { num_train_files: 2 "
+                   "simulations_per_file: 4 duration_ms: 2000 } } seed: ",
+                   seed),
+      "small generated spec");
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  return spec.ok() ? *spec : DatasetSpec();
+}
+
+TEST(DatasetFactoryTest, GeneratedNeuronioSpecBuildsAndSamples) {
+  const DatasetSpec spec = SmallGeneratedSpec(5);
+  ASSERT_TRUE(spec.neuronio().has_generate());
+  EXPECT_EQ(spec.neuronio().generate().teacher(),
+            NeuronioGeneratorSpec::BRANCHED);
+  EXPECT_EQ(DatasetKindName(spec), "neuronio");
+  absl::StatusOr<std::unique_ptr<Dataset>> d = MakeDataset(spec);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)->info().input_dim, kNeuronioInputDim);
+  EXPECT_EQ((*d)->info().steps, 500);
+  EXPECT_EQ((*d)->info().num_classes, 0);
+  const auto* generated =
+      dynamic_cast<const GeneratedNeuronioDataset*>(d->get());
+  ASSERT_NE(generated, nullptr);
+  EXPECT_EQ(generated->files(Split::kTrain).size(), 2u);
+  EXPECT_EQ(generated->files(Split::kValid).size(), 1u);
+  EXPECT_EQ(generated->files(Split::kTest).size(), 1u);
+  for (Split split : {Split::kTrain, Split::kValid, Split::kTest}) {
+    for (const NeuronioFile& f : generated->files(split)) {
+      EXPECT_EQ(f.simulations.size(), 4u);
+      EXPECT_EQ(f.params.duration_ms, 2000);
+      EXPECT_EQ(f.params.num_segments(), kNeuronioNumSegments);
+    }
+  }
+  // int(0.3 · 4 · 2000 / (2 · 500)) = 2 batches per load: 7 batches span
+  // several loads.
+  for (Split split : {Split::kTrain, Split::kValid, Split::kTest}) {
+    const std::vector<Batch> batches = Draw(**d, split, 2, 1, 7);
+    ASSERT_EQ(batches.size(), 7u) << SplitName(split);
+    for (const Batch& b : batches) {
+      std::string why;
+      EXPECT_TRUE(b.IsConsistent(&why)) << why;
+      EXPECT_EQ(b.batch, 2);
+      EXPECT_EQ(b.steps, 500);
+      EXPECT_EQ(b.input_dim, kNeuronioInputDim);
+      EXPECT_EQ(b.spike.size(), 1000u);
+      EXPECT_EQ(b.soma.size(), 1000u);
+      EXPECT_FALSE(b.channel.empty());
+      for (size_t k = 0; k < b.channel.size(); ++k) {
+        ASSERT_EQ(b.value[k],
+                  b.channel[k] < kNeuronioNumSegments ? 1.0f : -1.0f);
+      }
+      for (float v : b.spike) ASSERT_TRUE(v == 0.0f || v == 1.0f);
+    }
+  }
+  // More simulations per batch than a file holds.
+  EXPECT_FALSE((*d)->MakeSampler(Split::kTrain, 5, 1).ok());
+}
+
+TEST(DatasetFactoryTest, GeneratedNeuronioSpecIsDeterministicPerSeed) {
+  absl::StatusOr<std::unique_ptr<Dataset>> a =
+      MakeDataset(SmallGeneratedSpec(5));
+  absl::StatusOr<std::unique_ptr<Dataset>> b =
+      MakeDataset(SmallGeneratedSpec(5));
+  absl::StatusOr<std::unique_ptr<Dataset>> c =
+      MakeDataset(SmallGeneratedSpec(6));
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::vector<Batch> got = Draw(**a, Split::kTrain, 2, 1, 5);
+  ASSERT_EQ(got.size(), 5u);
+  EXPECT_TRUE(SameBatches(got, Draw(**b, Split::kTrain, 2, 1, 5)));
+  EXPECT_FALSE(SameBatches(got, Draw(**c, Split::kTrain, 2, 1, 5)));
+  // Another sampler seed draws other windows from the same data.
+  EXPECT_FALSE(SameBatches(got, Draw(**a, Split::kTrain, 2, 2, 5)));
+  // Splits hold different data.
+  EXPECT_FALSE(SameBatches(Draw(**a, Split::kValid, 2, 1, 3),
+                           Draw(**a, Split::kTest, 2, 1, 3)));
+  // The same as MakeGeneratedNeuronioDataset with the spec's seed.
+  const DatasetSpec spec = SmallGeneratedSpec(5);
+  absl::StatusOr<std::unique_ptr<GeneratedNeuronioDataset>> direct =
+      MakeGeneratedNeuronioDataset(spec.neuronio(), 5);
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  EXPECT_TRUE(SameBatches(got, Draw(**direct, Split::kTrain, 2, 1, 5)));
+}
+
+TEST(DatasetFactoryTest, GeneratedNeuronioSpecErrorsNameTheField) {
+  const auto error = [](const DatasetSpec& spec) {
+    absl::StatusOr<std::unique_ptr<Dataset>> d = MakeDataset(spec);
+    EXPECT_FALSE(d.ok());
+    if (d.ok()) return std::string();
+    EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(d.status().message());
+  };
+  DatasetSpec spec = SmallGeneratedSpec(1);
+  spec.mutable_neuronio()->add_valid_files("/some/file.p");
+  std::string message = error(spec);
+  EXPECT_TRUE(absl::StrContains(message, "NeuronioSpec.valid_files"))
+      << message;
+  EXPECT_TRUE(absl::StrContains(message, "NeuronioSpec.generate")) << message;
+
+  spec = SmallGeneratedSpec(1);
+  spec.mutable_neuronio()->mutable_generate()->set_num_test_files(-1);
+  message = error(spec);
+  EXPECT_TRUE(absl::StrContains(message, "generate.num_test_files")) << message;
+
+  spec = SmallGeneratedSpec(1);
+  spec.mutable_neuronio()->mutable_generate()->set_simulations_per_file(0);
+  message = error(spec);
+  EXPECT_TRUE(absl::StrContains(message, "generate.simulations_per_file"))
+      << message;
+
+  spec = SmallGeneratedSpec(1);
+  spec.mutable_neuronio()->mutable_generate()->set_duration_ms(1000);
+  message = error(spec);  // window 500 + ignore 500 is not below 1000
+  EXPECT_TRUE(absl::StrContains(message, "generate.duration_ms")) << message;
+
+  spec = SmallGeneratedSpec(1);
+  spec.mutable_neuronio()->set_window_ms(0);
+  message = error(spec);
+  EXPECT_TRUE(absl::StrContains(message, "NeuronioSpec.window_ms")) << message;
+
+  // The file reader's own factory refuses a generated spec.
+  absl::StatusOr<std::unique_ptr<Dataset>> d =
+      MakeNeuronioDataset(SmallGeneratedSpec(1).neuronio(), 1);
+  ASSERT_FALSE(d.ok());
+  EXPECT_TRUE(absl::StrContains(d.status().message(), "NeuronioSpec.generate"))
       << d.status();
 }
 

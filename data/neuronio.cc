@@ -608,33 +608,49 @@ absl::StatusOr<std::vector<std::string>> ExpandNeuronioFiles(
 
 // ---- NeuronioSampler ----
 
-NeuronioSampler::NeuronioSampler(std::vector<std::string> files,
+NeuronioSampler::NeuronioSampler(int num_files, NeuronioFileLoader loader,
                                  const NeuronioSpec& spec, int batch_size,
                                  uint64_t seed)
-    : files_(std::move(files)),
+    : num_files_(num_files),
+      loader_(std::move(loader)),
       spec_(spec),
       batch_(batch_size),
       file_rng_(MixSeeds(seed, 1)),
       batch_rng_(MixSeeds(seed, 2)) {
-  CHECK(!files_.empty());
+  CHECK_GT(num_files_, 0);
+  CHECK(loader_ != nullptr);
   CHECK_GT(batch_, 0);
 }
 
+// The loader copies `files`: a move could happen before files.size() is read.
+NeuronioSampler::NeuronioSampler(std::vector<std::string> files,
+                                 const NeuronioSpec& spec, int batch_size,
+                                 uint64_t seed)
+    : NeuronioSampler(
+          static_cast<int>(files.size()),
+          [files](int index)
+              -> absl::StatusOr<std::shared_ptr<const NeuronioFile>> {
+            ASSIGN_OR_RETURN(NeuronioFile file, ReadNeuronioFile(files[index]));
+            return std::make_shared<const NeuronioFile>(std::move(file));
+          },
+          spec, batch_size, seed) {}
+
 absl::Status NeuronioSampler::LoadNextFile() {
-  const int index = static_cast<int>(file_rng_.UniformInt(files_.size()));
+  const int index = static_cast<int>(file_rng_.UniformInt(num_files_));
   if (index != loaded_index_ || loaded_ == nullptr) {
     loaded_.reset();  // never two files in memory
     loaded_index_ = -1;
-    ASSIGN_OR_RETURN(NeuronioFile file, ReadNeuronioFile(files_[index]));
-    const std::string& path = files_[index];
-    if (file.params.num_segments() != kNeuronioNumSegments) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const NeuronioFile> file, loader_(index));
+    CHECK(file != nullptr);
+    const std::string& path = file->path;
+    if (file->params.num_segments() != kNeuronioNumSegments) {
       return Invalid(path, absl::StrCat("Params.allSegmentsType has ",
-                                        file.params.num_segments(),
+                                        file->params.num_segments(),
                                         " segments; NeuronIO inputs need ",
                                         kNeuronioNumSegments, " (input_dim ",
                                         kNeuronioInputDim, ")"));
     }
-    const int64_t sims = file.simulations.size();
+    const int64_t sims = file->simulations.size();
     if (sims < batch_) {
       return Invalid(path,
                      absl::StrCat(sims,
@@ -642,7 +658,7 @@ absl::Status NeuronioSampler::LoadNextFile() {
                                   "batch size ",
                                   batch_, " (drawn without replacement)"));
     }
-    const int64_t duration = file.params.duration_ms;
+    const int64_t duration = file->params.duration_ms;
     if (int64_t{spec_.window_ms()} + spec_.ignore_start_ms() >= duration) {
       return Invalid(
           path, absl::StrCat("NeuronioSpec.window_ms (", spec_.window_ms(),
@@ -650,7 +666,7 @@ absl::Status NeuronioSampler::LoadNextFile() {
                              ") must be below the simulation duration ",
                              duration, " ms"));
     }
-    loaded_ = std::make_unique<NeuronioFile>(std::move(file));
+    loaded_ = std::move(file);
     loaded_index_ = index;
     order_.resize(sims);
   }
@@ -663,7 +679,7 @@ absl::Status NeuronioSampler::LoadNextFile() {
       static_cast<int64_t>(spec_.file_load_fraction() * max_batches);
   if (batches_left_ <= 0) {
     return Invalid(
-        files_[index],
+        loaded_->path,
         absl::StrCat("NeuronioSpec.file_load_fraction ",
                      spec_.file_load_fraction(), " gives 0 batches per load (",
                      sims, " simulations of ", loaded_->params.duration_ms,
@@ -729,9 +745,18 @@ absl::StatusOr<Batch> NeuronioSampler::Next() {
 
 // ---- NeuronioDataset ----
 
+uint64_t NeuronioSamplerSeed(uint64_t dataset_seed, uint64_t seed) {
+  return MixSeeds(dataset_seed, seed);
+}
+
 absl::StatusOr<std::unique_ptr<NeuronioDataset>> NeuronioDataset::Create(
     const NeuronioSpec& spec, uint64_t seed) {
   RETURN_IF_ERROR(ValidateNeuronioSpec(spec));
+  if (spec.has_generate()) {
+    return absl::InvalidArgumentError(
+        "NeuronioSpec.generate is set: generated NeuronIO data is built by "
+        "MakeDataset (data/dataset_factory.h), not from files");
+  }
   std::unique_ptr<NeuronioDataset> d(new NeuronioDataset());
   d->spec_ = spec;
   d->seed_ = seed;
@@ -768,7 +793,7 @@ NeuronioDataset::MakeNeuronioSampler(Split split, int batch_size,
                      SplitName(split), "'"));
   }
   return std::make_unique<NeuronioSampler>(files(split), spec_, batch_size,
-                                           MixSeeds(seed_, seed));
+                                           NeuronioSamplerSeed(seed_, seed));
 }
 
 absl::StatusOr<std::unique_ptr<BatchSampler>> NeuronioDataset::MakeSampler(

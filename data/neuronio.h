@@ -7,16 +7,19 @@
 // stepped over in the file and never held in memory; the reference's targets
 // (spike at step int(t − 0.5), soma clipped at −55 mV then (v + 67.7)·0.1) and
 // input signs (+1 excitatory, −1 inhibitory); dense windows for evaluators
-// (`Densify`, `NeuronioTargets`); and the reference's training sampler as a
-// `Dataset` (`MakeNeuronioDataset`): per loaded file int(fraction · sims ·
-// duration / (batch · window)) batches of windows from simulations drawn
-// without replacement, then the next file picked uniformly with replacement,
-// all from a seeded Rng. Every file and spec problem is an absl::Status naming
+// (`Densify`, `NeuronioTargets`); and the reference's training sampler
+// (`NeuronioSampler`, over any file source: files on disk here, in-memory
+// generated files in data/neuronio_generator.h) as a `Dataset`
+// (`MakeNeuronioDataset`): per loaded file int(fraction · sims · duration /
+// (batch · window)) batches of windows from simulations drawn without
+// replacement, then the next file picked uniformly with replacement, all from
+// a seeded Rng. Every file and spec problem is an absl::Status naming
 // the file, the simulation and the key, or the spec field.
 #ifndef ELM_DATA_NEURONIO_H_
 #define ELM_DATA_NEURONIO_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -165,25 +168,37 @@ absl::StatusOr<std::vector<std::string>> ExpandNeuronioFiles(
 
 // Where row b of a sampled batch comes from.
 struct NeuronioWindow {
-  int file = 0;        // index into NeuronioDataset::files(split)
+  int file = 0;        // index into the sampler's files (files(split))
   int simulation = 0;  // index into the file's simulations
   int64_t start = 0;   // first step
   int64_t load = 0;    // which file load (0, 1, ...) of the sampler
 };
 
+// Loads file `index` (in [0, num_files)) of a sampler's file source: from
+// disk (ReadNeuronioFile) for NeuronioDataset, or an in-memory file
+// (GeneratedNeuronioDataset in data/neuronio_generator.h).
+using NeuronioFileLoader =
+    std::function<absl::StatusOr<std::shared_ptr<const NeuronioFile>>(
+        int index)>;
+
 // The reference's training sampler (`NeuronIO` + `worker_fn` +
 // `generate_batch`, one worker), from two seeded streams: file picks and
-// batch draws. Per file load: pick a file uniformly with replacement, read it
-// (a file picked twice in a row is kept, not re-read), then draw
-// int(fraction · sims · duration / (batch · window)) batches; per batch, B
-// simulations without replacement (partial Fisher–Yates), then B starts
-// uniform in {ignore, …, duration − window − 1}. Batches are CSR over rows
-// b·T + t, channels ascending in a row, values ±1, with `spike` and `soma`
-// targets. Next() fails when a file cannot be read or does not fit the spec
-// (not 639 segments, fewer simulations than the batch, window + ignore >=
-// duration, zero batches per file).
+// batch draws. Per file load: pick a file uniformly with replacement, load it
+// through the file source (a file picked twice in a row is kept, not
+// reloaded), then draw int(fraction · sims · duration / (batch · window))
+// batches; per batch, B simulations without replacement (partial
+// Fisher–Yates), then B starts uniform in {ignore, …, duration − window − 1}.
+// Batches are CSR over rows b·T + t, channels ascending in a row, values ±1,
+// with `spike` and `soma` targets. Next() fails when a file cannot be loaded
+// or does not fit the spec (not 639 segments, fewer simulations than the
+// batch, window + ignore >= duration, zero batches per file); errors name the
+// file's `path`. The spec's file lists are not used.
 class NeuronioSampler : public BatchSampler {
  public:
+  // Samples files 0 .. num_files − 1 of `loader` (num_files > 0).
+  NeuronioSampler(int num_files, NeuronioFileLoader loader,
+                  const NeuronioSpec& spec, int batch_size, uint64_t seed);
+  // Samples the files at `files`, read with ReadNeuronioFile.
   NeuronioSampler(std::vector<std::string> files, const NeuronioSpec& spec,
                   int batch_size, uint64_t seed);
 
@@ -199,12 +214,13 @@ class NeuronioSampler : public BatchSampler {
  private:
   absl::Status LoadNextFile();
 
-  const std::vector<std::string> files_;
+  const int num_files_;
+  const NeuronioFileLoader loader_;
   const NeuronioSpec spec_;
   const int batch_;
   Rng file_rng_;
   Rng batch_rng_;
-  std::unique_ptr<NeuronioFile> loaded_;
+  std::shared_ptr<const NeuronioFile> loaded_;
   int loaded_index_ = -1;
   int64_t loads_ = 0;
   int64_t batches_left_ = 0;
@@ -213,13 +229,19 @@ class NeuronioSampler : public BatchSampler {
   std::vector<NeuronioWindow> last_windows_;
 };
 
+// The seed of the samplers of a NeuronIO dataset built with `dataset_seed`,
+// for MakeSampler(…, seed): both NeuronioDataset and GeneratedNeuronioDataset
+// use it, so equal files give equal batches.
+uint64_t NeuronioSamplerSeed(uint64_t dataset_seed, uint64_t seed);
+
 // The NeuronIO dataset: info() is input_dim 1278, steps = window_ms,
 // num_classes 0, delta_t_ms 1. Every split samples as the training sampler
 // does (the reference evaluates whole simulations instead: see Densify).
 class NeuronioDataset : public Dataset {
  public:
   // Validates the spec and expands the file lists of every split (a split
-  // with no patterns stays empty).
+  // with no patterns stays empty). A spec with `generate` set is an error
+  // (GeneratedNeuronioDataset builds those: see MakeDataset).
   static absl::StatusOr<std::unique_ptr<NeuronioDataset>> Create(
       const NeuronioSpec& spec, uint64_t seed);
 

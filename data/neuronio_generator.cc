@@ -1,6 +1,7 @@
 // NeuronIO-style generator: inputs with the NeuronIO input statistics, a
-// nonlinear branched teacher neuron, LIF / ALIF teachers and an in-memory
-// version of the reader's training sampler.
+// nonlinear branched teacher neuron, LIF / ALIF teachers, and the reader's
+// training sampler (NeuronioSampler) over in-memory files, built from a
+// NeuronioSpec's `generate`.
 //
 // Inputs (per simulation; trees: basal segments [0, num_basal), apical the
 // rest; channel c < S is segment c's excitatory synapse, S + c its inhibitory):
@@ -52,6 +53,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -87,7 +89,7 @@ uint64_t SplitMix(uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
 }
-// As data/neuronio.cc, so seeds mean the same as the reader's sampler.
+// The seeds of simulations within a file and of generated files.
 uint64_t MixSeeds(uint64_t a, uint64_t b) { return SplitMix(a ^ SplitMix(b)); }
 
 int NumSegments(const NeuronioGeneratorOptions& o) {
@@ -508,86 +510,6 @@ absl::StatusOr<NeuronioFile> GenerateNeuronioFile(
 
 // ---- GeneratedNeuronioDataset ----
 
-namespace {
-
-// NeuronioSampler over in-memory files (see data/neuronio.cc).
-class InMemorySampler : public BatchSampler {
- public:
-  InMemorySampler(const std::vector<NeuronioFile>* files,
-                  const NeuronioSpec& spec, int batch, uint64_t seed)
-      : files_(files),
-        spec_(spec),
-        batch_(batch),
-        file_rng_(MixSeeds(seed, 1)),
-        batch_rng_(MixSeeds(seed, 2)) {}
-
-  absl::StatusOr<Batch> Next() override {
-    if (batches_left_ == 0) {
-      loaded_ = static_cast<int>(file_rng_.UniformInt(files_->size()));
-      const NeuronioFile& f = (*files_)[loaded_];
-      const int64_t sims = f.simulations.size();
-      order_.resize(sims);
-      const double max_batches =
-          static_cast<double>(sims * f.params.duration_ms) /
-          static_cast<double>(int64_t{batch_} * spec_.window_ms());
-      batches_left_ =
-          static_cast<int64_t>(spec_.file_load_fraction() * max_batches);
-      if (batches_left_ <= 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "NeuronioSpec.file_load_fraction ", spec_.file_load_fraction(),
-            " gives 0 batches per load of ", f.path));
-      }
-    }
-    --batches_left_;
-    const NeuronioFile& file = (*files_)[loaded_];
-    const int64_t window = spec_.window_ms();
-    const int64_t ignore = spec_.ignore_start_ms();
-    const int64_t duration = file.params.duration_ms;
-    for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<int>(i);
-    std::vector<int64_t> starts(batch_);
-    for (int b = 0; b < batch_; ++b) {
-      const size_t j = b + batch_rng_.UniformInt(order_.size() - b);
-      std::swap(order_[b], order_[j]);
-    }
-    for (int b = 0; b < batch_; ++b) {
-      starts[b] = ignore + static_cast<int64_t>(batch_rng_.UniformInt(
-                               duration - window - ignore));
-    }
-    Batch out;
-    out.batch = batch_;
-    out.steps = window;
-    out.input_dim = kNeuronioInputDim;
-    out.row_begin.reserve(batch_ * window + 1);
-    out.row_begin.push_back(0);
-    out.spike.resize(batch_ * window);
-    out.soma.resize(batch_ * window);
-    for (int b = 0; b < batch_; ++b) {
-      const NeuronioSimulation& sim = file.simulations[order_[b]];
-      for (int64_t t = starts[b]; t < starts[b] + window; ++t) {
-        for (int32_t c : sim.StepChannels(t)) {
-          out.channel.push_back(c);
-          out.value.push_back(sim.InputSign(c));
-        }
-        out.row_begin.push_back(static_cast<int64_t>(out.channel.size()));
-      }
-      NeuronioTargets(sim, starts[b], window, &out.spike[b * window],
-                      &out.soma[b * window]);
-    }
-    return out;
-  }
-
- private:
-  const std::vector<NeuronioFile>* files_;
-  const NeuronioSpec spec_;
-  const int batch_;
-  Rng file_rng_, batch_rng_;
-  int loaded_ = -1;
-  int64_t batches_left_ = 0;
-  std::vector<int> order_;
-};
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<GeneratedNeuronioDataset>>
 GeneratedNeuronioDataset::Create(const NeuronioSpec& spec,
                                  std::vector<NeuronioFile> train,
@@ -597,11 +519,9 @@ GeneratedNeuronioDataset::Create(const NeuronioSpec& spec,
   absl::Status status = ValidateNeuronioSpec(spec);
   if (!status.ok()) return status;
   std::unique_ptr<GeneratedNeuronioDataset> d(new GeneratedNeuronioDataset);
-  d->files_[0] = std::move(train);
-  d->files_[1] = std::move(valid);
-  d->files_[2] = std::move(test);
-  for (const std::vector<NeuronioFile>& files : d->files_) {
-    for (const NeuronioFile& f : files) {
+  std::vector<NeuronioFile>* splits[3] = {&train, &valid, &test};
+  for (int s = 0; s < 3; ++s) {
+    for (const NeuronioFile& f : *splits[s]) {
       if (f.params.num_segments() != kNeuronioNumSegments) {
         return absl::InvalidArgumentError(absl::StrCat(
             f.path, ": ", f.params.num_segments(),
@@ -620,6 +540,8 @@ GeneratedNeuronioDataset::Create(const NeuronioSpec& spec,
             f.params.duration_ms, " ms"));
       }
     }
+    d->files_[s] = std::make_shared<const std::vector<NeuronioFile>>(
+        std::move(*splits[s]));
   }
   d->spec_ = spec;
   d->seed_ = seed;
@@ -634,8 +556,9 @@ GeneratedNeuronioDataset::Create(const NeuronioSpec& spec,
 absl::StatusOr<std::unique_ptr<BatchSampler>>
 GeneratedNeuronioDataset::MakeSampler(Split split, int batch_size,
                                       uint64_t seed) const {
-  const std::vector<NeuronioFile>& f = files(split);
-  if (f.empty()) {
+  const std::shared_ptr<const std::vector<NeuronioFile>>& f =
+      files_[static_cast<int>(split)];
+  if (f->empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("no generated files for split '", SplitName(split), "'"));
   }
@@ -643,15 +566,111 @@ GeneratedNeuronioDataset::MakeSampler(Split split, int batch_size,
     return absl::InvalidArgumentError(
         absl::StrCat("NeuronIO batch_size must be > 0, got ", batch_size));
   }
-  for (const NeuronioFile& file : f) {
+  for (const NeuronioFile& file : *f) {
     if (static_cast<int64_t>(file.simulations.size()) < batch_size) {
       return absl::InvalidArgumentError(
           absl::StrCat(file.path, ": ", file.simulations.size(),
                        " simulations, fewer than the batch size ", batch_size));
     }
   }
-  return std::unique_ptr<BatchSampler>(std::make_unique<InMemorySampler>(
-      &f, spec_, batch_size, MixSeeds(seed_, seed)));
+  // Each loaded file shares ownership of its split's files.
+  NeuronioFileLoader loader =
+      [f](int index) -> absl::StatusOr<std::shared_ptr<const NeuronioFile>> {
+    return std::shared_ptr<const NeuronioFile>(f, &(*f)[index]);
+  };
+  return std::unique_ptr<BatchSampler>(std::make_unique<NeuronioSampler>(
+      static_cast<int>(f->size()), std::move(loader), spec_, batch_size,
+      NeuronioSamplerSeed(seed_, seed)));
+}
+
+NeuronioGeneratorOptions NeuronioGeneratorOptionsFromSpec(
+    const NeuronioGeneratorSpec& spec) {
+  NeuronioGeneratorOptions o;
+  o.num_simulations = spec.simulations_per_file();
+  o.duration_ms = spec.duration_ms();
+  switch (spec.teacher()) {
+    case NeuronioGeneratorSpec::BRANCHED:
+      o.teacher = NeuronioTeacher::kBranched;
+      break;
+    case NeuronioGeneratorSpec::LIF:
+      o.teacher = NeuronioTeacher::kLif;
+      break;
+    case NeuronioGeneratorSpec::ALIF:
+      o.teacher = NeuronioTeacher::kAlif;
+      break;
+  }
+  return o;
+}
+
+uint64_t NeuronioGeneratedFileSeed(uint64_t seed, Split split, int index) {
+  return MixSeeds(MixSeeds(seed, static_cast<uint64_t>(split)),
+                  static_cast<uint64_t>(index));
+}
+
+absl::StatusOr<std::unique_ptr<GeneratedNeuronioDataset>>
+MakeGeneratedNeuronioDataset(const NeuronioSpec& spec, uint64_t seed) {
+  if (!spec.has_generate()) {
+    return absl::InvalidArgumentError(
+        "NeuronioSpec.generate is not set: nothing to generate");
+  }
+  const google::protobuf::RepeatedPtrField<std::string>* lists[3] = {
+      &spec.train_files(), &spec.valid_files(), &spec.test_files()};
+  const char* list_names[3] = {"train_files", "valid_files", "test_files"};
+  for (int s = 0; s < 3; ++s) {
+    if (!lists[s]->empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "NeuronioSpec.", list_names[s], " and NeuronioSpec.generate are ",
+          "both set: generated data takes no files (clear ", list_names[s],
+          " or remove generate)"));
+    }
+  }
+  absl::Status status = ValidateNeuronioSpec(spec);
+  if (!status.ok()) return status;
+  const NeuronioGeneratorSpec& g = spec.generate();
+  const int counts[3] = {g.num_train_files(), g.num_valid_files(),
+                         g.num_test_files()};
+  const char* count_names[3] = {"num_train_files", "num_valid_files",
+                                "num_test_files"};
+  for (int s = 0; s < 3; ++s) {
+    if (counts[s] < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("NeuronioSpec.generate.", count_names[s],
+                       " must be >= 0, got ", counts[s]));
+    }
+  }
+  if (g.simulations_per_file() <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("NeuronioSpec.generate.simulations_per_file must be > 0, "
+                     "got ",
+                     g.simulations_per_file()));
+  }
+  if (g.duration_ms() <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("NeuronioSpec.generate.duration_ms must be > 0, got ",
+                     g.duration_ms()));
+  }
+  if (int64_t{spec.window_ms()} + spec.ignore_start_ms() >= g.duration_ms()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("NeuronioSpec.window_ms (", spec.window_ms(),
+                     ") + ignore_start_ms (", spec.ignore_start_ms(),
+                     ") must be below NeuronioSpec.generate.duration_ms (",
+                     g.duration_ms(), ")"));
+  }
+  const NeuronioGeneratorOptions options = NeuronioGeneratorOptionsFromSpec(g);
+  std::vector<NeuronioFile> files[3];
+  for (int s = 0; s < 3; ++s) {
+    for (int i = 0; i < counts[s]; ++i) {
+      absl::StatusOr<NeuronioFile> file = GenerateNeuronioFile(
+          options, NeuronioGeneratedFileSeed(seed, static_cast<Split>(s), i));
+      if (!file.ok()) return file.status();
+      file->path = absl::StrCat("<generated ", SplitName(static_cast<Split>(s)),
+                                " file ", i, ">");
+      files[s].push_back(*std::move(file));
+    }
+  }
+  return GeneratedNeuronioDataset::Create(spec, std::move(files[0]),
+                                          std::move(files[1]),
+                                          std::move(files[2]), seed);
 }
 
 }  // namespace elm

@@ -8,9 +8,11 @@
 // equations are at the top of neuronio_generator.cc) or a LIF / ALIF point
 // neuron. The result is the reader's in-memory form (`NeuronioFile`), so
 // `Densify`, `NeuronioTargets` and `GeneratedNeuronioDataset` (the reader's
-// training sampler over in-memory files) work on it unchanged. Everything is
-// deterministic per seed (elm::Rng). Bad options are absl::Status errors naming
-// the field.
+// training sampler, NeuronioSampler, over in-memory files) work on it
+// unchanged; `MakeGeneratedNeuronioDataset` builds that dataset from a
+// NeuronioSpec with `generate` set (DatasetSpec's generated NeuronIO).
+// Everything is deterministic per seed (elm::Rng). Bad options are
+// absl::Status errors naming the field.
 #ifndef ELM_DATA_NEURONIO_GENERATOR_H_
 #define ELM_DATA_NEURONIO_GENERATOR_H_
 
@@ -132,14 +134,16 @@ NeuronioSimulation MakeNeuronioInputSimulation(
 absl::StatusOr<NeuronioFile> GenerateNeuronioFile(
     const NeuronioGeneratorOptions& options, uint64_t seed);
 
-// The reader's training sampler (NeuronioSampler) over in-memory files: the
-// same file picks, batch counts, simulation and start draws, batch layout and
-// the same seed mixing, so equal files give equal batches.
+// The reader's training sampler (NeuronioSampler, data/neuronio.h) over
+// in-memory files, with the same seed mixing as NeuronioDataset
+// (NeuronioSamplerSeed), so equal files give equal batches. Samplers share the
+// files with the dataset and may outlive it.
 class GeneratedNeuronioDataset : public Dataset {
  public:
   // spec supplies window_ms, ignore_start_ms and file_load_fraction (the file
-  // lists are ignored). A split may have no files. Every file must have 639
-  // segments, at least one simulation and window + ignore < duration.
+  // lists and `generate` are ignored). A split may have no files. Every file
+  // must have 639 segments, at least one simulation and window + ignore <
+  // duration.
   static absl::StatusOr<std::unique_ptr<GeneratedNeuronioDataset>> Create(
       const NeuronioSpec& spec, std::vector<NeuronioFile> train,
       std::vector<NeuronioFile> valid, std::vector<NeuronioFile> test,
@@ -147,11 +151,11 @@ class GeneratedNeuronioDataset : public Dataset {
 
   const DatasetInfo& info() const override { return info_; }
   // Errors: batch_size <= 0 or above a file's simulation count, no files in
-  // the split, zero batches per load.
+  // the split, zero batches per load (from Next()).
   absl::StatusOr<std::unique_ptr<BatchSampler>> MakeSampler(
       Split split, int batch_size, uint64_t seed) const override;
   const std::vector<NeuronioFile>& files(Split split) const {
-    return files_[static_cast<int>(split)];
+    return *files_[static_cast<int>(split)];
   }
 
  private:
@@ -159,8 +163,26 @@ class GeneratedNeuronioDataset : public Dataset {
   DatasetInfo info_;
   NeuronioSpec spec_;
   uint64_t seed_ = 0;
-  std::vector<NeuronioFile> files_[3];
+  std::shared_ptr<const std::vector<NeuronioFile>> files_[3];
 };
+
+// The generator options of a NeuronioGeneratorSpec (simulations, duration,
+// teacher; the rest default).
+NeuronioGeneratorOptions NeuronioGeneratorOptionsFromSpec(
+    const NeuronioGeneratorSpec& spec);
+
+// The dataset of a NeuronioSpec with `generate` set: spec.generate()'s file
+// counts per split, file i of split s generated with the seed
+// NeuronioGeneratedFileSeed(seed, s, i), sampled as GeneratedNeuronioDataset
+// with dataset seed `seed`. Errors (InvalidArgument, naming the field):
+// `generate` not set, any of train_files / valid_files / test_files set, a
+// negative file count, simulations_per_file or duration_ms <= 0, window_ms +
+// ignore_start_ms not below duration_ms, and ValidateNeuronioSpec's errors.
+absl::StatusOr<std::unique_ptr<GeneratedNeuronioDataset>>
+MakeGeneratedNeuronioDataset(const NeuronioSpec& spec, uint64_t seed);
+
+// The seed of generated file `index` of `split` for dataset seed `seed`.
+uint64_t NeuronioGeneratedFileSeed(uint64_t seed, Split split, int index);
 
 }  // namespace elm
 

@@ -1,17 +1,21 @@
 // Tests of the NeuronIO-style generator: the input statistics against the
 // NeuronIO input generator's numbers (rates, rate pieces, smoothing),
 // determinism per seed, the branched teacher's output rate and supralinear
-// branch summation, the LIF / ALIF teachers, option validation and the
-// in-memory training sampler.
+// branch summation, the LIF / ALIF teachers, option validation, the
+// in-memory training sampler (the same batches as the disk sampler on the
+// NeuronIO fixtures) and the dataset of a NeuronioSpec's `generate`.
 #include "data/neuronio_generator.h"
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "autodiff/rng.h"
+#include "autodiff/shared_data.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
 #include "data/neuronio.h"
@@ -412,6 +416,130 @@ TEST(NeuronioGeneratorTest, InMemoryDatasetSamplesWindows) {
     }
   }
   EXPECT_TRUE(any_diff);
+}
+
+TEST(NeuronioGeneratorTest, InMemoryDatasetMatchesTheDiskDatasetOnTheFixtures) {
+  std::string missing;
+  const std::string dir = FindSharedPath("data/neuronio", &missing);
+  if (dir.empty()) GTEST_SKIP() << "missing " << missing;
+  // Both encodings of the fixture, in the disk dataset's (sorted) order.
+  const std::vector<std::string> paths = {
+      absl::StrCat(dir, "/neuronio_l5pc_2sims_6s_seed100520_py2style.p.gz"),
+      absl::StrCat(dir, "/neuronio_l5pc_2sims_6s_seed100520_py3proto2.p.gz")};
+  NeuronioSpec spec;                 // window 500, ignore 500, fraction 0.3
+  spec.set_file_load_fraction(0.2);  // 2 batches per load: several loads
+  for (const std::string& path : paths) {
+    spec.add_train_files(path);
+    spec.add_test_files(path);
+  }
+  spec.add_valid_files(paths[1]);
+  std::vector<NeuronioFile> in_memory;
+  for (const std::string& path : paths) {
+    absl::StatusOr<NeuronioFile> f = ReadNeuronioFile(path);
+    ASSERT_TRUE(f.ok()) << f.status();
+    in_memory.push_back(*std::move(f));
+  }
+  for (uint64_t dataset_seed : {0, 3}) {
+    absl::StatusOr<std::unique_ptr<NeuronioDataset>> disk =
+        NeuronioDataset::Create(spec, dataset_seed);
+    ASSERT_TRUE(disk.ok()) << disk.status();
+    ASSERT_EQ((*disk)->files(Split::kTrain), paths);
+    absl::StatusOr<std::unique_ptr<GeneratedNeuronioDataset>> memory =
+        GeneratedNeuronioDataset::Create(spec, in_memory, {in_memory[1]},
+                                         in_memory, dataset_seed);
+    ASSERT_TRUE(memory.ok()) << memory.status();
+    for (Split split : {Split::kTrain, Split::kValid, Split::kTest}) {
+      for (uint64_t seed : {7, 8}) {
+        for (int batch_size : {1, 2}) {
+          SCOPED_TRACE(absl::StrCat("dataset seed ", dataset_seed, " split ",
+                                    SplitName(split), " seed ", seed, " batch ",
+                                    batch_size));
+          auto a = (*disk)->MakeSampler(split, batch_size, seed);
+          auto b = (*memory)->MakeSampler(split, batch_size, seed);
+          ASSERT_TRUE(a.ok()) << a.status();
+          ASSERT_TRUE(b.ok()) << b.status();
+          for (int i = 0; i < 9; ++i) {
+            absl::StatusOr<Batch> x = (*a)->Next();
+            absl::StatusOr<Batch> y = (*b)->Next();
+            ASSERT_TRUE(x.ok()) << x.status();
+            ASSERT_TRUE(y.ok()) << y.status();
+            ASSERT_EQ(x->batch, y->batch);
+            ASSERT_EQ(x->steps, y->steps);
+            ASSERT_EQ(x->input_dim, y->input_dim);
+            ASSERT_EQ(x->row_begin, y->row_begin) << "batch " << i;
+            ASSERT_EQ(x->channel, y->channel) << "batch " << i;
+            ASSERT_EQ(x->value, y->value) << "batch " << i;
+            ASSERT_EQ(x->spike, y->spike) << "batch " << i;
+            ASSERT_EQ(x->soma, y->soma) << "batch " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(NeuronioGeneratorTest, InMemorySamplerOutlivesTheDataset) {
+  NeuronioGeneratorOptions o;
+  o.num_simulations = 2;
+  o.duration_ms = 800;
+  o.teacher = NeuronioTeacher::kLif;
+  absl::StatusOr<NeuronioFile> f = GenerateNeuronioFile(o, 1);
+  ASSERT_TRUE(f.ok()) << f.status();
+  NeuronioSpec spec;
+  spec.set_window_ms(200);
+  spec.set_ignore_start_ms(100);
+  auto ds = GeneratedNeuronioDataset::Create(spec, {*f}, {}, {}, 0);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  auto s = (*ds)->MakeSampler(Split::kTrain, 2, 1);
+  auto want = (*ds)->MakeSampler(Split::kTrain, 2, 1);
+  ASSERT_TRUE(s.ok() && want.ok());
+  ds->reset();
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<Batch> a = (*s)->Next();
+    absl::StatusOr<Batch> b = (*want)->Next();
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->channel, b->channel);
+    EXPECT_EQ(a->soma, b->soma);
+  }
+}
+
+TEST(NeuronioGeneratorTest, GeneratedSpecBuildsSeededFiles) {
+  NeuronioSpec spec;
+  spec.set_window_ms(200);
+  spec.set_ignore_start_ms(100);
+  NeuronioGeneratorSpec* g = spec.mutable_generate();
+  g->set_num_train_files(2);
+  g->set_num_valid_files(0);
+  g->set_num_test_files(1);
+  g->set_simulations_per_file(2);
+  g->set_duration_ms(600);
+  g->set_teacher(NeuronioGeneratorSpec::ALIF);
+  auto ds = MakeGeneratedNeuronioDataset(spec, 4);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ((*ds)->files(Split::kTrain).size(), 2u);
+  EXPECT_TRUE((*ds)->files(Split::kValid).empty());
+  EXPECT_EQ((*ds)->files(Split::kTest).size(), 1u);
+  const NeuronioGeneratorOptions o = NeuronioGeneratorOptionsFromSpec(*g);
+  EXPECT_EQ(o.teacher, NeuronioTeacher::kAlif);
+  EXPECT_EQ(o.num_simulations, 2);
+  EXPECT_EQ(o.duration_ms, 600);
+  // File i of a split is GenerateNeuronioFile with its own seed.
+  auto want =
+      GenerateNeuronioFile(o, NeuronioGeneratedFileSeed(4, Split::kTrain, 1));
+  ASSERT_TRUE(want.ok());
+  const NeuronioFile& got = (*ds)->files(Split::kTrain)[1];
+  ASSERT_EQ(got.simulations.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(got.simulations[i].step_channels,
+              want->simulations[i].step_channels);
+    EXPECT_EQ(got.simulations[i].soma_mv, want->simulations[i].soma_mv);
+  }
+  EXPECT_NE(NeuronioGeneratedFileSeed(4, Split::kTrain, 0),
+            NeuronioGeneratedFileSeed(4, Split::kTest, 0));
+  EXPECT_NE(NeuronioGeneratedFileSeed(4, Split::kTrain, 0),
+            NeuronioGeneratedFileSeed(5, Split::kTrain, 0));
+  EXPECT_NE((*ds)->files(Split::kTrain)[0].simulations[0].step_channels,
+            (*ds)->files(Split::kTest)[0].simulations[0].step_channels);
 }
 
 }  // namespace
