@@ -6,8 +6,6 @@
 // BUILD_WORKING_DIRECTORY; that a too-large export is refused with the size it
 // would need and writes nothing; and that usage errors exit 2 and data errors
 // exit 1 with a message naming the spec.
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -21,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "autodiff/shared_data.h"
+#include "autodiff/test_binary.h"
 #include "data/dataset.h"
 #include "data/dataset_factory.h"
 #include "data/dataset_spec.pb.h"
@@ -30,26 +29,8 @@
 namespace elm {
 namespace {
 
-struct RunResult {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-RunResult RunExport(const std::string& args, const std::string& env = "") {
-  const std::string bin =
-      absl::StrCat(std::getenv("TEST_SRCDIR"), "/elm/data/export_npy");
-  const std::string cmd = absl::StrCat(env, " ", bin, " ", args, " 2>&1");
-  RunResult r{-1, ""};
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
-    r.output.append(buffer, n);
-  }
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+CommandResult RunExport(const std::string& args, const std::string& env = "") {
+  return RunTestBinary("data/export_npy", args, env);
 }
 
 std::string TempPath(const std::string& name) {
@@ -131,7 +112,7 @@ TEST_F(ExportShdTest, WritesTheSamplersBatches) {
   for (const std::string split : {"train", "test"}) {
     SCOPED_TRACE(split);
     const std::string out = TempPath("out_" + split);
-    RunResult r = RunExport(
+    CommandResult r = RunExport(
         absl::StrCat("--spec=", spec_, " --split=", split,
                      " --batches=3 --batch_size=2 --seed=7 --out_dir=", out));
     ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -156,7 +137,7 @@ TEST_F(ExportShdTest, WritesTheSamplersBatches) {
 TEST_F(ExportShdTest, RelativePathsFollowBuildWorkingDirectory) {
   const std::string env =
       absl::StrCat("BUILD_WORKING_DIRECTORY=", std::getenv("TEST_TMPDIR"));
-  RunResult r = RunExport(
+  CommandResult r = RunExport(
       "--spec=shd.textproto --split=test --batches=2 --batch_size=4 "
       "--out_dir=rel_out/nested",
       env);
@@ -175,7 +156,7 @@ TEST_F(ExportShdTest, RelativePathsFollowBuildWorkingDirectory) {
 
 TEST_F(ExportShdTest, RefusesMoreThanMaxBytes) {
   const std::string out = TempPath("too_big");
-  RunResult r = RunExport(absl::StrCat(
+  CommandResult r = RunExport(absl::StrCat(
       "--spec=", spec_,
       " --split=test --batches=2 --batch_size=4 --max_bytes=1000 --out_dir=",
       out));
@@ -196,7 +177,7 @@ TEST_F(ExportShdTest, RefusesMoreThanMaxBytes) {
 
 TEST_F(ExportShdTest, UsageAndDataErrors) {
   const std::string out = TempPath("errors_out");
-  RunResult r = RunExport(absl::StrCat("--out_dir=", out));
+  CommandResult r = RunExport(absl::StrCat("--out_dir=", out));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, "--spec and --out_dir are required"))
       << r.output;
@@ -237,7 +218,7 @@ TEST(ExportNeuronioTest, WritesInputsAndTargets) {
   std::ofstream(spec) << "neuronio {\n  train_files: \"" << dir
                       << "/*_py2style.p.gz\"\n  window_ms: 200\n}\nseed: 9\n";
   const std::string out = TempPath("neuronio_out");
-  RunResult r = RunExport(absl::StrCat(
+  CommandResult r = RunExport(absl::StrCat(
       "--spec=", spec,
       " --split=train --batches=2 --batch_size=2 --seed=3 --out_dir=", out));
   ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -2,8 +2,6 @@
 // models from their `.pt` files and from ELMTENSOR weights and reproduces the
 // golden outputs, resolves relative paths against BUILD_WORKING_DIRECTORY, and
 // fails with a message naming the file on bad input.
-#include <sys/wait.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -14,30 +12,14 @@
 #include "absl/strings/str_cat.h"
 #include "autodiff/elmtensor.h"
 #include "autodiff/shared_data.h"
+#include "autodiff/test_binary.h"
 #include "gtest/gtest.h"
 
 namespace elm {
 namespace {
 
-struct RunResult {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-RunResult RunForward(const std::string& args, const std::string& env = "") {
-  const std::string bin =
-      absl::StrCat(std::getenv("TEST_SRCDIR"), "/elm/elm/forward");
-  const std::string cmd = absl::StrCat(env, " ", bin, " ", args, " 2>&1");
-  RunResult r{-1, ""};
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
-    r.output.append(buffer, n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+CommandResult RunForward(const std::string& args, const std::string& env = "") {
+  return RunTestBinary("elm/forward", args, env);
 }
 
 std::string TempPath(const std::string& name) {
@@ -69,7 +51,7 @@ class ForwardToolTest : public ::testing::Test {
                            const std::string& model, const std::string& dtype,
                            double tol) {
     const std::string out = TempPath(model + "_" + dtype + ".txt");
-    RunResult r = RunForward(
+    CommandResult r = RunForward(
         absl::StrCat(model_args, " --input=", golden_,
                      "/trained/neuronio_input_B2_T50.txt --output=", out,
                      " --dtype=", dtype));
@@ -115,7 +97,7 @@ TEST_F(ForwardToolTest, RunsElmTensorWeightsWithConfig) {
 }
 
 TEST_F(ForwardToolTest, RelativePathsFollowBuildWorkingDirectory) {
-  RunResult r = RunForward(
+  CommandResult r = RunForward(
       absl::StrCat(
           "--model=pretrained/num_memory_15/neuronio_best_model_state.pt",
           " --input=trained/neuronio_input_B2_T50.txt --output=",
@@ -125,7 +107,7 @@ TEST_F(ForwardToolTest, RelativePathsFollowBuildWorkingDirectory) {
 }
 
 TEST_F(ForwardToolTest, ErrorsNameTheFile) {
-  RunResult r = RunForward(absl::StrCat(
+  CommandResult r = RunForward(absl::StrCat(
       "--model=/nonexistent/model.pt --input=", golden_,
       "/trained/neuronio_input_B2_T50.txt --output=", TempPath("x.txt")));
   EXPECT_EQ(r.exit_code, 1);
