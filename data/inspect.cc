@@ -27,7 +27,11 @@
 #include "autodiff/user_path.h"
 #include "data/dataset_factory.h"
 #include "data/dataset_spec.pb.h"
+#include "data/fashion_mnist.h"
+#include "data/listops.h"
 #include "data/neuronio.h"
+#include "data/neuronio_compact.h"
+#include "data/neuronio_generator.h"
 #include "data/shd.h"
 
 namespace elm {
@@ -37,7 +41,11 @@ constexpr size_t kHeadBytes = 4096;
 constexpr char kHdf5Signature[] = "\x89HDF\r\n\x1a\n";
 constexpr char kKinds[] =
     "a NeuronIO simulation file (a pickle, optionally .gz), an SHD HDF5 file "
-    "(.h5) or a dataset spec (elm.DatasetSpec in protobuf text format)";
+    "(.h5), a compact NeuronIO file (.elmnio), a ListOps TSV file, a "
+    "Fashion-MNIST IDX file (optionally .gz) or a dataset spec "
+    "(elm.DatasetSpec "
+    "in protobuf text format)";
+constexpr char kListOpsHeader[] = "Source\tTarget";
 
 absl::Status Invalid(const std::string& path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("'", path, "' ", what));
@@ -46,6 +54,13 @@ absl::Status Invalid(const std::string& path, absl::string_view what) {
 // Whether `head` starts like a pickle of protocol 2 or later (PROTO opcode).
 bool IsPickle(absl::string_view head) {
   return head.size() >= 2 && head[0] == '\x80' && head[1] >= 2 && head[1] <= 5;
+}
+
+// Whether `head` starts like an IDX file of unsigned bytes with 1 to 4
+// dimensions (the only IDX type ReadIdxFile reads).
+bool IsIdx(absl::string_view head) {
+  return head.size() >= 4 && head[0] == 0 && head[1] == 0 &&
+         head[2] == '\x08' && head[3] >= 1 && head[3] <= 4;
 }
 
 bool IsGzip(absl::string_view head) {
@@ -144,6 +159,10 @@ const char* InspectKindName(InspectKind kind) {
       return "SHD file";
     case InspectKind::kDatasetSpec:
       return "dataset spec";
+    case InspectKind::kListOpsFile:
+      return "ListOps TSV file";
+    case InspectKind::kIdxFile:
+      return "IDX file";
   }
   return "?";
 }
@@ -172,12 +191,14 @@ absl::StatusOr<InspectKind> DetectInspectKind(const std::string& path) {
 
   if (IsGzip(head)) {
     const std::string inner = GunzipHead(path, 16);
+    // The IDX reader gunzips by content, so the name does not matter.
+    if (IsIdx(inner)) return InspectKind::kIdxFile;
     if (!IsPickle(inner)) {
       return Invalid(
           path,
-          absl::StrCat("is gzip-compressed but does not hold a pickle of "
-                       "protocol 2 or later, as NeuronIO files are "
-                       "(its gunzipped content starts with bytes ",
+          absl::StrCat("is gzip-compressed but holds neither a pickle of "
+                       "protocol 2 or later, as NeuronIO files are, nor an "
+                       "IDX file (its gunzipped content starts with bytes ",
                        inner.empty() ? "(none)" : HexBytes(inner, 16), ")"));
     }
     if (!named_gz) {
@@ -188,6 +209,7 @@ absl::StatusOr<InspectKind> DetectInspectKind(const std::string& path) {
     }
     return InspectKind::kNeuronioFile;
   }
+  if (IsIdx(head)) return InspectKind::kIdxFile;
   if (named_gz) {
     return Invalid(
         path, absl::StrCat("ends in .gz but is not gzip-compressed",
@@ -195,9 +217,14 @@ absl::StatusOr<InspectKind> DetectInspectKind(const std::string& path) {
                                             "without .gz)"
                                           : ""));
   }
-  if (IsPickle(head)) return InspectKind::kNeuronioFile;
+  if (IsPickle(head) || IsNeuronioCompact(head)) {
+    return InspectKind::kNeuronioFile;
+  }
   if (HasHdf5Signature(path, size)) return InspectKind::kShdFile;
   if (LooksLikeText(head, head.size() == kHeadBytes)) {
+    if (absl::StartsWith(head, kListOpsHeader)) {
+      return InspectKind::kListOpsFile;
+    }
     return InspectKind::kDatasetSpec;
   }
   return Invalid(path,
@@ -400,6 +427,119 @@ std::string FormatShdStats(const ShdFileStats& s) {
   return out;
 }
 
+// ---- ListOps ----
+
+namespace {
+
+// "0: 12, 3: 4" for the nonzero counts.
+std::string Histogram(const std::vector<int64_t>& counts) {
+  std::vector<std::string> parts;
+  for (size_t label = 0; label < counts.size(); ++label) {
+    if (counts[label] > 0) {
+      parts.push_back(absl::StrCat(label, ": ", counts[label]));
+    }
+  }
+  return parts.empty() ? "(none)" : absl::StrJoin(parts, ", ");
+}
+
+// The deepest leaf of a token sequence, the root operator at depth 1.
+int ListOpsDepth(const std::vector<int32_t>& tokens) {
+  int open = 0, deepest = 0;
+  for (int32_t t : tokens) {
+    if (t >= kListOpsMin && t <= kListOpsSm) {
+      ++open;
+    } else if (t == kListOpsClose) {
+      --open;
+    } else {
+      deepest = std::max(deepest, open + 1);
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
+ListOpsFileStats ComputeListOpsStats(const std::string& path,
+                                     const std::vector<ListOpsExample>& ex) {
+  ListOpsFileStats s;
+  s.path = path;
+  s.num_examples = static_cast<int64_t>(ex.size());
+  s.label_counts.assign(kListOpsNumClasses, 0);
+  int64_t total = 0;
+  for (size_t i = 0; i < ex.size(); ++i) {
+    const int64_t n = static_cast<int64_t>(ex[i].tokens.size());
+    s.min_length = i == 0 ? n : std::min(s.min_length, n);
+    s.max_length = std::max(s.max_length, n);
+    total += n;
+    if (ex[i].label >= 0 && ex[i].label < kListOpsNumClasses) {
+      ++s.label_counts[ex[i].label];
+    }
+    s.max_depth = std::max(s.max_depth, ListOpsDepth(ex[i].tokens));
+  }
+  if (!ex.empty()) s.mean_length = static_cast<double>(total) / ex.size();
+  return s;
+}
+
+absl::StatusOr<ListOpsFileStats> InspectListOpsFile(const std::string& path) {
+  ASSIGN_OR_RETURN(const std::vector<ListOpsExample> examples,
+                   ReadListOpsTsv(path));
+  return ComputeListOpsStats(path, examples);
+}
+
+std::string FormatListOpsStats(const ListOpsFileStats& s) {
+  std::string out =
+      absl::StrCat(InspectKindName(InspectKind::kListOpsFile), " ", s.path,
+                   "\n  examples: ", s.num_examples, "\n");
+  absl::StrAppendFormat(&out, "  length (tokens): min %d, mean %.1f, max %d\n",
+                        s.min_length, s.mean_length, s.max_length);
+  absl::StrAppend(&out, "  max depth: ", s.max_depth,
+                  "\n  labels: ", Histogram(s.label_counts), "\n");
+  return out;
+}
+
+// ---- IDX ----
+
+absl::StatusOr<IdxFileStats> InspectIdxFile(const std::string& path) {
+  ASSIGN_OR_RETURN(const IdxArray array, ReadIdxFile(path));
+  IdxFileStats s;
+  s.path = path;
+  s.dims = array.dims;
+  s.count = array.dims.empty() ? 0 : array.dims[0];
+  s.is_labels = array.dims.size() == 1;
+  if (s.is_labels) {
+    s.label_counts.assign(kFashionMnistNumClasses, 0);
+    for (uint8_t v : array.data) {
+      if (v < kFashionMnistNumClasses) {
+        ++s.label_counts[v];
+      } else {
+        ++s.labels_out_of_range;
+      }
+    }
+  } else if (!array.data.empty()) {
+    double sum = 0;
+    for (uint8_t v : array.data) sum += v;
+    s.mean_pixel = sum / array.data.size();
+  }
+  return s;
+}
+
+std::string FormatIdxStats(const IdxFileStats& s) {
+  std::string out = absl::StrCat(
+      InspectKindName(InspectKind::kIdxFile), " ", s.path,
+      s.is_labels ? " (labels)" : " (images)", "\n  count: ", s.count,
+      "\n  dims: ", absl::StrJoin(s.dims, " x "), "\n");
+  if (s.is_labels) {
+    absl::StrAppend(&out, "  labels: ", Histogram(s.label_counts), "\n");
+    if (s.labels_out_of_range > 0) {
+      absl::StrAppend(&out, "  labels outside 0..", kFashionMnistNumClasses - 1,
+                      ": ", s.labels_out_of_range, "\n");
+    }
+  } else {
+    absl::StrAppendFormat(&out, "  mean pixel: %.3f (of 255)\n", s.mean_pixel);
+  }
+  return out;
+}
+
 // ---- Dataset specs ----
 
 namespace {
@@ -431,6 +571,108 @@ std::string NeuronioSpecCheck(const NeuronioFileStats& f,
 
 }  // namespace
 
+namespace {
+
+constexpr char kListOpsFiles[3][16] = {"basic_train.tsv", "basic_val.tsv",
+                                       "basic_test.tsv"};
+
+// Validates a NeuronIO `generate` spec as MakeGeneratedNeuronioDataset does,
+// without generating anything, and describes it.
+absl::Status DescribeGeneratedNeuronio(const NeuronioSpec& spec,
+                                       DatasetSpecStats* s) {
+  RETURN_IF_ERROR(ValidateNeuronioSpec(spec));
+  const NeuronioGeneratorSpec& g = spec.generate();
+  if (spec.train_files_size() + spec.valid_files_size() +
+          spec.test_files_size() >
+      0) {
+    return absl::InvalidArgumentError(
+        "NeuronioSpec: train_files, valid_files and test_files must be empty "
+        "when `generate` is set");
+  }
+  const int64_t counts[3] = {g.num_train_files(), g.num_valid_files(),
+                             g.num_test_files()};
+  const char* fields[3] = {"num_train_files", "num_valid_files",
+                           "num_test_files"};
+  for (int i = 0; i < 3; ++i) {
+    if (counts[i] < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("NeuronioGeneratorSpec.", fields[i],
+                       " must be >= 0, got ", counts[i]));
+    }
+    s->splits[i].generated_files = counts[i];
+  }
+  if (g.simulations_per_file() <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("NeuronioGeneratorSpec.simulations_per_file must be > 0, "
+                     "got ",
+                     g.simulations_per_file()));
+  }
+  if (g.duration_ms() <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("NeuronioGeneratorSpec.duration_ms must be > 0, got ",
+                     g.duration_ms()));
+  }
+  if (spec.window_ms() + spec.ignore_start_ms() >= g.duration_ms()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "NeuronioSpec.window_ms ", spec.window_ms(), " + ignore_start_ms ",
+        spec.ignore_start_ms(),
+        " is not below NeuronioGeneratorSpec.duration_ms ", g.duration_ms()));
+  }
+  RETURN_IF_ERROR(
+      ValidateNeuronioGeneratorOptions(NeuronioGeneratorOptionsFromSpec(g)));
+  s->info.name = "neuronio";
+  s->info.input_dim = kNeuronioInputDim;
+  s->info.steps = spec.window_ms();
+  s->info.num_classes = 0;
+  s->info.delta_t_ms = 1;
+  s->generated = absl::StrCat(
+      "  generated in memory: ", g.simulations_per_file(),
+      " simulations per file, ", g.duration_ms(), " ms each, teacher ",
+      NeuronioGeneratorSpec::Teacher_Name(g.teacher()), ", ",
+      kNeuronioNumSegments, " segments\n",
+      "  (//data:generate_neuronio writes such files as .elmnio)\n");
+  return absl::OkStatus();
+}
+
+// Validates a ListOps spec without data_dir as GenerateListOps and
+// ListOpsDataset do, without generating anything, and describes it.
+absl::Status DescribeGeneratedListOps(const DatasetSpec& spec,
+                                      DatasetSpecStats* s) {
+  const ListOpsSpec& l = spec.listops();
+  ListOpsGeneratorOptions options;
+  options.num_train = l.num_train();
+  options.num_valid = l.num_valid();
+  options.num_test = l.num_test();
+  options.seed = spec.seed();
+  RETURN_IF_ERROR(ValidateListOpsGeneratorOptions(options));
+  if (l.steps() <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ListOpsSpec.steps must be > 0, got ", l.steps()));
+  }
+  s->info.name = "listops";
+  s->info.input_dim = kListOpsVocabSize;
+  s->info.steps = l.steps();
+  s->info.num_classes = kListOpsNumClasses;
+  s->info.delta_t_ms = 1;
+  s->splits[0].num_samples = l.num_train();
+  s->splits[1].num_samples = l.num_valid();
+  s->splits[2].num_samples = l.num_test();
+  s->generated = absl::StrCat(
+      "  generated in memory with the LRA algorithm (seed ", spec.seed(),
+      "): lengths in (", options.min_length, ", ", options.max_length,
+      ") tokens, max depth ", options.max_depth, ", 2 to ", options.max_args,
+      " arguments\n");
+  if (l.steps() < options.max_length - 1) {
+    absl::StrAppend(&s->generated, "  WARNING: steps ", l.steps(),
+                    " is below the longest possible expression (",
+                    options.max_length - 1,
+                    " tokens); a longer one is an error\n");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<DatasetSpecStats> InspectDatasetSpec(
     const std::string& path, const InspectOptions& options) {
   DatasetSpecStats s;
@@ -442,14 +684,31 @@ absl::StatusOr<DatasetSpecStats> InspectDatasetSpec(
     return absl::Status(
         st.code(), absl::StrCat("dataset spec '", path, "': ", st.message()));
   };
-  absl::StatusOr<std::unique_ptr<Dataset>> dataset = MakeDataset(spec);
-  if (!dataset.ok()) return prefixed(dataset.status());
-  s.info = (*dataset)->info();
-
   const Split splits[3] = {Split::kTrain, Split::kValid, Split::kTest};
   for (Split split : splits) {
     SplitSummary summary;
     summary.split = split;
+    s.splits.push_back(std::move(summary));
+  }
+
+  const bool generated_neuronio =
+      spec.has_neuronio() && spec.neuronio().has_generate();
+  const bool generated_listops =
+      spec.has_listops() && spec.listops().data_dir().empty();
+  if (generated_neuronio || generated_listops) {
+    const absl::Status st = generated_neuronio
+                                ? DescribeGeneratedNeuronio(spec.neuronio(), &s)
+                                : DescribeGeneratedListOps(spec, &s);
+    if (!st.ok()) return prefixed(st);
+    return s;
+  }
+
+  absl::StatusOr<std::unique_ptr<Dataset>> dataset = MakeDataset(spec);
+  if (!dataset.ok()) return prefixed(dataset.status());
+  s.info = (*dataset)->info();
+
+  for (SplitSummary& summary : s.splits) {
+    const Split split = summary.split;
     if (spec.has_neuronio()) {
       const auto* d = dynamic_cast<const NeuronioDataset*>(dataset->get());
       if (d != nullptr) summary.files = d->files(split);
@@ -459,8 +718,21 @@ absl::StatusOr<DatasetSpecStats> InspectDatasetSpec(
       summary.files = {ResolveUserPath(split == Split::kTest
                                            ? spec.shd().test_file()
                                            : spec.shd().train_file())};
+    } else if (spec.has_listops()) {
+      const auto* d = dynamic_cast<const ListOpsDataset*>(dataset->get());
+      if (d != nullptr) summary.num_samples = d->examples(split).size();
+      summary.files = {absl::StrCat(ResolveUserPath(spec.listops().data_dir()),
+                                    "/",
+                                    kListOpsFiles[static_cast<int>(split)])};
+    } else if (spec.has_fashion_mnist()) {
+      const auto* d = dynamic_cast<const FashionMnistDataset*>(dataset->get());
+      if (d != nullptr) summary.num_samples = d->size(split);
+      const std::string dir = ResolveUserPath(spec.fashion_mnist().dir());
+      const std::string prefix = split == Split::kTest ? "t10k" : "train";
+      summary.files = {
+          FashionMnistPath(dir, absl::StrCat(prefix, "-images-idx3-ubyte")),
+          FashionMnistPath(dir, absl::StrCat(prefix, "-labels-idx1-ubyte"))};
     }
-    s.splits.push_back(std::move(summary));
   }
 
   // The files to summarize, each once, with the splits that use it.
@@ -493,6 +765,16 @@ absl::StatusOr<DatasetSpecStats> InspectDatasetSpec(
       if (!f.ok()) return prefixed(f.status());
       absl::StrAppend(&s.files_report, FormatShdStats(*f));
       s.shd_files.push_back(*std::move(f));
+    } else if (spec.has_listops()) {
+      absl::StatusOr<ListOpsFileStats> f = InspectListOpsFile(file);
+      if (!f.ok()) return prefixed(f.status());
+      absl::StrAppend(&s.files_report, FormatListOpsStats(*f));
+      s.listops_files.push_back(*std::move(f));
+    } else if (spec.has_fashion_mnist()) {
+      absl::StatusOr<IdxFileStats> f = InspectIdxFile(file);
+      if (!f.ok()) return prefixed(f.status());
+      absl::StrAppend(&s.files_report, FormatIdxStats(*f));
+      s.idx_files.push_back(*std::move(f));
     }
   }
   return s;
@@ -510,10 +792,21 @@ std::string FormatDatasetSpecStats(const DatasetSpecStats& s,
     absl::StrAppend(&out, " (per-step spike and soma targets)");
   }
   absl::StrAppend(&out, "\n");
+  absl::StrAppend(&out, s.generated);
   for (const SplitSummary& split : s.splits) {
     absl::StrAppend(&out, "  ", SplitName(split.split), ": ");
     if (split.files.empty()) {
-      absl::StrAppend(&out, "no files\n");
+      if (split.generated_files >= 0) {
+        absl::StrAppend(&out, split.generated_files,
+                        split.generated_files == 1 ? " file" : " files",
+                        " to generate\n");
+      } else if (split.num_samples >= 0) {
+        absl::StrAppend(&out, split.num_samples,
+                        split.num_samples == 1 ? " example" : " examples",
+                        " to generate\n");
+      } else {
+        absl::StrAppend(&out, "no files\n");
+      }
       continue;
     }
     absl::StrAppend(&out, split.files.size(),
@@ -521,7 +814,9 @@ std::string FormatDatasetSpecStats(const DatasetSpecStats& s,
     if (split.num_samples >= 0) {
       absl::StrAppend(&out, ", ", split.num_samples,
                       split.num_samples == 1 ? " sample" : " samples");
-      if (split.split == Split::kValid) {
+      if (s.kind == "listops") {
+        // Each split has its own file.
+      } else if (split.split == Split::kValid) {
         absl::StrAppend(&out, " held out of the train file");
       } else if (split.split == Split::kTrain) {
         absl::StrAppend(&out, " after the valid hold-out");
@@ -561,6 +856,16 @@ absl::StatusOr<InspectReport> Inspect(const std::string& path,
     case InspectKind::kShdFile: {
       ASSIGN_OR_RETURN(report.shd, InspectShdFile(path));
       report.text = FormatShdStats(*report.shd);
+      break;
+    }
+    case InspectKind::kListOpsFile: {
+      ASSIGN_OR_RETURN(report.listops, InspectListOpsFile(path));
+      report.text = FormatListOpsStats(*report.listops);
+      break;
+    }
+    case InspectKind::kIdxFile: {
+      ASSIGN_OR_RETURN(report.idx, InspectIdxFile(path));
+      report.text = FormatIdxStats(*report.idx);
       break;
     }
     case InspectKind::kDatasetSpec: {

@@ -1,9 +1,12 @@
 // What `bazel run //data:inspect -- <path>` reports: the numbers a user checks
-// first in a NeuronIO simulation file (pickle, optionally .gz), an SHD HDF5
-// file, or a dataset spec (elm.DatasetSpec in protobuf text format). The kind
-// is decided from the content (gzip, pickle and HDF5 signatures, else text
-// parsed as a DatasetSpec), with the extension only sharpening the error when
-// the content is none of them. Each kind has a struct of the numbers (for
+// first in a NeuronIO simulation file (pickle, optionally .gz, or the compact
+// .elmnio form of data/neuronio_compact.h), an SHD HDF5 file, a ListOps TSV
+// file (LRA layout), a Fashion-MNIST IDX file (images or labels, optionally
+// .gz), or a dataset spec (elm.DatasetSpec in protobuf text format). The kind
+// is decided from the content (gzip, pickle, compact NeuronIO, IDX and HDF5
+// signatures, the ListOps `Source\tTarget` header, else text parsed as a
+// DatasetSpec), with the extension only sharpening the error when the content
+// is none of them. Each kind has a struct of the numbers (for
 // tests and callers), a function computing it, and a formatter of the report
 // (counts as plain integers); `Inspect` does all three for a path. Errors are
 // absl::Status values naming the file and the problem.
@@ -17,18 +20,26 @@
 
 #include "absl/status/statusor.h"
 #include "data/dataset.h"
+#include "data/listops.h"
 #include "data/neuronio.h"
 
 namespace elm {
 
-enum class InspectKind { kNeuronioFile, kShdFile, kDatasetSpec };
+enum class InspectKind {
+  kNeuronioFile,
+  kShdFile,
+  kDatasetSpec,
+  kListOpsFile,
+  kIdxFile,
+};
 const char* InspectKindName(InspectKind kind);
 
 // Decides what the file at `path` is. Errors: the path does not exist, is a
 // directory or cannot be read; the file is empty; it is gzip-compressed but
-// not a pickle inside, or its name and compression disagree (the NeuronIO
-// reader gunzips exactly the files whose name ends in ".gz"); it is binary
-// and none of the three kinds (the message lists them and the first bytes).
+// neither a pickle nor an IDX file inside, or it is a pickle whose name and
+// compression disagree (the NeuronIO reader gunzips exactly the files whose
+// name ends in ".gz"); it is binary and none of the kinds (the message lists
+// them and the first bytes).
 absl::StatusOr<InspectKind> DetectInspectKind(const std::string& path);
 
 // ---- NeuronIO files ----
@@ -95,6 +106,48 @@ struct ShdFileStats {
 absl::StatusOr<ShdFileStats> InspectShdFile(const std::string& path);
 std::string FormatShdStats(const ShdFileStats& stats);
 
+// ---- ListOps TSV files ----
+
+struct ListOpsFileStats {
+  std::string path;
+  int64_t num_examples = 0;
+  // Tokens per expression (the LRA tokenisation: parentheses dropped, `]`
+  // kept); 0 when there are no examples.
+  int64_t min_length = 0, max_length = 0;
+  double mean_length = 0;
+  std::vector<int64_t> label_counts;  // [kListOpsNumClasses]
+  // The deepest leaf over all examples, the root operator at depth 1 (the
+  // generator's max_depth convention: `[MAX 2 9 ]` has depth 2, a bare digit
+  // depth 1).
+  int max_depth = 0;
+};
+
+ListOpsFileStats ComputeListOpsStats(const std::string& path,
+                                     const std::vector<ListOpsExample>& ex);
+// ReadListOpsTsv (with its errors naming the file and line), then
+// ComputeListOpsStats.
+absl::StatusOr<ListOpsFileStats> InspectListOpsFile(const std::string& path);
+std::string FormatListOpsStats(const ListOpsFileStats& stats);
+
+// ---- IDX files (Fashion-MNIST) ----
+
+struct IdxFileStats {
+  std::string path;
+  std::vector<int64_t> dims;
+  int64_t count = 0;  // dims[0]
+  // A 1-D file is a labels file: the histogram of values 0..9 and the count
+  // of values outside them.
+  bool is_labels = false;
+  std::vector<int64_t> label_counts;  // [kFashionMnistNumClasses] for labels
+  int64_t labels_out_of_range = 0;
+  // Otherwise an images file: the mean byte value over all pixels.
+  double mean_pixel = 0;
+};
+
+// ReadIdxFile (gzipped or not; its errors name the file), then the numbers.
+absl::StatusOr<IdxFileStats> InspectIdxFile(const std::string& path);
+std::string FormatIdxStats(const IdxFileStats& stats);
+
 // ---- Dataset specs ----
 
 struct InspectOptions {
@@ -108,7 +161,11 @@ struct InspectOptions {
 struct SplitSummary {
   Split split = Split::kTrain;
   std::vector<std::string> files;  // after glob expansion
-  int64_t num_samples = -1;        // SHD: samples in the split; else -1
+  // SHD: samples in the split; ListOps: examples (read or to be generated);
+  // Fashion-MNIST: images. -1 otherwise.
+  int64_t num_samples = -1;
+  // Generated NeuronIO: files that would be generated; else -1.
+  int64_t generated_files = -1;
 };
 
 struct DatasetSpecStats {
@@ -120,13 +177,22 @@ struct DatasetSpecStats {
   // The per-file summaries made, in order.
   std::vector<NeuronioFileStats> neuronio_files;
   std::vector<ShdFileStats> shd_files;
+  std::vector<ListOpsFileStats> listops_files;
+  std::vector<IdxFileStats> idx_files;
   std::string files_report;  // their formatted reports
+  // For data generated in memory (NeuronIO `generate`, ListOps without
+  // data_dir): what would be generated, one line each; empty otherwise.
+  std::string generated;
 };
 
-// Reads the spec, builds its dataset with MakeDataset (which expands globs,
-// resolving relative paths against the user's directory, and for SHD reads
-// and bins the files), and summarizes the first options.max_files files of
-// each split. Errors are prefixed with the spec's path.
+// Reads the spec and summarizes what it would use. Kinds read from files:
+// builds the dataset with MakeDataset (which expands globs, resolving
+// relative paths against the user's directory, reads ListOps TSVs and
+// Fashion-MNIST IDX files, and for SHD reads and bins the files), then
+// summarizes the first options.max_files files of each split (Fashion-MNIST:
+// images and labels files). Generated kinds (NeuronIO `generate`, ListOps
+// without data_dir) are validated but not generated: the summary lists the
+// counts and parameters. Errors are prefixed with the spec's path.
 absl::StatusOr<DatasetSpecStats> InspectDatasetSpec(
     const std::string& path, const InspectOptions& options);
 std::string FormatDatasetSpecStats(const DatasetSpecStats& stats,
@@ -139,6 +205,8 @@ struct InspectReport {
   std::optional<NeuronioFileStats> neuronio;
   std::optional<ShdFileStats> shd;
   std::optional<DatasetSpecStats> spec;
+  std::optional<ListOpsFileStats> listops;
+  std::optional<IdxFileStats> idx;
   std::string text;  // the report printed
 };
 

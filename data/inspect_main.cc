@@ -1,9 +1,10 @@
 // `bazel run //data:inspect -- <path>`: prints what a user checks first in a
-// NeuronIO simulation file (pickle, optionally .gz), an SHD HDF5 file (.h5) or
-// a dataset spec (elm.DatasetSpec text proto): counts, durations, rates, soma
-// range, class histogram, and for a spec its files per split and the summary
-// of the first file of each split (`--max_files=N` for more). The kind is
-// decided from the file's content. A relative path is taken from the
+// NeuronIO simulation file (pickle, optionally .gz, or compact .elmnio), an
+// SHD HDF5 file (.h5), a ListOps TSV file, a Fashion-MNIST IDX file or a
+// dataset spec (elm.DatasetSpec text proto): counts, durations, rates, soma
+// range, lengths, class histogram, and for a spec its files per split and the
+// summary of the first file of each split (`--max_files=N` for more). The kind
+// is decided from the file's content. A relative path is taken from the
 // directory `bazel run` was started in, as are relative paths inside a spec.
 // Exit status: 0 on success, 1 when the file cannot be inspected (the message
 // names the file and the problem), 2 on a usage error.
@@ -20,7 +21,8 @@ DEFINE_int32(max_files, 1,
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(
-      "<NeuronIO file (.p, .p.gz) | SHD file (.h5) | DatasetSpec textproto> "
+      "<NeuronIO file (.p, .p.gz, .elmnio) | SHD file (.h5) | ListOps TSV | "
+      "IDX file | DatasetSpec textproto> "
       "[--max_files=N]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (argc != 2) {

@@ -27,6 +27,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "autodiff/shared_data.h"
+#include "autodiff/test_binary.h"
+#include "data/fashion_mnist.h"
+#include "data/listops.h"
+#include "data/neuronio_compact.h"
+#include "data/neuronio_generator.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
@@ -398,26 +403,8 @@ TEST(InspectErrorsTest, BadSpecs) {
 
 // ---- The binary ----
 
-struct RunResult {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-RunResult RunInspect(const std::string& args, const std::string& env = "") {
-  const std::string bin =
-      absl::StrCat(std::getenv("TEST_SRCDIR"), "/elm/data/inspect");
-  const std::string cmd = absl::StrCat(env, " ", bin, " ", args, " 2>&1");
-  RunResult r{-1, ""};
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
-    r.output.append(buffer, n);
-  }
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+CommandResult RunInspect(const std::string& args, const std::string& env = "") {
+  return RunTestBinary("data/inspect", args, env);
 }
 
 TEST(InspectBinaryTest, ReportsAndExitCodes) {
@@ -427,8 +414,8 @@ TEST(InspectBinaryTest, ReportsAndExitCodes) {
   if (h5.empty()) GTEST_SKIP() << "missing " << missing;
   const std::string dir = std::filesystem::path(h5).parent_path().string();
   // A relative path is taken from BUILD_WORKING_DIRECTORY.
-  RunResult r = RunInspect("shd_mock_8.h5",
-                           absl::StrCat("BUILD_WORKING_DIRECTORY=", dir));
+  CommandResult r = RunInspect("shd_mock_8.h5",
+                               absl::StrCat("BUILD_WORKING_DIRECTORY=", dir));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, "samples: 8")) << r.output;
 
@@ -442,6 +429,250 @@ TEST(InspectBinaryTest, ReportsAndExitCodes) {
   EXPECT_TRUE(absl::StrContains(r.output, "exactly one path")) << r.output;
   r = RunInspect(absl::StrCat("--max_files=-1 ", h5));
   EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+}  // namespace
+}  // namespace elm
+
+namespace elm {
+namespace {
+
+// ---- ListOps, IDX, compact NeuronIO and the other spec kinds ----
+
+std::vector<ListOpsExample> SyntheticListOps() {
+  std::vector<ListOpsExample> out;
+  for (const char* text :
+       {"[MAX 2 9 ]", "[MIN [SM 3 4 ] 8 ]", "[MED 1 2 3 ]"}) {
+    ListOpsExample e;
+    e.tokens = *ParseListOpsText(text);
+    e.label = *EvaluateListOps(e.tokens);
+    out.push_back(e);
+  }
+  return out;
+}
+
+TEST(ListOpsInspectTest, CountsLengthsLabelsAndDepth) {
+  const std::string path = TempPath("listops_small.tsv");
+  ASSERT_TRUE(WriteListOpsTsv(path, SyntheticListOps()).ok());
+  absl::StatusOr<InspectReport> r = Inspect(path, InspectOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->kind, InspectKind::kListOpsFile);
+  ASSERT_TRUE(r->listops.has_value());
+  const ListOpsFileStats& s = *r->listops;
+  EXPECT_EQ(s.num_examples, 3);
+  EXPECT_EQ(s.min_length, 4);
+  EXPECT_EQ(s.max_length, 7);
+  EXPECT_NEAR(s.mean_length, 16.0 / 3, 1e-12);
+  EXPECT_EQ(s.max_depth, 3);
+  EXPECT_EQ(s.label_counts,
+            (std::vector<int64_t>{0, 0, 1, 0, 0, 0, 0, 1, 0, 1}));
+  for (const std::string line : {"examples: 3", "min 4, mean 5.3, max 7",
+                                 "max depth: 3", "labels: 2: 1, 7: 1, 9: 1"}) {
+    EXPECT_TRUE(absl::StrContains(r->text, line)) << line << "\n" << r->text;
+  }
+
+  // A wrong target is the reader's error, naming the file and line.
+  std::string bytes = ReadBytes(path);
+  bytes.replace(bytes.rfind("\t2\r\n"), 4, "\t5\r\n");
+  WriteBytes(path, bytes);
+  r = Inspect(path, InspectOptions());
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), path)) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "4")) << r.status();
+}
+
+TEST(IdxInspectTest, ImagesAndLabelsPlainAndGzipped) {
+  IdxArray images;
+  images.dims = {3, 2, 2};
+  images.data = {0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110};  // mean 55
+  IdxArray labels;
+  labels.dims = {5};
+  labels.data = {0, 3, 3, 9, 12};
+  for (const bool gzip : {false, true}) {
+    SCOPED_TRACE(gzip ? "gzipped" : "plain");
+    const std::string images_path =
+        TempPath(gzip ? "imgs-idx3-ubyte.gz" : "imgs-idx3-ubyte");
+    const std::string labels_path =
+        TempPath(gzip ? "lbls-idx1-ubyte.gz" : "lbls-idx1-ubyte");
+    ASSERT_TRUE(WriteIdxFile(images_path, images, gzip).ok());
+    ASSERT_TRUE(WriteIdxFile(labels_path, labels, gzip).ok());
+
+    absl::StatusOr<InspectReport> r = Inspect(images_path, InspectOptions());
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->kind, InspectKind::kIdxFile);
+    ASSERT_TRUE(r->idx.has_value());
+    EXPECT_FALSE(r->idx->is_labels);
+    EXPECT_EQ(r->idx->count, 3);
+    EXPECT_EQ(r->idx->dims, (std::vector<int64_t>{3, 2, 2}));
+    EXPECT_DOUBLE_EQ(r->idx->mean_pixel, 55.0);
+    EXPECT_TRUE(absl::StrContains(r->text, "dims: 3 x 2 x 2")) << r->text;
+    EXPECT_TRUE(absl::StrContains(r->text, "mean pixel: 55.000")) << r->text;
+
+    r = Inspect(labels_path, InspectOptions());
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->idx.has_value());
+    EXPECT_TRUE(r->idx->is_labels);
+    EXPECT_EQ(r->idx->count, 5);
+    EXPECT_EQ(r->idx->label_counts,
+              (std::vector<int64_t>{1, 0, 0, 2, 0, 0, 0, 0, 0, 1}));
+    EXPECT_EQ(r->idx->labels_out_of_range, 1);
+    EXPECT_TRUE(absl::StrContains(r->text, "labels: 0: 1, 3: 2, 9: 1"))
+        << r->text;
+    EXPECT_TRUE(absl::StrContains(r->text, "labels outside 0..9: 1"))
+        << r->text;
+  }
+
+  // A truncated IDX file is the reader's error, naming the file.
+  const std::string cut = TempPath("cut-idx3-ubyte");
+  WriteBytes(cut, ReadBytes(TempPath("imgs-idx3-ubyte")).substr(0, 20));
+  absl::StatusOr<InspectReport> r = Inspect(cut, InspectOptions());
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), cut)) << r.status();
+}
+
+TEST(IdxInspectTest, DebianFashionMnistFiles) {
+  const std::string dir = kFashionMnistDebianDir;
+  const std::string labels = FashionMnistPath(dir, "t10k-labels-idx1-ubyte");
+  const std::string images = FashionMnistPath(dir, "t10k-images-idx3-ubyte");
+  if (!std::filesystem::exists(labels) || !std::filesystem::exists(images)) {
+    GTEST_SKIP() << "missing " << labels << " or " << images
+                 << " (Debian package dataset-fashion-mnist)";
+  }
+  absl::StatusOr<InspectReport> r = Inspect(labels, InspectOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->idx.has_value());
+  EXPECT_EQ(r->idx->count, 10000);
+  EXPECT_EQ(r->idx->label_counts, std::vector<int64_t>(10, 1000));
+  r = Inspect(images, InspectOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->idx.has_value());
+  EXPECT_EQ(r->idx->dims, (std::vector<int64_t>{10000, 28, 28}));
+  EXPECT_GT(r->idx->mean_pixel, 50);
+  EXPECT_LT(r->idx->mean_pixel, 100);
+}
+
+TEST(CompactNeuronioInspectTest, GeneratedFileIsANeuronioFile) {
+  NeuronioGeneratorOptions options;
+  options.num_simulations = 2;
+  options.duration_ms = 300;
+  options.teacher = NeuronioTeacher::kLif;
+  absl::StatusOr<NeuronioFile> file = GenerateNeuronioFile(options, 5);
+  ASSERT_TRUE(file.ok()) << file.status();
+  const std::string path = TempPath("inspect_generated.elmnio");
+  ASSERT_TRUE(WriteNeuronioCompact(*file, path).ok());
+  absl::StatusOr<InspectReport> r = Inspect(path, InspectOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->kind, InspectKind::kNeuronioFile);
+  ASSERT_TRUE(r->neuronio.has_value());
+  const NeuronioFileStats want = ComputeNeuronioStats(*file);
+  EXPECT_EQ(r->neuronio->num_simulations, 2);
+  EXPECT_EQ(r->neuronio->duration_ms, 300);
+  EXPECT_EQ(r->neuronio->excitatory_spikes, want.excitatory_spikes);
+  EXPECT_EQ(r->neuronio->output_spikes, want.output_spikes);
+}
+
+TEST(SpecInspectTest, ListOpsSpecWithDataDir) {
+  const std::string dir = TempPath("listops_dir");
+  std::filesystem::create_directories(dir);
+  ListOpsSplits splits;
+  splits.train = SyntheticListOps();
+  splits.valid = {SyntheticListOps()[0]};
+  splits.test = {SyntheticListOps()[1], SyntheticListOps()[2]};
+  ASSERT_TRUE(WriteListOpsDir(dir, splits).ok());
+  const std::string spec = TempPath("listops_dir.textproto");
+  std::ofstream(spec) << "listops { data_dir: \"" << dir << "\" steps: 16 }\n";
+  absl::StatusOr<InspectReport> r = Inspect(spec, InspectOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->spec.has_value());
+  const DatasetSpecStats& s = *r->spec;
+  EXPECT_EQ(s.kind, "listops");
+  EXPECT_EQ(s.info.steps, 16);
+  EXPECT_EQ(s.info.num_classes, 10);
+  ASSERT_EQ(s.splits.size(), 3u);
+  EXPECT_EQ(s.splits[0].num_samples, 3);
+  EXPECT_EQ(s.splits[1].num_samples, 1);
+  EXPECT_EQ(s.splits[2].num_samples, 2);
+  ASSERT_EQ(s.listops_files.size(), 3u);
+  EXPECT_EQ(s.listops_files[2].max_length, 7);
+  EXPECT_TRUE(absl::StrContains(r->text, "basic_val.tsv")) << r->text;
+  EXPECT_TRUE(absl::StrContains(r->text, "max depth: 3")) << r->text;
+}
+
+TEST(SpecInspectTest, GeneratedKindsAreDescribedNotGenerated) {
+  const std::string spec = TempPath("generated.textproto");
+  // Defaults would take minutes to generate; inspect only describes them.
+  std::ofstream(spec) << "listops { num_train: 96000 } seed: 4\n";
+  absl::StatusOr<InspectReport> r = Inspect(spec, InspectOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->spec.has_value());
+  EXPECT_EQ(r->spec->splits[0].num_samples, 96000);
+  EXPECT_EQ(r->spec->splits[2].num_samples, 2000);
+  EXPECT_EQ(r->spec->info.steps, 2000);
+  EXPECT_TRUE(absl::StrContains(r->text, "96000 examples to generate"))
+      << r->text;
+  EXPECT_TRUE(absl::StrContains(r->text, "LRA algorithm (seed 4)")) << r->text;
+
+  std::ofstream(spec) << "neuronio { window_ms: 200 generate { "
+                         "num_train_files: 3 teacher: ALIF } }\n";
+  r = Inspect(spec, InspectOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->spec.has_value());
+  EXPECT_EQ(r->spec->info.steps, 200);
+  EXPECT_EQ(r->spec->info.input_dim, 1278);
+  EXPECT_EQ(r->spec->splits[0].generated_files, 3);
+  EXPECT_EQ(r->spec->splits[1].generated_files, 1);
+  EXPECT_TRUE(absl::StrContains(r->text, "3 files to generate")) << r->text;
+  EXPECT_TRUE(absl::StrContains(r->text, "teacher ALIF")) << r->text;
+  EXPECT_TRUE(absl::StrContains(r->text, "6000 ms each")) << r->text;
+
+  // Invalid generate specs name the field.
+  std::ofstream(spec) << "neuronio { generate { duration_ms: 700 } }\n";
+  r = Inspect(spec, InspectOptions());
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "duration_ms"))
+      << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), spec)) << r.status();
+  std::ofstream(spec) << "listops { num_train: -1 }\n";
+  r = Inspect(spec, InspectOptions());
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "num_train"))
+      << r.status();
+}
+
+TEST(SpecInspectTest, FashionMnistSpecOfSyntheticFiles) {
+  const std::string dir = TempPath("fmnist");
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, int64_t n, bool is_images) {
+    IdxArray a;
+    a.dims =
+        is_images ? std::vector<int64_t>{n, 28, 28} : std::vector<int64_t>{n};
+    a.data.resize(is_images ? n * 784 : n);
+    for (size_t i = 0; i < a.data.size(); ++i) {
+      a.data[i] = is_images ? static_cast<uint8_t>(i % 256) : i % 10;
+    }
+    ASSERT_TRUE(WriteIdxFile(absl::StrCat(dir, "/", name), a, true).ok());
+  };
+  write("train-images-idx3-ubyte.gz", 6, true);
+  write("train-labels-idx1-ubyte.gz", 6, false);
+  write("t10k-images-idx3-ubyte.gz", 3, true);
+  write("t10k-labels-idx1-ubyte.gz", 3, false);
+  const std::string spec = TempPath("fmnist.textproto");
+  std::ofstream(spec) << "fashion_mnist { dir: \"" << dir
+                      << "\" num_valid: 2 encoding: ROW }\n";
+  InspectOptions options;
+  options.max_files = 2;
+  absl::StatusOr<InspectReport> r = Inspect(spec, options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->spec.has_value());
+  const DatasetSpecStats& s = *r->spec;
+  EXPECT_EQ(s.info.steps, 28);
+  EXPECT_EQ(s.splits[0].num_samples, 4);
+  EXPECT_EQ(s.splits[1].num_samples, 2);
+  EXPECT_EQ(s.splits[2].num_samples, 3);
+  ASSERT_EQ(s.idx_files.size(), 4u);  // train files shared with valid: once
+  EXPECT_EQ(s.idx_files[1].count, 6);
+  EXPECT_TRUE(s.idx_files[1].is_labels);
+  EXPECT_TRUE(absl::StrContains(r->text, "[train, valid] IDX file")) << r->text;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "absl/strings/str_replace.h"
 #include "autodiff/status_macros.h"
 #include "autodiff/user_path.h"
+#include "data/neuronio_compact.h"
 #include "data/pickle.h"
 #include "glog/logging.h"
 
@@ -498,6 +500,18 @@ const std::vector<std::string>& NeuronioSkippedKeys() {
 }
 
 absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path) {
+  {
+    // A compact file (data/neuronio_compact.h), recognised by its magic.
+    char head[8] = {};
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f != nullptr) {
+      const size_t n = std::fread(head, 1, sizeof(head), f);
+      std::fclose(f);
+      if (IsNeuronioCompact(absl::string_view(head, n))) {
+        return ReadNeuronioCompact(path);
+      }
+    }
+  }
   ASSIGN_OR_RETURN(const Pickle pickle, ReadPickle(path));
   const PickleValue root = pickle.root();
   if (!root.is_dict()) {

@@ -123,7 +123,9 @@ struct NeuronioFile {
 // the recording times.
 const std::vector<std::string>& NeuronioSkippedKeys();
 
-// Reads a NeuronIO pickle (Python 2 cPickle or Python 3 protocol 2). A path
+// Reads a NeuronIO pickle (Python 2 cPickle or Python 3 protocol 2), or a
+// compact file (data/neuronio_compact.h, recognised by its magic "ELMNIO1\n",
+// read with ReadNeuronioCompact and its errors). For a pickle, a path
 // ending in ".gz" is gunzipped first into an unlinked temporary file under
 // $TMPDIR (or /tmp), so neither encoding holds the skipped traces in memory.
 // Nothing is taken from the file name. Requires Params.allSegmentsType,
