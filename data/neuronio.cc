@@ -335,35 +335,6 @@ absl::Status ConvertSpikeDict(const PickleValue& sim, absl::string_view key,
   return absl::OkStatus();
 }
 
-// Builds the time-step index of sim->channel_times.
-void IndexBySteps(NeuronioSimulation* sim) {
-  const int64_t steps = sim->duration_ms;
-  std::vector<int64_t>& begin = sim->step_begin;
-  begin.assign(steps + 1, 0);
-  for (int32_t t : sim->channel_times) ++begin[t + 1];
-  for (int64_t t = 0; t < steps; ++t) begin[t + 1] += begin[t];
-  std::vector<int32_t>& channels = sim->step_channels;
-  channels.resize(sim->channel_times.size());
-  std::vector<int64_t> fill(begin.begin(), begin.end() - 1);
-  for (int c = 0; c < sim->input_dim(); ++c) {  // channels ascending per step
-    for (int32_t t : sim->InputSpikeTimes(c)) channels[fill[t]++] = c;
-  }
-  // Drop repeats (a channel listing a time twice), which are adjacent.
-  int64_t w = 0;
-  for (int64_t t = 0; t < steps; ++t) {
-    const int64_t from = begin[t], to = begin[t + 1];
-    begin[t] = w;
-    for (int64_t k = from; k < to; ++k) {
-      if (k == from || channels[k] != channels[k - 1]) {
-        channels[w++] = channels[k];
-      }
-    }
-  }
-  begin[steps] = w;
-  channels.resize(w);
-  channels.shrink_to_fit();
-}
-
 absl::StatusOr<NeuronioSimulation> ConvertSimulation(
     const PickleValue& sim, int index, const NeuronioParams& params,
     const std::string& path) {
@@ -393,7 +364,7 @@ absl::StatusOr<NeuronioSimulation> ConvertSimulation(
     out.channel_times.insert(out.channel_times.end(), list.begin(), list.end());
     std::vector<int32_t>().swap(list);
   }
-  IndexBySteps(&out);
+  IndexNeuronioSteps(&out);
 
   ASSIGN_OR_RETURN(const PickleValue spikes,
                    ctx.Require(sim, "outputSpikeTimes"));
@@ -458,6 +429,34 @@ const char* FilesField(Split split) {
 }
 
 }  // namespace
+
+void IndexNeuronioSteps(NeuronioSimulation* sim) {
+  const int64_t steps = sim->duration_ms;
+  std::vector<int64_t>& begin = sim->step_begin;
+  begin.assign(steps + 1, 0);
+  for (int32_t t : sim->channel_times) ++begin[t + 1];
+  for (int64_t t = 0; t < steps; ++t) begin[t + 1] += begin[t];
+  std::vector<int32_t>& channels = sim->step_channels;
+  channels.resize(sim->channel_times.size());
+  std::vector<int64_t> fill(begin.begin(), begin.end() - 1);
+  for (int c = 0; c < sim->input_dim(); ++c) {  // channels ascending per step
+    for (int32_t t : sim->InputSpikeTimes(c)) channels[fill[t]++] = c;
+  }
+  // Drop repeats (a channel listing a time twice), which are adjacent.
+  int64_t w = 0;
+  for (int64_t t = 0; t < steps; ++t) {
+    const int64_t from = begin[t], to = begin[t + 1];
+    begin[t] = w;
+    for (int64_t k = from; k < to; ++k) {
+      if (k == from || channels[k] != channels[k - 1]) {
+        channels[w++] = channels[k];
+      }
+    }
+  }
+  begin[steps] = w;
+  channels.resize(w);
+  channels.shrink_to_fit();
+}
 
 int64_t NeuronioSpikeStep(double t_ms) {
   return static_cast<int64_t>(t_ms - 0.5);  // truncates toward zero

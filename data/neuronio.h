@@ -123,6 +123,10 @@ struct NeuronioFile {
 // the recording times.
 const std::vector<std::string>& NeuronioSkippedKeys();
 
+// Builds sim->step_begin / step_channels (each (step, channel) once, channels
+// ascending within a step, repeats dropped) from channel_begin / channel_times.
+void IndexNeuronioSteps(NeuronioSimulation* sim);
+
 // Reads a NeuronIO pickle (Python 2 cPickle or Python 3 protocol 2), or a
 // compact file (data/neuronio_compact.h, recognised by its magic "ELMNIO1\n",
 // read with ReadNeuronioCompact and its errors). For a pickle, a path

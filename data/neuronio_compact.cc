@@ -107,35 +107,6 @@ class Reader {
   absl::Status status_;
 };
 
-// The step index, as the pickle reader builds it: each (step, channel) once,
-// channels ascending within a step.
-void IndexBySteps(NeuronioSimulation* sim) {
-  const int64_t steps = sim->duration_ms;
-  std::vector<int64_t>& begin = sim->step_begin;
-  begin.assign(steps + 1, 0);
-  for (int32_t t : sim->channel_times) ++begin[t + 1];
-  for (int64_t t = 0; t < steps; ++t) begin[t + 1] += begin[t];
-  std::vector<int32_t>& channels = sim->step_channels;
-  channels.resize(sim->channel_times.size());
-  std::vector<int64_t> fill(begin.begin(), begin.end() - 1);
-  for (int c = 0; c < sim->input_dim(); ++c) {
-    for (int32_t t : sim->InputSpikeTimes(c)) channels[fill[t]++] = c;
-  }
-  int64_t w = 0;
-  for (int64_t t = 0; t < steps; ++t) {
-    const int64_t from = begin[t], to = begin[t + 1];
-    begin[t] = w;
-    for (int64_t k = from; k < to; ++k) {
-      if (k == from || channels[k] != channels[k - 1]) {
-        channels[w++] = channels[k];
-      }
-    }
-  }
-  begin[steps] = w;
-  channels.resize(w);
-  channels.shrink_to_fit();
-}
-
 uint32_t Crc(absl::string_view bytes) {
   uLong crc = crc32(0L, Z_NULL, 0);
   size_t pos = 0;
@@ -358,7 +329,7 @@ absl::StatusOr<NeuronioFile> ReadNeuronioCompact(const std::string& path) {
             path, absl::StrCat(where, ": soma sample ", t, " is not finite"));
       }
     }
-    IndexBySteps(&sim);
+    IndexNeuronioSteps(&sim);
   }
   if (r.pos() != body.size()) {
     return Invalid(path, absl::StrCat(body.size() - r.pos(),
