@@ -27,6 +27,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "autodiff/peak_memory.h"
 #include "autodiff/shared_data.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
@@ -54,26 +55,6 @@ std::string TempPath(const std::string& name) {
 double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
-}
-
-// Peak resident memory of this process in bytes.
-int64_t PeakRss() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (absl::StartsWith(line, "VmHWM:")) {
-      return std::atoll(line.c_str() + 6) * 1024;
-    }
-  }
-  return -1;
-}
-
-// Resets the peak to the current resident size; false when not possible.
-bool ResetPeakRss() {
-  std::ofstream clear("/proc/self/clear_refs");
-  clear << "5";
-  clear.close();
-  return clear.good() && PeakRss() > 0;
 }
 
 // Gzips (level 1) or gunzips `from` into `to`.
