@@ -495,10 +495,14 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
     const T* z = z_all + t * B * dm;
     T* tht = th + t * B * dm;
     T* mt = m + t * B * dm;
+    // tanh((2z)/3) over the step's block at once: Eigen vectorises it for float
+    // (within a few ulp of std::tanh) and uses std::tanh for double.
+    using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+    Eigen::Map<Arr>(tht, B * dm) =
+        (Eigen::Map<const Arr>(z, B * dm) * T(2) / T(3)).tanh();
     for (int64_t b = 0; b < B; ++b) {
       for (int64_t i = 0; i < dm; ++i) {
         const int64_t e = b * dm + i;
-        tht[e] = std::tanh(z[e] * T(2) / T(3));
         mt[e] = kt[e] + g[i] * (tht[e] * T(1.7159));
       }
     }
