@@ -101,13 +101,14 @@ absl::StatusOr<ElmModel<T>> ElmModel<T>::Create(const ElmConfig& config,
     m.routing_ = RandomRouting(s.num_input, s.num_synapse, rng);
   }
   m.mask_.assign(m.routing_.mask.begin(), m.routing_.mask.end());
+  m.RefreshFusedSpec();
   return m;
 }
 
 template <typename T>
-absl::Status ElmModel<T>::LoadStateDict(absl::Span<const NamedTensor> tensors,
-                                        absl::string_view prefix,
-                                        absl::string_view source) {
+absl::Status ElmModel<T>::LoadStateDictImpl(
+    absl::Span<const NamedTensor> tensors, absl::string_view prefix,
+    absl::string_view source) {
   std::vector<bool> used(tensors.size(), false);
   auto find = [&](absl::string_view name) -> const NamedTensor* {
     const std::string full = absl::StrCat(prefix, name);
@@ -232,6 +233,16 @@ absl::Status ElmModel<T>::LoadStateDict(absl::Span<const NamedTensor> tensors,
     }
   }
   return absl::OkStatus();
+}
+
+template <typename T>
+absl::Status ElmModel<T>::LoadStateDict(absl::Span<const NamedTensor> tensors,
+                                        absl::string_view prefix,
+                                        absl::string_view source) {
+  const absl::Status status = LoadStateDictImpl(tensors, prefix, source);
+  RefreshFusedSpec();  // τ and the routing may have changed, also on a failed
+                       // load
+  return status;
 }
 
 template <typename T>
@@ -415,7 +426,13 @@ typename ElmModel<T>::Outputs ElmModel<T>::Unroll(Tape<T>& tape, Var<T> x,
 }
 
 template <typename T>
-bool ElmModel<T>::CanFuse() const {
+void ElmModel<T>::RefreshFusedSpec() {
+  can_fuse_ = ComputeCanFuse();
+  fused_spec_ = can_fuse_ ? MakeFusedSpec() : FusedElmSpec{};
+}
+
+template <typename T>
+bool ElmModel<T>::ComputeCanFuse() const {
   if (shape_.v2) return true;
   // v1 sums synaptic traces; the fused path needs one τ_s per branch.
   const int64_t per = shape_.num_synapse_per_branch;
@@ -427,7 +444,6 @@ bool ElmModel<T>::CanFuse() const {
 
 template <typename T>
 FusedElmSpec ElmModel<T>::MakeFusedSpec() const {
-  CHECK(CanFuse()) << "the fused unroll needs one tau_s per branch";
   FusedElmSpec f;
   f.num_input = shape_.num_input;
   f.num_branch = shape_.num_branch;
@@ -469,7 +485,7 @@ Var<T> ElmModel<T>::FusedUnroll(Tape<T>& tape, Var<T> x, int64_t steps,
     return out.y;
   }
   const StepParams p = MakeStepParams(tape, grads);
-  return FusedElmUnroll(tape, MakeFusedSpec(), ToFused(p), x, steps, memory);
+  return FusedElmUnroll(tape, fused_spec_, ToFused(p), x, steps, memory);
 }
 
 template <typename T>
@@ -478,7 +494,7 @@ Var<T> ElmModel<T>::FusedUnroll(Tape<T>& tape, const CsrInput& x, int64_t steps,
   CHECK(CanFuse())
       << "sparse inputs need the fused path (one tau_s per branch)";
   const StepParams p = MakeStepParams(tape, grads);
-  return FusedElmUnroll(tape, MakeFusedSpec(), ToFused(p), x, steps, memory);
+  return FusedElmUnroll(tape, fused_spec_, ToFused(p), x, steps, memory);
 }
 
 template class ElmModel<float>;

@@ -115,7 +115,7 @@ class ElmModel {
   Var<T> FusedUnroll(Tape<T>& tape, const CsrInput& x, int64_t steps,
                      GradBlock<T>* grads, Var<T>* memory = nullptr);
   // False for a v1 model whose τ_s differ within a branch.
-  bool CanFuse() const;
+  bool CanFuse() const { return can_fuse_; }
 
  private:
   // The parameter Vars of one forward, with w_s, κ_m and the memory gain
@@ -130,6 +130,12 @@ class ElmModel {
   // exp(−Δt / max(τ, 1e-6)) of the synapse (v1) or branch (v2) buffers.
   std::vector<double> TraceDecay() const;
   FusedElmSpec MakeFusedSpec() const;
+  bool ComputeCanFuse() const;
+  absl::Status LoadStateDictImpl(absl::Span<const NamedTensor> tensors,
+                                 absl::string_view prefix,
+                                 absl::string_view source);
+  // Recomputes can_fuse_ and fused_spec_ (after creation and every load).
+  void RefreshFusedSpec();
   static FusedElmParams<T> ToFused(const StepParams& p);
 
   ElmConfig config_;
@@ -139,6 +145,9 @@ class ElmModel {
   std::vector<T> tau_;
   SynapseRouting routing_;
   std::vector<T> mask_;  // routing_.mask as T
+  bool can_fuse_ = false;
+  FusedElmSpec
+      fused_spec_;  // the structure of the fused unroll (when can_fuse_)
 };
 
 }  // namespace elm
