@@ -379,7 +379,7 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   Mat<T> W1(p.mlp_w[0].value, H1, n_branch + dm);
   // A₁ [T·B, H₁]; with several hidden layers, the first of the L pre-activation
   // blocks [T·B, H] that are kept for the backward.
-  T* a1 = arena.AllocateZeroed<T>(L > 1 ? L * R * hidden : R * H1);
+  T* a1 = arena.AllocateArray<T>(L > 1 ? L * R * hidden : R * H1);
   const T* w = p.w_s.value;
   const bool uniform = std::all_of(kappa_u, kappa_u + n_branch, [&](T kappa) {
     return kappa == kappa_u[0];
@@ -392,6 +392,7 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
     // H₁-wide scan.
     T* w1u_t = arena.AllocateArray<T>(n_branch * H1);
     Mat<T>(w1u_t, n_branch, H1) = W1.leftCols(n_branch).transpose();
+    std::fill(a1, a1 + R * H1, T(0));  // accumulated below
     s.w1u_t = w1u_t;
     for (int64_t b = 0; b < B; ++b) {
       for (int64_t t = 0; t < TT; ++t) {
