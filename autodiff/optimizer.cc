@@ -228,6 +228,22 @@ void Sgd<T>::Update(T* params, const T* grads, size_t n) {
   }
 }
 
+// CHECKs the settings of Adam, AdamW or Adamax (programmer errors: user input
+// goes through MakeOptimizer).
+static void CheckMomentOptimizer(OptimizerKind kind, double lr, double beta1,
+                                 double beta2, double eps,
+                                 double weight_decay) {
+  OptimizerConfig config;
+  config.kind = kind;
+  config.lr = lr;
+  config.beta1 = beta1;
+  config.beta2 = beta2;
+  config.eps = eps;
+  config.weight_decay = weight_decay;
+  const absl::Status status = ValidateOptimizerConfig(config);
+  CHECK(status.ok()) << status;
+}
+
 // ---------------------------------------------------------------------------
 // Adam / AdamW
 
@@ -240,15 +256,8 @@ Adam<T>::Adam(double lr, double beta1, double beta2, double eps,
       eps_(eps),
       weight_decay_(weight_decay),
       decoupled_(decoupled) {
-  OptimizerConfig config;
-  config.kind = decoupled ? OptimizerKind::kAdamW : OptimizerKind::kAdam;
-  config.lr = lr;
-  config.beta1 = beta1;
-  config.beta2 = beta2;
-  config.eps = eps;
-  config.weight_decay = weight_decay;
-  const absl::Status status = ValidateOptimizerConfig(config);
-  CHECK(status.ok()) << status;
+  CheckMomentOptimizer(decoupled ? OptimizerKind::kAdamW : OptimizerKind::kAdam,
+                       lr, beta1, beta2, eps, weight_decay);
 }
 
 template <typename T>
@@ -309,15 +318,8 @@ Adamax<T>::Adamax(double lr, double beta1, double beta2, double eps,
       beta2_(beta2),
       eps_(eps),
       weight_decay_(weight_decay) {
-  OptimizerConfig config;
-  config.kind = OptimizerKind::kAdamax;
-  config.lr = lr;
-  config.beta1 = beta1;
-  config.beta2 = beta2;
-  config.eps = eps;
-  config.weight_decay = weight_decay;
-  const absl::Status status = ValidateOptimizerConfig(config);
-  CHECK(status.ok()) << status;
+  CheckMomentOptimizer(OptimizerKind::kAdamax, lr, beta1, beta2, eps,
+                       weight_decay);
 }
 
 template <typename T>

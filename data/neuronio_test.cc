@@ -159,6 +159,27 @@ class PickleWriter {
     Op('(');
   }
   void ListEnd() { Op('e'); }
+  // numpy.dtype(descr, False, True) with its BUILD state (3, '<', None, None,
+  // None, -1, -1, 0), as numpy pickles it.
+  void Dtype(const std::string& descr) {
+    Global("numpy", "dtype");
+    Str(descr);
+    Op(0x89);  // False
+    Op(0x88);  // True
+    Op(0x87);  // TUPLE3
+    Op('R');
+    Op('(');
+    Int(3);
+    Str("<");
+    Op('N');
+    Op('N');
+    Op('N');
+    Int(-1);
+    Int(-1);
+    Int(0);
+    Op('t');
+    Op('b');
+  }
   // numpy.ndarray of `descr` and `shape`, raw data given or streamed.
   void ArrayBegin(const std::string& descr, const std::vector<int64_t>& shape) {
     Global("numpy.core.multiarray", "_reconstruct");
@@ -173,23 +194,7 @@ class PickleWriter {
     Op('(');
     for (int64_t d : shape) Int(d);
     Op('t');
-    Global("numpy", "dtype");
-    Str(descr);
-    Op(0x89);  // False
-    Op(0x88);  // True
-    Op(0x87);
-    Op('R');
-    Op('(');
-    Int(3);
-    Str("<");
-    Op('N');
-    Op('N');
-    Op('N');
-    Int(-1);
-    Int(-1);
-    Int(0);
-    Op('t');
-    Op('b');
+    Dtype(descr);
     Op(0x89);  // not Fortran order
   }
   void ArrayEnd() {
@@ -244,23 +249,7 @@ class PickleWriter {
     if (scalar_memo_ == kNone) {
       Global("numpy.core.multiarray", "scalar");
       scalar_memo_ = Put();
-      Global("numpy", "dtype");
-      Str("i8");
-      Op(0x89);
-      Op(0x88);
-      Op(0x87);
-      Op('R');
-      Op('(');
-      Int(3);
-      Str("<");
-      Op('N');
-      Op('N');
-      Op('N');
-      Int(-1);
-      Int(-1);
-      Int(0);
-      Op('t');
-      Op('b');
+      Dtype("i8");
       dtype_memo_ = Put();
     } else {
       Get(scalar_memo_);
