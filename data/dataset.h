@@ -67,6 +67,10 @@ class Dataset {
   // A fresh, seeded stream of batches of `batch_size` sequences from `split`.
   virtual absl::StatusOr<std::unique_ptr<BatchSampler>> MakeSampler(
       Split split, int batch_size, uint64_t seed) const = 0;
+  // The number of sequences of a split that is a fixed set of sequences (its
+  // sampler goes through them in order for valid and test), or 0 when the
+  // split is sampled (NeuronIO windows, SHD-Adding pairs).
+  virtual int64_t num_sequences(Split split) const { return 0; }
 };
 
 }  // namespace elm

@@ -104,6 +104,7 @@ class FashionMnistDataset : public Dataset {
       Split split, int batch_size, uint64_t seed) const override;
   // Number of images in a split.
   int64_t size(Split split) const;
+  int64_t num_sequences(Split split) const override { return size(split); }
 
  private:
   FashionMnistDataset() = default;

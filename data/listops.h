@@ -151,6 +151,9 @@ class ListOpsDataset : public Dataset {
   absl::StatusOr<std::unique_ptr<BatchSampler>> MakeSampler(
       Split split, int batch_size, uint64_t seed) const override;
   const std::vector<ListOpsExample>& examples(Split split) const;
+  int64_t num_sequences(Split split) const override {
+    return static_cast<int64_t>(examples(split).size());
+  }
 
  private:
   ListOpsDataset() = default;

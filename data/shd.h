@@ -152,6 +152,10 @@ class ShdDataset : public Dataset {
       Split split, int batch_size, uint64_t seed) const override;
 
   bool adding() const { return adding_; }
+  // SHD: num_samples(split); SHD-Adding: 0 (pairs are sampled).
+  int64_t num_sequences(Split split) const override {
+    return adding_ ? 0 : num_samples(split);
+  }
   int64_t num_samples(Split split) const;
   // Sample i of `split` (train and valid in training-file order).
   const ShdFrames& frames(Split split, int64_t i) const;

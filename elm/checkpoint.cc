@@ -431,6 +431,126 @@ absl::StatusOr<NamedTensor> TensorFromProto(const CheckpointTensor& proto,
 }
 
 template <typename T>
+CheckpointOptimizerState OptimizerStateToProto(const Optimizer<T>& optimizer,
+                                               int64_t num_params) {
+  CHECK(optimizer.step_count() == 0 ||
+        static_cast<int64_t>(optimizer.size()) == num_params)
+      << "OptimizerStateToProto: the optimizer steps " << optimizer.size()
+      << " values, the model has " << num_params << " parameters";
+  CheckpointOptimizerState o;
+  o.set_kind(std::string(OptimizerKindName(optimizer.kind())));
+  o.set_lr(optimizer.lr());
+  o.set_step_count(optimizer.step_count());
+  for (const auto& s : optimizer.State()) {
+    CheckpointTensor* t = o.add_state();
+    t->set_name(s.name);
+    t->set_dtype(CheckpointTensor::F64);
+    t->add_shape(static_cast<int64_t>(s.values->size()));
+    t->mutable_f64_values()->Add(s.values->begin(), s.values->end());
+  }
+  return o;
+}
+
+namespace {
+
+template <typename T>
+absl::StatusOr<std::vector<std::vector<double>>> CheckOptimizerState(
+    const CheckpointOptimizerState& o, int64_t num_params,
+    const Optimizer<T>& optimizer, absl::string_view source) {
+  std::vector<std::vector<double>> state_values;
+  const absl::string_view kind = OptimizerKindName(optimizer.kind());
+  if (o.kind() != kind) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": optimizer state is for '", o.kind(),
+                     "'; the optimizer is '", kind, "'"));
+  }
+  if (!(std::isfinite(o.lr()) && o.lr() >= 0.0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": optimizer lr = ", o.lr(), "; expected a finite value >= 0"));
+  }
+  if (o.step_count() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": optimizer step_count = ", o.step_count(),
+                     "; expected >= 0"));
+  }
+  const int64_t want = o.step_count() > 0 ? num_params : 0;
+  absl::flat_hash_map<std::string, const CheckpointTensor*> saved;
+  for (const CheckpointTensor& t : o.state()) {
+    if (!saved.emplace(t.name(), &t).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": optimizer state '", t.name(), "' appears twice"));
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& s : optimizer.State()) names.push_back(s.name);
+  for (const CheckpointTensor& t : o.state()) {
+    if (std::find(names.begin(), names.end(), t.name()) == names.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": unexpected optimizer state '", t.name(), "' for this ",
+          kind, " optimizer (it keeps ",
+          names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
+    }
+  }
+  for (const std::string& name : names) {
+    auto it = saved.find(name);
+    if (it == saved.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": missing optimizer state '", name, "'"));
+    }
+    ASSIGN_OR_RETURN(
+        NamedTensor t,
+        TensorFromProto(*it->second,
+                        absl::StrCat(source, ": optimizer state")));
+    if (t.dtype != "f64") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": optimizer state '", name, "' has dtype ",
+                       t.dtype, "; expected f64"));
+    }
+    if (t.shape != std::vector<int64_t>{want}) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": optimizer state '", name, "' has shape ",
+          ShapeString(t.shape), "; expected ", ShapeString({want}),
+          o.step_count() > 0
+              ? absl::StrCat(
+                    ": one value per trainable model parameter (the model "
+                    "has ",
+                    num_params, ")")
+              : std::string(": empty, as the optimizer had not stepped")));
+    }
+    state_values.push_back(std::move(t.values));
+  }
+  return state_values;
+}
+
+template <typename T>
+void ApplyOptimizerState(const CheckpointOptimizerState& o, int64_t num_params,
+                         std::vector<std::vector<double>> state_values,
+                         Optimizer<T>* optimizer) {
+  optimizer->PrepareRestore(static_cast<size_t>(num_params), o.step_count());
+  std::vector<typename Optimizer<T>::StateVector> state =
+      optimizer->MutableState();
+  CHECK_EQ(state.size(), state_values.size());
+  for (size_t i = 0; i < state.size(); ++i) {
+    CHECK_EQ(state[i].values->size(), state_values[i].size()) << state[i].name;
+    *state[i].values = std::move(state_values[i]);
+  }
+  optimizer->set_lr(o.lr());
+}
+
+}  // namespace
+
+template <typename T>
+absl::Status RestoreOptimizerState(const CheckpointOptimizerState& state,
+                                   int64_t num_params, Optimizer<T>* optimizer,
+                                   absl::string_view source) {
+  CHECK(optimizer != nullptr);
+  ASSIGN_OR_RETURN(std::vector<std::vector<double>> values,
+                   CheckOptimizerState(state, num_params, *optimizer, source));
+  ApplyOptimizerState(state, num_params, std::move(values), optimizer);
+  return absl::OkStatus();
+}
+
+template <typename T>
 Checkpoint MakeModelCheckpoint(const ElmModel<T>& model,
                                const Optimizer<T>* optimizer, int64_t step) {
   Checkpoint c;
@@ -442,22 +562,8 @@ Checkpoint MakeModelCheckpoint(const ElmModel<T>& model,
     *c.add_tensors() = *std::move(proto);
   }
   if (optimizer != nullptr) {
-    const int64_t num_params = model.params().num_trainable_elements();
-    CHECK(optimizer->step_count() == 0 ||
-          static_cast<int64_t>(optimizer->size()) == num_params)
-        << "MakeModelCheckpoint: the optimizer steps " << optimizer->size()
-        << " values, the model has " << num_params << " parameters";
-    CheckpointOptimizerState* o = c.mutable_optimizer();
-    o->set_kind(std::string(OptimizerKindName(optimizer->kind())));
-    o->set_lr(optimizer->lr());
-    o->set_step_count(optimizer->step_count());
-    for (const auto& s : optimizer->State()) {
-      CheckpointTensor* t = o->add_state();
-      t->set_name(s.name);
-      t->set_dtype(CheckpointTensor::F64);
-      t->add_shape(static_cast<int64_t>(s.values->size()));
-      t->mutable_f64_values()->Add(s.values->begin(), s.values->end());
-    }
+    *c.mutable_optimizer() = OptimizerStateToProto(
+        *optimizer, model.params().num_trainable_elements());
   }
   c.set_step(step);
   return c;
@@ -505,69 +611,9 @@ absl::Status RestoreModelCheckpoint(const Checkpoint& checkpoint,
                        ": checkpoint holds no optimizer state (it was saved "
                        "without an optimizer)"));
     }
-    const CheckpointOptimizerState& o = checkpoint.optimizer();
-    const absl::string_view kind = OptimizerKindName(optimizer->kind());
-    if (o.kind() != kind) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": optimizer state is for '", o.kind(),
-                       "'; the optimizer is '", kind, "'"));
-    }
-    if (!(std::isfinite(o.lr()) && o.lr() >= 0.0)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": optimizer lr = ", o.lr(),
-                       "; expected a finite value >= 0"));
-    }
-    if (o.step_count() < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": optimizer step_count = ", o.step_count(),
-                       "; expected >= 0"));
-    }
-    const int64_t want = o.step_count() > 0 ? num_params : 0;
-    absl::flat_hash_map<std::string, const CheckpointTensor*> saved;
-    for (const CheckpointTensor& t : o.state()) {
-      if (!saved.emplace(t.name(), &t).second) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            source, ": optimizer state '", t.name(), "' appears twice"));
-      }
-    }
-    std::vector<std::string> names;
-    for (const auto& s : optimizer->State()) names.push_back(s.name);
-    for (const CheckpointTensor& t : o.state()) {
-      if (std::find(names.begin(), names.end(), t.name()) == names.end()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            source, ": unexpected optimizer state '", t.name(), "' for this ",
-            kind, " optimizer (it keeps ",
-            names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
-      }
-    }
-    for (const std::string& name : names) {
-      auto it = saved.find(name);
-      if (it == saved.end()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(source, ": missing optimizer state '", name, "'"));
-      }
-      ASSIGN_OR_RETURN(
-          NamedTensor t,
-          TensorFromProto(*it->second,
-                          absl::StrCat(source, ": optimizer state")));
-      if (t.dtype != "f64") {
-        return absl::InvalidArgumentError(
-            absl::StrCat(source, ": optimizer state '", name, "' has dtype ",
-                         t.dtype, "; expected f64"));
-      }
-      if (t.shape != std::vector<int64_t>{want}) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            source, ": optimizer state '", name, "' has shape ",
-            ShapeString(t.shape), "; expected ", ShapeString({want}),
-            o.step_count() > 0
-                ? absl::StrCat(
-                      ": one value per trainable model parameter (the model "
-                      "has ",
-                      num_params, ")")
-                : std::string(": empty, as the optimizer had not stepped")));
-      }
-      state_values.push_back(std::move(t.values));
-    }
+    ASSIGN_OR_RETURN(state_values,
+                     CheckOptimizerState(checkpoint.optimizer(), num_params,
+                                         *optimizer, source));
   }
 
   // Load into a copy first, so that an error leaves `model` as it was; then
@@ -580,17 +626,8 @@ absl::Status RestoreModelCheckpoint(const Checkpoint& checkpoint,
   CHECK(loaded.ok()) << loaded;
 
   if (optimizer != nullptr) {
-    const CheckpointOptimizerState& o = checkpoint.optimizer();
-    optimizer->PrepareRestore(static_cast<size_t>(num_params), o.step_count());
-    std::vector<typename Optimizer<T>::StateVector> state =
-        optimizer->MutableState();
-    CHECK_EQ(state.size(), state_values.size());
-    for (size_t i = 0; i < state.size(); ++i) {
-      CHECK_EQ(state[i].values->size(), state_values[i].size())
-          << state[i].name;
-      *state[i].values = std::move(state_values[i]);
-    }
-    optimizer->set_lr(o.lr());
+    ApplyOptimizerState(checkpoint.optimizer(), num_params,
+                        std::move(state_values), optimizer);
   }
   return absl::OkStatus();
 }
@@ -613,6 +650,16 @@ absl::StatusOr<ElmModel<T>> LoadModelFromCheckpoint(const std::string& path) {
   return model;
 }
 
+template CheckpointOptimizerState OptimizerStateToProto<float>(
+    const Optimizer<float>& optimizer, int64_t num_params);
+template CheckpointOptimizerState OptimizerStateToProto<double>(
+    const Optimizer<double>& optimizer, int64_t num_params);
+template absl::Status RestoreOptimizerState<float>(
+    const CheckpointOptimizerState& state, int64_t num_params,
+    Optimizer<float>* optimizer, absl::string_view source);
+template absl::Status RestoreOptimizerState<double>(
+    const CheckpointOptimizerState& state, int64_t num_params,
+    Optimizer<double>* optimizer, absl::string_view source);
 template Checkpoint MakeModelCheckpoint<float>(
     const ElmModel<float>& model, const Optimizer<float>* optimizer,
     int64_t step);

@@ -71,6 +71,22 @@ absl::StatusOr<CheckpointTensor> TensorToProto(const NamedTensor& tensor);
 absl::StatusOr<NamedTensor> TensorFromProto(const CheckpointTensor& proto,
                                             absl::string_view source);
 
+// The state of `optimizer` (kind, lr, step count, state vectors as F64
+// tensors). CHECKs that an optimizer that has stepped was stepped over
+// `num_params` values.
+template <typename T>
+CheckpointOptimizerState OptimizerStateToProto(const Optimizer<T>& optimizer,
+                                               int64_t num_params);
+// Restores `optimizer` from `state` saved for a parameter block of
+// `num_params` trainable values: the kind must match, the state vectors must
+// have the optimizer's names and num_params values each (none before the
+// first step); the optimizer's lr is set to the saved one. Errors start with
+// `source` and name the state vector; on error the optimizer is unchanged.
+template <typename T>
+absl::Status RestoreOptimizerState(const CheckpointOptimizerState& state,
+                                   int64_t num_params, Optimizer<T>* optimizer,
+                                   absl::string_view source);
+
 // A checkpoint of `model` (config and StateDict(); floating tensors are f64
 // for ElmModel<double>, so nothing is rounded), of `optimizer`'s state when
 // it is not null (its kind, lr, step count and state vectors), and of the
@@ -100,6 +116,16 @@ absl::Status RestoreModelCheckpoint(const Checkpoint& checkpoint,
 template <typename T>
 absl::StatusOr<ElmModel<T>> LoadModelFromCheckpoint(const std::string& path);
 
+extern template CheckpointOptimizerState OptimizerStateToProto<float>(
+    const Optimizer<float>& optimizer, int64_t num_params);
+extern template CheckpointOptimizerState OptimizerStateToProto<double>(
+    const Optimizer<double>& optimizer, int64_t num_params);
+extern template absl::Status RestoreOptimizerState<float>(
+    const CheckpointOptimizerState& state, int64_t num_params,
+    Optimizer<float>* optimizer, absl::string_view source);
+extern template absl::Status RestoreOptimizerState<double>(
+    const CheckpointOptimizerState& state, int64_t num_params,
+    Optimizer<double>* optimizer, absl::string_view source);
 extern template Checkpoint MakeModelCheckpoint<float>(
     const ElmModel<float>& model, const Optimizer<float>* optimizer,
     int64_t step);

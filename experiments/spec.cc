@@ -1,0 +1,460 @@
+// Experiment spec parsing, overrides (protobuf reflection) and validation.
+#include "experiments/spec.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "autodiff/status_macros.h"
+#include "elm/model_config.h"
+#include "experiments/model_registry.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace elm {
+namespace {
+
+class CollectErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    errors_.push_back(absl::StrCat("line ", line + 1, ", column ", column + 1,
+                                   ": ", message));
+  }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+absl::Status Bad(absl::string_view field, double value,
+                 absl::string_view expected) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " = ", value, "; expected ", expected));
+}
+
+// Checks lo <= v (and v finite).
+absl::Status AtLeast(absl::string_view field, double v, double lo) {
+  if (!(std::isfinite(v) && v >= lo)) {
+    return Bad(field, v, absl::StrCat("a finite value >= ", lo));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateData(const DatasetSpec& data) {
+  switch (data.kind_case()) {
+    case DatasetSpec::kNeuronio: {
+      const NeuronioSpec& n = data.neuronio();
+      if (n.window_ms() <= 0) {
+        return Bad("data.neuronio.window_ms", n.window_ms(), ">= 1");
+      }
+      if (n.ignore_start_ms() < 0) {
+        return Bad("data.neuronio.ignore_start_ms", n.ignore_start_ms(),
+                   ">= 0");
+      }
+      if (!(n.file_load_fraction() > 0 && n.file_load_fraction() <= 1)) {
+        return Bad("data.neuronio.file_load_fraction", n.file_load_fraction(),
+                   "a value in (0, 1]");
+      }
+      if (n.has_generate()) {
+        const NeuronioGeneratorSpec& g = n.generate();
+        if (n.train_files_size() + n.valid_files_size() + n.test_files_size() >
+            0) {
+          return absl::InvalidArgumentError(
+              "data.neuronio: both `generate` and file lists are set; use "
+              "one");
+        }
+        if (g.num_train_files() < 1) {
+          return Bad("data.neuronio.generate.num_train_files",
+                     g.num_train_files(), ">= 1");
+        }
+        if (g.num_valid_files() < 1) {
+          return Bad("data.neuronio.generate.num_valid_files",
+                     g.num_valid_files(), ">= 1 (validation picks the model)");
+        }
+        if (g.num_test_files() < 1) {
+          return Bad("data.neuronio.generate.num_test_files",
+                     g.num_test_files(), ">= 1 (the run ends with a test)");
+        }
+        if (g.simulations_per_file() < 1) {
+          return Bad("data.neuronio.generate.simulations_per_file",
+                     g.simulations_per_file(), ">= 1");
+        }
+        if (n.window_ms() + n.ignore_start_ms() >= g.duration_ms()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "data.neuronio: window_ms + ignore_start_ms = ",
+              n.window_ms() + n.ignore_start_ms(),
+              "; expected below generate.duration_ms = ", g.duration_ms()));
+        }
+      } else {
+        if (n.train_files_size() == 0) {
+          return absl::InvalidArgumentError(
+              "data.neuronio.train_files is empty; list files or globs, or "
+              "set data.neuronio.generate");
+        }
+        if (n.valid_files_size() == 0) {
+          return absl::InvalidArgumentError(
+              "data.neuronio.valid_files is empty; validation picks the kept "
+              "model");
+        }
+        if (n.test_files_size() == 0) {
+          return absl::InvalidArgumentError(
+              "data.neuronio.test_files is empty; the run ends with a test");
+        }
+      }
+      return absl::OkStatus();
+    }
+    case DatasetSpec::kShd: {
+      const ShdSpec& s = data.shd();
+      if (s.train_file().empty()) {
+        return absl::InvalidArgumentError(
+            "data.shd.train_file is empty; give the path of shd_train.h5");
+      }
+      if (s.test_file().empty()) {
+        return absl::InvalidArgumentError(
+            "data.shd.test_file is empty; give the path of shd_test.h5");
+      }
+      if (!(s.bin_size_ms() > 0)) {
+        return Bad("data.shd.bin_size_ms", s.bin_size_ms(), "> 0");
+      }
+      if (!(s.valid_fraction() > 0 && s.valid_fraction() < 1)) {
+        return Bad("data.shd.valid_fraction", s.valid_fraction(),
+                   "a value in (0, 1)");
+      }
+      return absl::OkStatus();
+    }
+    case DatasetSpec::kListops:
+    case DatasetSpec::kFashionMnist:
+      return absl::OkStatus();
+    case DatasetSpec::KIND_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      "data: no dataset set; set one of data.neuronio, data.shd, "
+      "data.listops, data.fashion_mnist");
+}
+
+// Input and output sizes of the data, known from the spec alone.
+void DataSizes(const DatasetSpec& data, int* inputs, int* outputs) {
+  *inputs = 1;
+  *outputs = 2;
+  if (data.has_neuronio()) {
+    *inputs = 1278;
+  } else if (data.has_shd()) {
+    *inputs = 700;
+    *outputs = data.shd().adding() ? 19 : 20;
+  } else if (data.has_listops()) {
+    *inputs = 16;
+    *outputs = 10;
+  } else if (data.has_fashion_mnist()) {
+    *inputs =
+        data.fashion_mnist().encoding() == FashionMnistSpec::ROW ? 28 : 16;
+    *outputs = 10;
+  }
+}
+
+absl::Status ValidateModel(const ModelSpec& model, const DatasetSpec& data) {
+  int inputs = 0, outputs = 0;
+  DataSizes(data, &inputs, &outputs);
+  const bool neuronio = data.has_neuronio();
+  switch (model.kind_case()) {
+    case ModelSpec::kElm: {
+      ElmConfig c = model.elm();
+      if (c.has_num_input() && c.num_input() != inputs) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "model.elm.num_input = ", c.num_input(), "; the data has ", inputs,
+            " inputs (leave it unset to take it from the data)"));
+      }
+      if (c.has_num_output() && c.num_output() != outputs) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "model.elm.num_output = ", c.num_output(), "; the data needs ",
+            outputs, " (leave it unset to take it from the data)"));
+      }
+      c.set_num_input(inputs);
+      c.set_num_output(outputs);
+      absl::StatusOr<ElmShape> shape = ValidateElmConfig(c);
+      if (!shape.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("model.elm: ", shape.status().message()));
+      }
+      return absl::OkStatus();
+    }
+    case ModelSpec::kLstm:
+      if (model.lstm().hidden() < 1) {
+        return Bad("model.lstm.hidden", model.lstm().hidden(), ">= 1");
+      }
+      return absl::OkStatus();
+    case ModelSpec::kLif: {
+      if (!neuronio) {
+        return absl::InvalidArgumentError(
+            "model.lif: the LIF/ALIF baselines predict spikes and soma "
+            "voltage; they need data.neuronio");
+      }
+      const LifSpec& l = model.lif();
+      if (!(l.tau_mem_min() > 0 && l.tau_mem_min() < l.tau_mem_init() &&
+            l.tau_mem_init() < l.tau_mem_max())) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "model.lif: expected 0 < tau_mem_min < tau_mem_init < "
+            "tau_mem_max; got ",
+            l.tau_mem_min(), ", ", l.tau_mem_init(), ", ", l.tau_mem_max()));
+      }
+      if (l.adaptive() &&
+          !(l.tau_adapt_min() > 0 && l.tau_adapt_min() < l.tau_adapt_init() &&
+            l.tau_adapt_init() < l.tau_adapt_max())) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "model.lif: expected 0 < tau_adapt_min < tau_adapt_init < "
+            "tau_adapt_max; got ",
+            l.tau_adapt_min(), ", ", l.tau_adapt_init(), ", ",
+            l.tau_adapt_max()));
+      }
+      if (!(l.surrogate_beta() > 0)) {
+        return Bad("model.lif.surrogate_beta", l.surrogate_beta(), "> 0");
+      }
+      return absl::OkStatus();
+    }
+    case ModelSpec::kCustom: {
+      const CustomModelSpec& c = model.custom();
+      if (c.name().empty()) {
+        return absl::InvalidArgumentError(
+            "model.custom.name is empty; name a registered model");
+      }
+      const std::vector<std::string> names = RegisteredModelNames();
+      if (std::find(names.begin(), names.end(), c.name()) == names.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "model.custom.name = '", c.name(),
+            "' is not a registered model (registered in this binary: ",
+            names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
+      }
+      return absl::OkStatus();
+    }
+    case ModelSpec::KIND_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      "model: no model set; set one of model.elm, model.lstm, model.lif, "
+      "model.custom");
+}
+
+absl::Status ValidateTrain(const TrainSpec& t) {
+  if (!(std::isfinite(t.lr()) && t.lr() > 0)) {
+    return Bad("train.lr", t.lr(), "a finite value > 0");
+  }
+  RETURN_IF_ERROR(AtLeast("train.weight_decay", t.weight_decay(), 0));
+  if (!(t.beta1() >= 0 && t.beta1() < 1)) {
+    return Bad("train.beta1", t.beta1(), "a value in [0, 1)");
+  }
+  if (!(t.beta2() >= 0 && t.beta2() < 1)) {
+    return Bad("train.beta2", t.beta2(), "a value in [0, 1)");
+  }
+  RETURN_IF_ERROR(AtLeast("train.eps", t.eps(), 0));
+  RETURN_IF_ERROR(AtLeast("train.momentum", t.momentum(), 0));
+  RETURN_IF_ERROR(AtLeast("train.min_lr", t.min_lr(), 0));
+  if (t.min_lr() > t.lr()) {
+    return Bad("train.min_lr", t.min_lr(),
+               absl::StrCat("a value <= train.lr = ", t.lr()));
+  }
+  if (t.warmup_steps() < 0) {
+    return Bad("train.warmup_steps", t.warmup_steps(), ">= 0");
+  }
+  if (t.batch_size() < 1)
+    return Bad("train.batch_size", t.batch_size(), ">= 1");
+  if (t.batches_per_epoch() < 1) {
+    return Bad("train.batches_per_epoch", t.batches_per_epoch(), ">= 1");
+  }
+  if (t.epochs() < 1) return Bad("train.epochs", t.epochs(), ">= 1");
+  RETURN_IF_ERROR(AtLeast("train.clip_grad_norm", t.clip_grad_norm(), 0));
+  if (!(t.input_dropout() >= 0 && t.input_dropout() < 1)) {
+    return Bad("train.input_dropout", t.input_dropout(), "a value in [0, 1)");
+  }
+  if (t.threads() < 1 || t.threads() > 256) {
+    return Bad("train.threads", t.threads(), "a value in [1, 256]");
+  }
+  if (t.checkpoint_every_steps() < 0) {
+    return Bad("train.checkpoint_every_steps", t.checkpoint_every_steps(),
+               ">= 0 (0: at the end of each epoch)");
+  }
+  if (t.log_every_steps() < 1) {
+    return Bad("train.log_every_steps", t.log_every_steps(), ">= 1");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateEval(const EvalSpec& e) {
+  if (e.window_ms() < 1) return Bad("eval.window_ms", e.window_ms(), ">= 1");
+  if (e.burn_in_ms() < 0 || e.burn_in_ms() >= e.window_ms()) {
+    return Bad(
+        "eval.burn_in_ms", e.burn_in_ms(),
+        absl::StrCat("a value in [0, eval.window_ms = ", e.window_ms(), ")"));
+  }
+  if (e.ignore_start_ms() < 0) {
+    return Bad("eval.ignore_start_ms", e.ignore_start_ms(), ">= 0");
+  }
+  if (e.max_spike_count() < 0) {
+    return Bad("eval.max_spike_count", e.max_spike_count(), ">= 0");
+  }
+  if (e.batch_size() < 1) return Bad("eval.batch_size", e.batch_size(), ">= 1");
+  if (e.valid_files() < 1) {
+    return Bad("eval.valid_files", e.valid_files(), ">= 1");
+  }
+  if (e.valid_batches() < 0) {
+    return Bad("eval.valid_batches", e.valid_batches(), ">= 0");
+  }
+  if (e.test_batches() < 0) {
+    return Bad("eval.test_batches", e.test_batches(), ">= 0");
+  }
+  if (e.plot_ms() < 1) return Bad("eval.plot_ms", e.plot_ms(), ">= 1");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ExperimentSpec> ParseExperimentSpecText(
+    absl::string_view text, absl::string_view source) {
+  google::protobuf::TextFormat::Parser parser;
+  CollectErrors errors;
+  parser.RecordErrorsTo(&errors);
+  ExperimentSpec spec;
+  if (!parser.ParseFromString(std::string(text), &spec)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spec '", source, "' is not a valid elm.ExperimentSpec text proto: ",
+        errors.errors().empty() ? "parse error"
+                                : absl::StrJoin(errors.errors(), "; ")));
+  }
+  return spec;
+}
+
+absl::StatusOr<ExperimentSpec> ReadExperimentSpecFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("spec '", path, "': cannot open: ", std::strerror(errno)));
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)),
+                         std::istreambuf_iterator<char>());
+  return ParseExperimentSpecText(text, path);
+}
+
+absl::Status ApplySpecOverride(absl::string_view assignment,
+                               ExperimentSpec* spec) {
+  const size_t eq = assignment.find('=');
+  if (eq == absl::string_view::npos || eq == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "override '", assignment, "': expected path.to.field=value"));
+  }
+  const absl::string_view path = assignment.substr(0, eq);
+  const std::string value(assignment.substr(eq + 1));
+  const std::vector<absl::string_view> parts = absl::StrSplit(path, '.');
+  google::protobuf::Message* message = spec;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const google::protobuf::Descriptor* d = message->GetDescriptor();
+    const google::protobuf::FieldDescriptor* field =
+        d->FindFieldByName(std::string(parts[i]));
+    if (field == nullptr) {
+      std::vector<std::string> names;
+      for (int f = 0; f < d->field_count(); ++f) {
+        names.push_back(d->field(f)->name());
+      }
+      return absl::InvalidArgumentError(absl::StrCat(
+          "override '", assignment, "': ", d->name(), " has no field '",
+          parts[i], "' (fields: ", absl::StrJoin(names, ", "), ")"));
+    }
+    const google::protobuf::Reflection* r = message->GetReflection();
+    if (i + 1 < parts.size()) {
+      if (field->cpp_type() !=
+              google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE ||
+          field->is_repeated()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "override '", assignment, "': '", parts[i],
+            "' is not a message field, so it has no '", parts[i + 1], "'"));
+      }
+      message = r->MutableMessage(message, field);
+      continue;
+    }
+    if (field->is_repeated()) r->ClearField(message, field);
+    std::string text = value;
+    if (field->cpp_type() ==
+            google::protobuf::FieldDescriptor::CPPTYPE_STRING &&
+        (text.empty() || (text.front() != '"' && text.front() != '\''))) {
+      text = absl::StrCat("\"", absl::CEscape(text), "\"");
+    }
+    const std::string full =
+        field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE
+            ? absl::StrCat(field->name(), " ", text)
+            : absl::StrCat(field->name(), ": ", text);
+    google::protobuf::TextFormat::Parser parser;
+    CollectErrors errors;
+    parser.RecordErrorsTo(&errors);
+    parser.AllowPartialMessage(true);
+    std::unique_ptr<google::protobuf::Message> scratch(message->New());
+    if (!parser.ParseFromString(full, scratch.get())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "override '", assignment, "': bad value for ", d->name(), ".",
+          field->name(), ": ", absl::StrJoin(errors.errors(), "; ")));
+    }
+    r->ClearField(message, field);
+    message->MergeFrom(*scratch);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSpec(const ExperimentSpec& spec) {
+  if (spec.name().empty()) {
+    return absl::InvalidArgumentError(
+        "name is empty; name the experiment (letters, digits, '_', '-')");
+  }
+  for (char c : spec.name()) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+          c == '-')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("name = '", spec.name(),
+                       "'; expected letters, digits, '_' and '-' only"));
+    }
+  }
+  RETURN_IF_ERROR(ValidateData(spec.data()));
+  RETURN_IF_ERROR(ValidateModel(spec.model(), spec.data()));
+  RETURN_IF_ERROR(ValidateTrain(spec.train()));
+  RETURN_IF_ERROR(ValidateEval(spec.eval()));
+  if (spec.data().has_neuronio() &&
+      spec.eval().selection() == EvalSpec::VALID_LOSS) {
+    return absl::InvalidArgumentError(
+        "eval.selection = VALID_LOSS is for classification; NeuronIO runs "
+        "keep the lowest validation soma RMSE (DEFAULT)");
+  }
+  if (spec.data().has_neuronio() && spec.data().neuronio().has_generate()) {
+    const NeuronioSpec& n = spec.data().neuronio();
+    if (spec.train().batch_size() > n.generate().simulations_per_file()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("train.batch_size = ", spec.train().batch_size(),
+                       "; a batch draws distinct simulations of one file, and "
+                       "data.neuronio.generate.simulations_per_file = ",
+                       n.generate().simulations_per_file()));
+    }
+    if (spec.eval().window_ms() > n.generate().duration_ms()) {
+      return Bad("eval.window_ms", spec.eval().window_ms(),
+                 absl::StrCat("at most the simulation length, ",
+                              n.generate().duration_ms(), " ms"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string SpecToText(const ExperimentSpec& spec) {
+  std::string text;
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetExpandAny(true);
+  printer.PrintToString(spec, &text);
+  return text;
+}
+
+}  // namespace elm

@@ -1,0 +1,174 @@
+#include "experiments/spec.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace elm {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kValid[] = R"pb(
+  name: "t"
+  model { elm { num_memory: 4 } }
+  data {
+    neuronio {
+      window_ms: 100
+      ignore_start_ms: 100
+      generate {
+        num_train_files: 1
+        num_valid_files: 1
+        num_test_files: 1
+        simulations_per_file: 8
+        duration_ms: 1000
+      }
+    }
+  }
+  train { batch_size: 4 batches_per_epoch: 2 epochs: 1 }
+)pb";
+
+ExperimentSpec Valid() {
+  absl::StatusOr<ExperimentSpec> spec = ParseExperimentSpecText(kValid, "t");
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  return *spec;
+}
+
+// The message of ValidateSpec after applying `override` to the valid spec.
+std::string ErrorAfter(const std::string& override) {
+  ExperimentSpec spec = Valid();
+  const absl::Status set = ApplySpecOverride(override, &spec);
+  if (!set.ok()) return absl::StrCat("override failed: ", set.message());
+  const absl::Status s = ValidateSpec(spec);
+  return s.ok() ? "OK" : std::string(s.message());
+}
+
+TEST(SpecTest, ValidSpecPasses) { EXPECT_TRUE(ValidateSpec(Valid()).ok()); }
+
+TEST(SpecTest, ParseErrorNamesSourceLineAndColumn) {
+  absl::StatusOr<ExperimentSpec> spec = ParseExperimentSpecText(
+      "name: \"x\"\ntrain { bogus: 1 }", "my.textproto");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_THAT(spec.status().message(), HasSubstr("my.textproto"));
+  EXPECT_THAT(spec.status().message(), HasSubstr("line 2"));
+  EXPECT_THAT(spec.status().message(), HasSubstr("bogus"));
+}
+
+TEST(SpecTest, MissingFileIsNotFound) {
+  absl::StatusOr<ExperimentSpec> spec =
+      ReadExperimentSpecFile("/nonexistent/spec.textproto");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(spec.status().message(),
+              HasSubstr("/nonexistent/spec.textproto"));
+}
+
+TEST(SpecTest, BadFieldsAreNamed) {
+  EXPECT_THAT(ErrorAfter("train.batch_size=0"),
+              HasSubstr("train.batch_size = 0; expected >= 1"));
+  EXPECT_THAT(ErrorAfter("train.lr=-1"), HasSubstr("train.lr = -1"));
+  EXPECT_THAT(ErrorAfter("train.lr=nan"), HasSubstr("train.lr = nan"));
+  EXPECT_THAT(ErrorAfter("train.epochs=0"), HasSubstr("train.epochs = 0"));
+  EXPECT_THAT(ErrorAfter("train.input_dropout=1"),
+              HasSubstr("train.input_dropout = 1; expected a value in [0, 1)"));
+  EXPECT_THAT(ErrorAfter("train.threads=0"), HasSubstr("train.threads = 0"));
+  EXPECT_THAT(ErrorAfter("train.min_lr=1"), HasSubstr("train.min_lr = 1"));
+  EXPECT_THAT(ErrorAfter("eval.burn_in_ms=500"),
+              HasSubstr("eval.burn_in_ms = 500; expected a value in [0, "
+                        "eval.window_ms = 500)"));
+  EXPECT_THAT(ErrorAfter("eval.batch_size=0"), HasSubstr("eval.batch_size"));
+  EXPECT_THAT(ErrorAfter("name=\"a b\""), HasSubstr("name = 'a b'"));
+  EXPECT_THAT(ErrorAfter("name=\"\""), HasSubstr("name is empty"));
+}
+
+TEST(SpecTest, ModelErrorsNameTheModelField) {
+  EXPECT_THAT(ErrorAfter("model.elm.num_memory=0"),
+              HasSubstr("model.elm: model config field 'num_memory'"));
+  EXPECT_THAT(ErrorAfter("model.elm.num_input=10"),
+              HasSubstr("model.elm.num_input = 10; the data has 1278 inputs"));
+  EXPECT_THAT(ErrorAfter("model.elm.num_output=3"),
+              HasSubstr("model.elm.num_output = 3; the data needs 2"));
+  EXPECT_THAT(ErrorAfter("model.lstm.hidden=0"),
+              HasSubstr("model.lstm.hidden = 0"));
+  EXPECT_THAT(ErrorAfter("model.lif.tau_mem_init=500"),
+              HasSubstr("tau_mem_init"));
+  EXPECT_THAT(
+      ErrorAfter("model.custom.name=\"nope\""),
+      HasSubstr("model.custom.name = 'nope' is not a registered model"));
+  ExperimentSpec spec = Valid();
+  spec.clear_model();
+  EXPECT_THAT(std::string(ValidateSpec(spec).message()),
+              HasSubstr("model: no model set"));
+}
+
+TEST(SpecTest, DataErrorsNameTheDataField) {
+  EXPECT_THAT(ErrorAfter("data.neuronio.generate.num_valid_files=0"),
+              HasSubstr("data.neuronio.generate.num_valid_files = 0"));
+  EXPECT_THAT(ErrorAfter("data.neuronio.window_ms=950"),
+              HasSubstr("window_ms + ignore_start_ms = 1050"));
+  EXPECT_THAT(ErrorAfter("train.batch_size=9"),
+              HasSubstr("simulations_per_file = 8"));
+  EXPECT_THAT(ErrorAfter("data.neuronio.train_files=\"/x/*\""),
+              HasSubstr("both `generate` and file lists"));
+  EXPECT_THAT(ErrorAfter("data.shd.train_file=\"\""),
+              HasSubstr("data.shd.train_file is empty"));
+  // LIF needs NeuronIO data.
+  ExperimentSpec spec = Valid();
+  spec.mutable_model()->mutable_lif();
+  spec.mutable_data()->mutable_fashion_mnist();
+  EXPECT_THAT(std::string(ValidateSpec(spec).message()),
+              HasSubstr("need data.neuronio"));
+  spec.clear_data();
+  EXPECT_THAT(std::string(ValidateSpec(spec).message()),
+              HasSubstr("data: no dataset set"));
+}
+
+TEST(SpecTest, OverridesSetNestedFieldsEnumsAndStrings) {
+  ExperimentSpec spec = Valid();
+  ASSERT_TRUE(ApplySpecOverride("train.batch_size=2", &spec).ok());
+  ASSERT_TRUE(ApplySpecOverride("train.optimizer=ADAMAX", &spec).ok());
+  ASSERT_TRUE(ApplySpecOverride("output_dir=/tmp/a b", &spec).ok());
+  ASSERT_TRUE(ApplySpecOverride("model.elm.mlp_activation=silu", &spec).ok());
+  ASSERT_TRUE(ApplySpecOverride("eval={ window_ms: 200 }", &spec).ok());
+  EXPECT_EQ(spec.train().batch_size(), 2);
+  EXPECT_EQ(spec.train().optimizer(), TrainSpec::ADAMAX);
+  EXPECT_EQ(spec.output_dir(), "/tmp/a b");
+  EXPECT_EQ(spec.model().elm().mlp_activation(), "silu");
+  EXPECT_EQ(spec.model().elm().num_memory(), 4);  // untouched
+  EXPECT_EQ(spec.eval().window_ms(), 200);
+  // A oneof member switches the kind.
+  ASSERT_TRUE(ApplySpecOverride("model.lstm.hidden=7", &spec).ok());
+  EXPECT_TRUE(spec.model().has_lstm());
+  EXPECT_FALSE(spec.model().has_elm());
+}
+
+TEST(SpecTest, BadOverridesAreNamed) {
+  ExperimentSpec spec = Valid();
+  absl::Status s = ApplySpecOverride("train.batchsize=2", &spec);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("TrainSpec has no field 'batchsize'"));
+  s = ApplySpecOverride("train.batch_size=two", &spec);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("bad value for TrainSpec.batch_size"));
+  s = ApplySpecOverride("train.optimizer=ADAMQ", &spec);
+  EXPECT_FALSE(s.ok());
+  s = ApplySpecOverride("train.lr.x=1", &spec);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("not a message field"));
+  s = ApplySpecOverride("no_equals_sign", &spec);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("expected path.to.field=value"));
+  EXPECT_EQ(spec.train().batch_size(), 4);  // unchanged by the failures
+}
+
+TEST(SpecTest, SpecToTextRoundTrips) {
+  const ExperimentSpec spec = Valid();
+  absl::StatusOr<ExperimentSpec> back =
+      ParseExperimentSpecText(SpecToText(spec), "round trip");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->SerializeAsString(), spec.SerializeAsString());
+}
+
+}  // namespace
+}  // namespace elm

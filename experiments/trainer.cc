@@ -1,0 +1,722 @@
+// The experiment runner (see trainer.h).
+#include "experiments/trainer.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "autodiff/lr_schedule.h"
+#include "autodiff/ops.h"
+#include "autodiff/optimizer.h"
+#include "autodiff/rng.h"
+#include "autodiff/status_macros.h"
+#include "autodiff/thread_pool.h"
+#include "autodiff/user_path.h"
+#include "data/dataset_factory.h"
+#include "elm/checkpoint.h"
+#include "elm/heads.h"
+#include "experiments/evaluation.h"
+#include "experiments/model_registry.h"
+#include "experiments/run_report.h"
+#include "experiments/spec.h"
+#include "glog/logging.h"
+#include "google/protobuf/util/message_differencer.h"
+
+namespace elm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Seeds of the run's random streams, mixed from the spec's seed.
+enum SeedTag : uint64_t { kModelSeed = 1, kEpochSeed = 2, kDropoutSeed = 3 };
+
+uint64_t DeriveSeed(uint64_t base, SeedTag tag, uint64_t index) {
+  Rng rng(base * 0x9E3779B97F4A7C15ULL + tag * 0xBF58476D1CE4E5B9ULL +
+          index * 0x94D049BB133111EBULL);
+  return rng.Next();
+}
+
+absl::Status MakeDirs(const std::string& path) {
+  std::string partial;
+  for (absl::string_view part : absl::StrSplit(path, '/')) {
+    partial = partial.empty() && path[0] == '/' ? absl::StrCat("/", part)
+              : partial.empty()                 ? std::string(part)
+                                : absl::StrCat(partial, "/", part);
+    if (part.empty()) continue;
+    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "cannot create directory '", partial, "': ", std::strerror(errno)));
+    }
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("output_dir '", path, "' is not a directory"));
+  }
+  return absl::OkStatus();
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+absl::Status WriteFileAtomically(const std::string& path,
+                                 absl::string_view text) {
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      return absl::InternalError(absl::StrCat("cannot write '", tmp, "'"));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return absl::InternalError(
+        absl::StrCat("cannot write '", path, "': ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+std::string FormatDuration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600) {
+    return absl::StrFormat("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+  }
+  return absl::StrFormat("%d:%02d", s / 60, s % 60);
+}
+
+// Columns of metrics.csv.
+const char kMetricsHeader[] =
+    "step,epoch,phase,loss,loss_spike,loss_soma,accuracy,lr,steps_per_s,"
+    "valid_loss,valid_accuracy,valid_auc,valid_soma_rmse_mv,"
+    "valid_soma_explained_variance_percent";
+
+std::string Num(double v) {
+  if (std::isnan(v)) return "";
+  return absl::StrFormat("%.9g", v);
+}
+
+class Trainer {
+ public:
+  Trainer(ExperimentSpec spec, RunOptions options)
+      : spec_(std::move(spec)), options_(std::move(options)) {}
+
+  absl::StatusOr<RunResult> Run();
+
+ private:
+  absl::Status Setup();
+  absl::Status TryResume();
+  // One optimizer step on `batch` (step index `step`); adds the loss parts to
+  // the interval sums.
+  absl::Status TrainStep(const Batch& batch, int64_t step);
+  absl::Status EndEpoch(int epoch);
+  absl::Status SaveLatest();
+  absl::Status SaveBest();
+  absl::Status WriteMetricsRow(const std::string& row);
+  absl::Status FlushInterval(int epoch);
+  void Progress(int epoch, int64_t step, bool force);
+  double LrAt(int64_t step) const;
+  absl::Status Finish(RunResult* result);
+  Checkpoint MakeCheckpoint(bool with_optimizer) const;
+
+  ExperimentSpec spec_;
+  RunOptions options_;
+  std::string dir_;
+  std::unique_ptr<Dataset> dataset_;
+  std::unique_ptr<SequenceModel> model_;
+  std::unique_ptr<Optimizer<float>> optimizer_;
+  std::unique_ptr<LrSchedule> schedule_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<Evaluator> evaluator_;
+  std::vector<Tape<float>> tapes_;
+  std::vector<GradBlock<float>> grads_;
+  int64_t total_steps_ = 0;
+  int64_t step_ = 0;
+  TrainerState state_;
+  // Sums over the current logging interval: loss, spike part, soma part,
+  // correct predictions, sequences; and its step count.
+  double interval_[5] = {0, 0, 0, 0, 0};
+  int64_t interval_steps_ = 0;
+  Clock::time_point interval_start_;
+  Clock::time_point run_start_;
+  Clock::time_point last_print_;
+  double train_seconds_before_ = 0;
+  int64_t start_step_ = 0;
+  double last_loss_ = 0;
+  bool tty_ = false;
+  bool live_line_ = false;
+};
+
+absl::Status Trainer::Setup() {
+  RETURN_IF_ERROR(ValidateSpec(spec_));
+  dir_ = !options_.output_dir.empty()
+             ? options_.output_dir
+             : ResolveUserPath(spec_.has_output_dir()
+                                   ? spec_.output_dir()
+                                   : absl::StrCat("runs/", spec_.name()));
+  RETURN_IF_ERROR(MakeDirs(dir_ + "/checkpoints"));
+  tty_ = !options_.quiet && isatty(STDERR_FILENO);
+  if (!options_.quiet) {
+    std::fprintf(stderr, "elm: %s: building the %s data\n",
+                 spec_.name().c_str(), DatasetKindName(spec_.data()).c_str());
+  }
+  ASSIGN_OR_RETURN(dataset_, MakeDataset(spec_.data()));
+  const TrainSpec& t = spec_.train();
+  ASSIGN_OR_RETURN(model_, MakeModel(spec_.model(), dataset_->info(),
+                                     DeriveSeed(t.seed(), kModelSeed, 0)));
+  OptimizerConfig oc;
+  switch (t.optimizer()) {
+    case TrainSpec::ADAM:
+      oc.kind = OptimizerKind::kAdam;
+      break;
+    case TrainSpec::ADAMW:
+      oc.kind = OptimizerKind::kAdamW;
+      break;
+    case TrainSpec::ADAMAX:
+      oc.kind = OptimizerKind::kAdamax;
+      break;
+    case TrainSpec::SGD:
+      oc.kind = OptimizerKind::kSgd;
+      break;
+  }
+  oc.lr = t.lr();
+  oc.beta1 = t.beta1();
+  oc.beta2 = t.beta2();
+  oc.eps = t.eps();
+  oc.weight_decay = t.weight_decay();
+  oc.momentum = t.momentum();
+  ASSIGN_OR_RETURN(optimizer_, MakeOptimizer<float>(oc));
+  total_steps_ = t.batches_per_epoch() * t.epochs();
+  LrScheduleConfig sc;
+  sc.kind = t.schedule() == TrainSpec::COSINE ? LrScheduleKind::kCosine
+                                              : LrScheduleKind::kConstant;
+  sc.base_lr = t.lr();
+  sc.t_max = std::max<int64_t>(1, total_steps_);
+  sc.eta_min = t.min_lr();
+  sc.warmup_steps = t.warmup_steps();
+  ASSIGN_OR_RETURN(LrSchedule schedule, LrSchedule::Create(sc));
+  schedule_ = std::make_unique<LrSchedule>(schedule);
+  const int threads = std::min(t.threads(), t.batch_size());
+  pool_ = std::make_unique<ThreadPool>(t.threads());
+  tapes_ = std::vector<Tape<float>>(threads);
+  grads_.assign(threads, GradBlock<float>(model_->params()));
+  evaluator_ =
+      std::make_unique<Evaluator>(spec_, *dataset_, model_.get(), pool_.get());
+  state_.set_best_epoch(-1);
+  return absl::OkStatus();
+}
+
+Checkpoint Trainer::MakeCheckpoint(bool with_optimizer) const {
+  Checkpoint c;
+  c.set_format_version(kCheckpointFormatVersion);
+  if (model_->elm_config() != nullptr) {
+    *c.mutable_model_config() = *model_->elm_config();
+  }
+  for (const NamedTensor& t : model_->StateDict()) {
+    absl::StatusOr<CheckpointTensor> proto = TensorToProto(t);
+    CHECK(proto.ok()) << proto.status();
+    *c.add_tensors() = *std::move(proto);
+  }
+  if (with_optimizer) {
+    *c.mutable_optimizer() = OptimizerStateToProto(
+        *optimizer_, model_->params().num_trainable_elements());
+  }
+  c.set_step(step_);
+  TrainerState state = state_;
+  *state.mutable_spec() = spec_;
+  state.set_step(step_);
+  state.set_train_seconds(
+      train_seconds_before_ +
+      std::chrono::duration<double>(Clock::now() - run_start_).count());
+  state.clear_interval_sums();
+  for (double v : interval_) state.add_interval_sums(v);
+  state.set_interval_steps(interval_steps_);
+  c.mutable_extra()->PackFrom(state);
+  return c;
+}
+
+absl::Status Trainer::SaveLatest() {
+  return SaveCheckpoint(dir_ + "/checkpoints/latest.ckpt",
+                        MakeCheckpoint(/*with_optimizer=*/true));
+}
+
+absl::Status Trainer::SaveBest() {
+  return SaveCheckpoint(dir_ + "/best.ckpt",
+                        MakeCheckpoint(/*with_optimizer=*/false));
+}
+
+absl::Status Trainer::TryResume() {
+  const std::string path = dir_ + "/checkpoints/latest.ckpt";
+  if (!options_.resume) {
+    if (FileExists(path) && !options_.quiet) {
+      std::fprintf(stderr,
+                   "elm: %s holds an earlier run; starting afresh (pass "
+                   "--resume to continue it)\n",
+                   dir_.c_str());
+    }
+    std::remove(path.c_str());
+    std::remove((dir_ + "/best.ckpt").c_str());
+    return WriteFileAtomically(dir_ + "/metrics.csv",
+                               absl::StrCat(kMetricsHeader, "\n"));
+  }
+  if (!FileExists(path)) {
+    return absl::NotFoundError(absl::StrCat(
+        "--resume: no checkpoint at '", path,
+        "'; run without --resume to start, or point --output_dir at the run"));
+  }
+  ASSIGN_OR_RETURN(Checkpoint c, LoadCheckpoint(path));
+  TrainerState state;
+  if (!c.has_extra() || !c.extra().UnpackTo(&state)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": not a checkpoint of an experiment run (no trainer state)"));
+  }
+  {
+    google::protobuf::util::MessageDifferencer differ;
+    std::string report;
+    differ.ReportDifferencesToString(&report);
+    ExperimentSpec saved = state.spec();
+    ExperimentSpec now = spec_;
+    saved.clear_output_dir();
+    now.clear_output_dir();
+    if (!differ.Compare(saved, now)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--resume: the spec differs from the one of the run in '", dir_,
+          "' (run -> now): ", report,
+          "resume with the same spec, or start a new run elsewhere"));
+    }
+  }
+  std::vector<NamedTensor> tensors;
+  for (const CheckpointTensor& t : c.tensors()) {
+    ASSIGN_OR_RETURN(NamedTensor named, TensorFromProto(t, path));
+    tensors.push_back(std::move(named));
+  }
+  RETURN_IF_ERROR(model_->LoadStateDict(tensors, path));
+  RETURN_IF_ERROR(RestoreOptimizerState(
+      c.optimizer(), model_->params().num_trainable_elements(),
+      optimizer_.get(), path));
+  step_ = c.step();
+  state_ = state;
+  state_.clear_spec();
+  train_seconds_before_ = state.train_seconds();
+  for (int i = 0; i < 5 && i < state.interval_sums_size(); ++i) {
+    interval_[i] = state.interval_sums(i);
+  }
+  interval_steps_ = state.interval_steps();
+  for (int64_t i = 0; i < step_; ++i) schedule_->Step();
+  // Keep the metrics rows up to the checkpoint.
+  std::ifstream in(dir_ + "/metrics.csv");
+  std::string kept = absl::StrCat(kMetricsHeader, "\n");
+  std::string line;
+  bool header = true;
+  const int64_t epochs_done = step_ / spec_.train().batches_per_epoch();
+  while (std::getline(in, line)) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    const std::vector<std::string> cols = absl::StrSplit(line, ',');
+    if (cols.size() < 3) continue;
+    int64_t row_step = 0, row_epoch = 0;
+    if (!absl::SimpleAtoi(cols[0], &row_step) ||
+        !absl::SimpleAtoi(cols[1], &row_epoch)) {
+      continue;
+    }
+    const bool keep =
+        cols[2] == "valid" ? row_epoch < epochs_done : row_step <= step_;
+    if (keep) absl::StrAppend(&kept, line, "\n");
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(dir_ + "/metrics.csv", kept));
+  if (!options_.quiet) {
+    std::fprintf(stderr, "elm: resuming %s at step %lld of %lld\n",
+                 dir_.c_str(), static_cast<long long>(step_),
+                 static_cast<long long>(total_steps_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::WriteMetricsRow(const std::string& row) {
+  std::ofstream out(dir_ + "/metrics.csv", std::ios::app);
+  out << row << "\n";
+  out.flush();
+  if (!out) {
+    return absl::InternalError(
+        absl::StrCat("cannot append to '", dir_, "/metrics.csv'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::FlushInterval(int epoch) {
+  if (interval_steps_ == 0) return absl::OkStatus();
+  const double n = static_cast<double>(interval_steps_);
+  const double secs =
+      std::chrono::duration<double>(Clock::now() - interval_start_).count();
+  const bool classify = dataset_->info().num_classes > 0;
+  const double nan = std::nan("");
+  const std::string row = absl::StrJoin(
+      {absl::StrCat(step_), absl::StrCat(epoch), std::string("train"),
+       Num(interval_[0] / n), Num(classify ? nan : interval_[1] / n),
+       Num(classify ? nan : interval_[2] / n),
+       Num(classify ? interval_[3] / interval_[4] : nan), Num(optimizer_->lr()),
+       Num(secs > 0 ? n / secs : nan), std::string(), std::string(),
+       std::string(), std::string(), std::string()},
+      ",");
+  for (double& v : interval_) v = 0;
+  interval_steps_ = 0;
+  interval_start_ = Clock::now();
+  return WriteMetricsRow(row);
+}
+
+absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
+  const TrainSpec& t = spec_.train();
+  const bool classify = dataset_->info().num_classes > 0;
+  const int64_t B = batch.batch, T = batch.steps;
+  // Input dropout: drop each nonzero with probability p (zeros stay zero).
+  Batch dropped;
+  const Batch* in = &batch;
+  if (t.input_dropout() > 0) {
+    Rng rng(DeriveSeed(t.seed(), kDropoutSeed, static_cast<uint64_t>(step)));
+    dropped.batch = B;
+    dropped.steps = T;
+    dropped.input_dim = batch.input_dim;
+    dropped.row_begin.assign(1, 0);
+    for (int64_t r = 0; r < B * T; ++r) {
+      for (int64_t k = batch.row_begin[r]; k < batch.row_begin[r + 1]; ++k) {
+        if (rng.Uniform() >= t.input_dropout()) {
+          dropped.channel.push_back(batch.channel[k]);
+          dropped.value.push_back(batch.value[k]);
+        }
+      }
+      dropped.row_begin.push_back(static_cast<int64_t>(dropped.channel.size()));
+    }
+    in = &dropped;
+  }
+  const int shards = static_cast<int>(std::min<int64_t>(tapes_.size(), B));
+  // Per shard: loss, spike part, soma part, correct.
+  std::vector<std::array<double, 4>> parts(shards);
+  auto run_shard = [&](int s) {
+    const int64_t b0 = B * s / shards, b1 = B * (s + 1) / shards;
+    Tape<float>& tape = tapes_[s];
+    tape.Reset();
+    const int64_t rows = (b1 - b0) * T;
+    CsrInput x{in->row_begin.data() + b0 * T, in->channel.data(),
+               in->value.data(), rows, in->input_dim};
+    Var<float> y = model_->Forward(tape, x, T, &grads_[s]);
+    Var<float> loss;
+    std::array<double, 4>& p = parts[s];
+    p = {0, 0, 0, 0};
+    if (classify) {
+      Var<float> logits =
+          ClassReadout(tape, y, T,
+                       spec_.model().readout() == ModelSpec::MEAN_OVER_STEPS
+                           ? Readout::kMeanOverSteps
+                           : Readout::kLastStep);
+      std::vector<int64_t> labels(batch.labels.begin() + b0,
+                                  batch.labels.begin() + b1);
+      loss = SoftmaxCrossEntropy<float>(tape, logits, labels);
+      for (int64_t i = 0; i < b1 - b0; ++i) {
+        const float* row = logits.value + i * logits.cols;
+        const int64_t arg = std::max_element(row, row + logits.cols) - row;
+        p[3] += arg == labels[i] ? 1 : 0;
+      }
+    } else {
+      Var<float> spike = tape.Constant(batch.spike.data() + b0 * T, rows, 1);
+      Var<float> soma = tape.Constant(batch.soma.data() + b0 * T, rows, 1);
+      loss = NeuronioLoss(tape, y, spike, soma);
+      double bce = 0, mse = 0;
+      for (int64_t r = 0; r < rows; ++r) {
+        const double z = y.value[r * 2], s01 = spike.value[r];
+        bce += std::max(z, 0.0) - z * s01 + std::log1p(std::exp(-std::abs(z)));
+        const double d = y.value[r * 2 + 1] - soma.value[r];
+        mse += d * d;
+      }
+      p[1] = bce / rows;
+      p[2] = mse / rows;
+    }
+    p[0] = loss.value[0];
+    // The batch loss is the mean over the whole batch: weight each shard's
+    // mean by its share.
+    Var<float> weighted = Scale<float>(
+        tape, loss, static_cast<float>(static_cast<double>(b1 - b0) / B));
+    tape.Backward(weighted);
+  };
+  pool_->Run(shards, run_shard);
+  double loss = 0, spike = 0, soma = 0, correct = 0;
+  for (int s = 0; s < shards; ++s) {
+    const double w =
+        static_cast<double>(B * (s + 1) / shards - B * s / shards) / B;
+    loss += w * parts[s][0];
+    spike += w * parts[s][1];
+    soma += w * parts[s][2];
+    correct += parts[s][3];
+  }
+  for (int s = 1; s < shards; ++s) grads_[0].Add(grads_[s]);
+  if (!std::isfinite(loss)) {
+    return absl::DataLossError(absl::StrCat(
+        "step ", step + 1, ": the training loss is ", loss,
+        "; stopping (the last good checkpoint is kept in ", dir_,
+        "/checkpoints). Lower train.lr or set train.clip_grad_norm"));
+  }
+  const double norm2 = grads_[0].SquaredNorm();
+  if (!std::isfinite(norm2)) {
+    std::string name = "?";
+    for (const ParamInfo& info : model_->params().infos()) {
+      const float* g = grads_[0].data() + info.offset;
+      if (!std::all_of(g, g + info.size(),
+                       [](float v) { return std::isfinite(v); })) {
+        name = info.name;
+        break;
+      }
+    }
+    return absl::DataLossError(absl::StrCat(
+        "step ", step + 1, ": the gradient of '", name,
+        "' is not finite; stopping (the last good checkpoint is kept in ", dir_,
+        "/checkpoints). Lower train.lr or set train.clip_grad_norm"));
+  }
+  if (t.clip_grad_norm() > 0) {
+    const double norm = std::sqrt(norm2);
+    if (norm > t.clip_grad_norm()) {
+      const float scale =
+          static_cast<float>(t.clip_grad_norm() / (norm + 1e-6));
+      float* g = grads_[0].data();
+      for (int64_t i = 0; i < grads_[0].size(); ++i) g[i] *= scale;
+    }
+  }
+  optimizer_->set_lr(schedule_->lr());
+  optimizer_->Step(model_->params().data(), grads_[0].data(),
+                   model_->params().num_trainable_elements());
+  schedule_->Step();
+  for (GradBlock<float>& g : grads_) g.Zero();
+  interval_[0] += loss;
+  interval_[1] += spike;
+  interval_[2] += soma;
+  interval_[3] += correct;
+  interval_[4] += static_cast<double>(B);
+  ++interval_steps_;
+  return absl::OkStatus();
+}
+
+void Trainer::Progress(int epoch, int64_t step, bool force) {
+  if (options_.quiet) return;
+  const auto now = Clock::now();
+  const double since_print =
+      std::chrono::duration<double>(now - last_print_).count();
+  if (!force && !tty_ && since_print < 10.0) return;
+  last_print_ = now;
+  const double elapsed =
+      std::chrono::duration<double>(now - run_start_).count();
+  const int64_t done = step - start_step_;
+  const double rate = elapsed > 0 ? done / elapsed : 0;
+  const double eta = rate > 0 ? (total_steps_ - step) / rate : NAN;
+  const double loss =
+      interval_steps_ > 0 ? interval_[0] / interval_steps_ : last_loss_;
+  if (interval_steps_ > 0) last_loss_ = loss;
+  const std::string line = absl::StrFormat(
+      "epoch %d/%d  step %lld/%lld  loss %.4f  %.1f steps/s  ETA %s", epoch + 1,
+      spec_.train().epochs(), static_cast<long long>(step),
+      static_cast<long long>(total_steps_), loss, rate,
+      FormatDuration(eta).c_str());
+  if (tty_) {
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    live_line_ = true;
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
+
+absl::Status Trainer::EndEpoch(int epoch) {
+  RETURN_IF_ERROR(FlushInterval(epoch));
+  if (live_line_) {
+    std::fprintf(stderr, "\n");
+    live_line_ = false;
+  }
+  ASSIGN_OR_RETURN(EvalOutcome valid, evaluator_->Evaluate(Split::kValid));
+  const double nan = std::nan("");
+  auto metric = [&](const char* name) {
+    auto it = valid.metrics.find(name);
+    return it == valid.metrics.end() ? nan : it->second;
+  };
+  RETURN_IF_ERROR(WriteMetricsRow(absl::StrJoin(
+      {absl::StrCat(step_), absl::StrCat(epoch), std::string("valid"),
+       std::string(), std::string(), std::string(), std::string(),
+       Num(optimizer_->lr()), std::string(), Num(metric("loss")),
+       Num(metric("accuracy")), Num(metric("auc")), Num(metric("soma_rmse_mv")),
+       Num(metric("soma_explained_variance_percent"))},
+      ",")));
+  const bool better =
+      state_.best_epoch() < 0 || valid.selection < state_.best_metric();
+  if (better) {
+    state_.set_best_epoch(epoch);
+    state_.set_best_metric(valid.selection);
+    RETURN_IF_ERROR(SaveBest());
+  }
+  if (!options_.quiet) {
+    std::fprintf(stderr, "elm: epoch %d/%d  valid %s%s\n", epoch + 1,
+                 spec_.train().epochs(), valid.summary.c_str(),
+                 better ? "  (best so far: kept)" : "");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RunResult> Trainer::Run() {
+  RETURN_IF_ERROR(Setup());
+  RETURN_IF_ERROR(TryResume());
+  RETURN_IF_ERROR(
+      WriteFileAtomically(dir_ + "/spec.textproto", SpecToText(spec_)));
+  start_step_ = step_;
+  const TrainSpec& t = spec_.train();
+  const int64_t per_epoch = t.batches_per_epoch();
+  const int64_t checkpoint_every =
+      t.checkpoint_every_steps() > 0 ? t.checkpoint_every_steps() : per_epoch;
+  if (!options_.quiet) {
+    std::fprintf(
+        stderr,
+        "elm: %s: %s model, %lld trainable parameters; %lld steps "
+        "(%d epochs x %lld batches of %d) on %d threads -> %s\n",
+        spec_.name().c_str(), ModelKindName(spec_.model()).c_str(),
+        static_cast<long long>(model_->params().num_trainable_elements()),
+        static_cast<long long>(total_steps_), t.epochs(),
+        static_cast<long long>(per_epoch), t.batch_size(),
+        static_cast<int>(tapes_.size()), dir_.c_str());
+  }
+  run_start_ = Clock::now();
+  interval_start_ = run_start_;
+  last_print_ = run_start_;
+  RunResult result;
+  result.output_dir = dir_;
+  result.num_parameters = model_->params().num_trainable_elements();
+  while (step_ < total_steps_) {
+    const int epoch = static_cast<int>(step_ / per_epoch);
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<BatchSampler> sampler,
+        dataset_->MakeSampler(Split::kTrain, t.batch_size(),
+                              DeriveSeed(t.seed(), kEpochSeed, epoch)));
+    // On resume mid-epoch, skip the batches already trained on.
+    for (int64_t i = epoch * per_epoch; i < step_; ++i) {
+      RETURN_IF_ERROR(sampler->Next().status());
+    }
+    while (step_ < (epoch + 1) * per_epoch) {
+      ASSIGN_OR_RETURN(Batch batch, sampler->Next());
+      RETURN_IF_ERROR(TrainStep(batch, step_));
+      ++step_;
+      const bool epoch_end = step_ % per_epoch == 0;
+      if (step_ % t.log_every_steps() == 0 && !epoch_end) {
+        Progress(epoch, step_, /*force=*/false);
+        RETURN_IF_ERROR(FlushInterval(epoch));
+      }
+      if (epoch_end) {
+        Progress(epoch, step_, /*force=*/true);
+        RETURN_IF_ERROR(EndEpoch(epoch));
+      }
+      const bool stop = step_ == options_.stop_after_steps;
+      if (step_ % checkpoint_every == 0 || epoch_end || stop) {
+        RETURN_IF_ERROR(SaveLatest());
+      }
+      if (stop) {
+        result.steps = step_;
+        result.train_seconds =
+            train_seconds_before_ +
+            std::chrono::duration<double>(Clock::now() - run_start_).count();
+        return result;
+      }
+    }
+  }
+  result.steps = step_;
+  RETURN_IF_ERROR(Finish(&result));
+  return result;
+}
+
+absl::Status Trainer::Finish(RunResult* result) {
+  const double train_seconds =
+      train_seconds_before_ +
+      std::chrono::duration<double>(Clock::now() - run_start_).count();
+  // Test the kept (best) weights.
+  const std::string best = dir_ + "/best.ckpt";
+  ASSIGN_OR_RETURN(Checkpoint c, LoadCheckpoint(best));
+  std::vector<NamedTensor> tensors;
+  for (const CheckpointTensor& t : c.tensors()) {
+    ASSIGN_OR_RETURN(NamedTensor named, TensorFromProto(t, best));
+    tensors.push_back(std::move(named));
+  }
+  RETURN_IF_ERROR(model_->LoadStateDict(tensors, best));
+  if (!options_.quiet) {
+    std::fprintf(stderr, "elm: testing the best model (epoch %d)\n",
+                 state_.best_epoch() + 1);
+  }
+  ASSIGN_OR_RETURN(EvalOutcome test, evaluator_->Evaluate(Split::kTest));
+  result->finished = true;
+  result->train_seconds = train_seconds;
+  result->test_metrics = test.metrics;
+  result->best_epoch = state_.best_epoch();
+  result->best_metric = state_.best_metric();
+  const double steps_per_s =
+      train_seconds > 0
+          ? (step_ - start_step_) /
+                std::chrono::duration<double>(Clock::now() - run_start_).count()
+          : 0;
+  // summary.json
+  std::string json = "{\n";
+  absl::StrAppend(&json, "  \"name\": \"", spec_.name(), "\",\n");
+  absl::StrAppend(&json, "  \"model\": \"", ModelKindName(spec_.model()),
+                  "\",\n");
+  absl::StrAppend(&json, "  \"data\": \"", DatasetKindName(spec_.data()),
+                  "\",\n");
+  absl::StrAppend(&json, "  \"num_parameters\": ", result->num_parameters,
+                  ",\n");
+  absl::StrAppend(&json, "  \"steps\": ", step_, ",\n");
+  absl::StrAppend(&json, "  \"threads\": ", tapes_.size(), ",\n");
+  absl::StrAppend(&json, "  \"train_seconds\": ", Num(train_seconds), ",\n");
+  absl::StrAppend(&json, "  \"steps_per_s\": ", Num(steps_per_s), ",\n");
+  absl::StrAppend(&json, "  \"best_epoch\": ", state_.best_epoch(), ",\n");
+  absl::StrAppend(&json, "  \"test\": {");
+  bool first = true;
+  for (const auto& [name, value] : test.metrics) {
+    absl::StrAppend(&json, first ? "\n" : ",\n", "    \"", name,
+                    "\": ", std::isfinite(value) ? Num(value) : "null");
+    first = false;
+  }
+  absl::StrAppend(&json, "\n  }\n}\n");
+  RETURN_IF_ERROR(WriteFileAtomically(dir_ + "/summary.json", json));
+  RunReportInput report;
+  report.spec = &spec_;
+  report.output_dir = dir_;
+  report.num_parameters = result->num_parameters;
+  report.train_seconds = train_seconds;
+  report.steps = step_;
+  report.test = &test;
+  RETURN_IF_ERROR(WriteRunReport(report));
+  if (!options_.quiet) {
+    std::fprintf(stderr, "elm: test %s\nelm: report: %s/report.html\n",
+                 test.summary.c_str(), dir_.c_str());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<RunResult> RunExperiment(const ExperimentSpec& spec,
+                                        const RunOptions& options) {
+  Trainer trainer(spec, options);
+  return trainer.Run();
+}
+
+}  // namespace elm

@@ -1,0 +1,268 @@
+// End-to-end tests of the experiment runner on tiny generated NeuronIO data:
+// a whole run's outputs, exact resume, determinism, the NaN stop, and
+// classification on sequential Fashion-MNIST when Debian's copy is installed.
+#include "experiments/trainer.h"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "autodiff/status_macros.h"
+#include "elm/checkpoint.h"
+#include "experiments/model_registry.h"
+#include "experiments/spec.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace elm {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kTinySpec[] = R"pb(
+  name: "tiny"
+  model { elm { num_memory: 4 mlp_hidden_size: 8 memory_tau_max: 50 } }
+  data {
+    neuronio {
+      window_ms: 100
+      ignore_start_ms: 100
+      generate {
+        num_train_files: 1
+        num_valid_files: 1
+        num_test_files: 1
+        simulations_per_file: 8
+        duration_ms: 1200
+      }
+    }
+    seed: 3
+  }
+  train {
+    lr: 0.01
+    batch_size: 4
+    batches_per_epoch: 6
+    epochs: 2
+    log_every_steps: 2
+    checkpoint_every_steps: 4
+    threads: 2
+    seed: 5
+  }
+  eval { window_ms: 200 burn_in_ms: 50 ignore_start_ms: 100 }
+)pb";
+
+ExperimentSpec TinySpec() {
+  absl::StatusOr<ExperimentSpec> spec = ParseExperimentSpecText(kTinySpec, "");
+  CHECK(spec.ok()) << spec.status();
+  return *spec;
+}
+
+std::string TempDir(const std::string& name) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  return std::string(tmp != nullptr ? tmp : "/tmp") + "/" + name;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+// The rows of metrics.csv without the throughput column (index 8), which
+// depends on timing.
+std::vector<std::string> LossRows(const std::string& dir) {
+  std::vector<std::string> rows;
+  for (absl::string_view line : absl::StrSplit(ReadFile(dir + "/metrics.csv"),
+                                               '\n', absl::SkipEmpty())) {
+    std::vector<std::string> cols = absl::StrSplit(line, ',');
+    if (cols.size() > 8) cols[8] = "";
+    rows.push_back(absl::StrJoin(cols, ","));
+  }
+  return rows;
+}
+
+RunResult RunTiny(const ExperimentSpec& spec, const std::string& dir,
+                  bool resume = false, int64_t stop = -1) {
+  RunOptions options;
+  options.output_dir = dir;
+  options.quiet = true;
+  options.resume = resume;
+  options.stop_after_steps = stop;
+  absl::StatusOr<RunResult> result = RunExperiment(spec, options);
+  CHECK(result.ok()) << result.status();
+  return *result;
+}
+
+TEST(TrainerTest, RunWritesEveryOutput) {
+  const std::string dir = TempDir("whole");
+  const RunResult r = RunTiny(TinySpec(), dir);
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.steps, 12);
+  EXPECT_GT(r.num_parameters, 0);
+  ASSERT_TRUE(r.test_metrics.count("auc"));
+  EXPECT_GT(r.test_metrics.at("auc"), 0.0);
+  EXPECT_LE(r.test_metrics.at("auc"), 1.0);
+  EXPECT_GT(r.test_metrics.at("soma_rmse_mv"), 0.0);
+  EXPECT_GE(r.best_epoch, 0);
+  for (const char* f :
+       {"/spec.textproto", "/metrics.csv", "/best.ckpt",
+        "/checkpoints/latest.ckpt", "/summary.json", "/report.html"}) {
+    EXPECT_TRUE(Exists(dir + f)) << f;
+  }
+  // metrics.csv: a header, 3 train rows per epoch (every 2 of 6 steps) and one
+  // valid row per epoch.
+  const std::vector<std::string> rows = LossRows(dir);
+  ASSERT_EQ(rows.size(), 1u + 2 * 3 + 2);
+  EXPECT_THAT(rows[0], HasSubstr("step,epoch,phase,loss"));
+  EXPECT_THAT(rows[4], HasSubstr("6,0,valid"));
+  const std::string summary = ReadFile(dir + "/summary.json");
+  EXPECT_THAT(summary, HasSubstr("\"num_parameters\": "));
+  EXPECT_THAT(summary, HasSubstr("\"auc\": "));
+  const std::string html = ReadFile(dir + "/report.html");
+  EXPECT_THAT(html, HasSubstr("<svg"));
+  EXPECT_THAT(html, HasSubstr("ROC"));
+  EXPECT_THAT(html, HasSubstr("name: &quot;tiny&quot;"));
+  // The kept checkpoint is a model checkpoint //elm:forward can load.
+  absl::StatusOr<ElmModel<float>> model =
+      LoadModelFromCheckpoint<float>(dir + "/best.ckpt");
+  EXPECT_TRUE(model.ok()) << model.status();
+}
+
+TEST(TrainerTest, ResumeReproducesTheUninterruptedRun) {
+  const ExperimentSpec spec = TinySpec();
+  const std::string a = TempDir("straight"), b = TempDir("interrupted");
+  const RunResult straight = RunTiny(spec, a);
+  // Stop mid-epoch and mid-logging-interval (step 5 of 6), then resume.
+  const RunResult part = RunTiny(spec, b, /*resume=*/false, /*stop=*/5);
+  EXPECT_FALSE(part.finished);
+  EXPECT_EQ(part.steps, 5);
+  const RunResult resumed = RunTiny(spec, b, /*resume=*/true);
+  EXPECT_TRUE(resumed.finished);
+  EXPECT_EQ(LossRows(a), LossRows(b));
+  EXPECT_EQ(straight.test_metrics, resumed.test_metrics);
+  absl::StatusOr<Checkpoint> ca = LoadCheckpoint(a + "/best.ckpt");
+  absl::StatusOr<Checkpoint> cb = LoadCheckpoint(b + "/best.ckpt");
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  ASSERT_EQ(ca->tensors_size(), cb->tensors_size());
+  for (int i = 0; i < ca->tensors_size(); ++i) {
+    EXPECT_EQ(ca->tensors(i).SerializeAsString(),
+              cb->tensors(i).SerializeAsString())
+        << ca->tensors(i).name();
+  }
+}
+
+TEST(TrainerTest, SameSeedSameRunOtherSeedOtherRun) {
+  ExperimentSpec spec = TinySpec();
+  spec.mutable_train()->set_epochs(1);
+  const std::string a = TempDir("seed_a"), b = TempDir("seed_b"),
+                    c = TempDir("seed_c");
+  RunTiny(spec, a);
+  RunTiny(spec, b);
+  EXPECT_EQ(LossRows(a), LossRows(b));
+  spec.mutable_train()->set_seed(6);
+  RunTiny(spec, c);
+  EXPECT_NE(LossRows(a), LossRows(c));
+}
+
+TEST(TrainerTest, ResumeChecksTheSpecAndTheCheckpoint) {
+  ExperimentSpec spec = TinySpec();
+  const std::string dir = TempDir("resume_checks");
+  RunOptions options;
+  options.output_dir = dir;
+  options.quiet = true;
+  options.resume = true;
+  absl::StatusOr<RunResult> r = RunExperiment(spec, options);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("no checkpoint"));
+  RunTiny(spec, dir, /*resume=*/false, /*stop=*/2);
+  spec.mutable_train()->set_lr(0.02);
+  r = RunExperiment(spec, options);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("spec differs"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("lr"));
+}
+
+TEST(TrainerTest, BadSpecFailsBeforeAnythingRuns) {
+  ExperimentSpec spec = TinySpec();
+  spec.mutable_train()->set_batch_size(0);
+  RunOptions options;
+  options.output_dir = TempDir("never_created");
+  options.quiet = true;
+  absl::StatusOr<RunResult> r = RunExperiment(spec, options);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("train.batch_size"));
+  EXPECT_FALSE(Exists(options.output_dir));
+}
+
+// A model that wraps an ELM and returns NaN outputs from its 4th forward
+// call on: registered under a custom name, it also tests the registry path.
+class NanAfterModel : public SequenceModel {
+ public:
+  explicit NanAfterModel(std::unique_ptr<SequenceModel> inner)
+      : inner_(std::move(inner)) {}
+  ParamSet<float>& params() override { return inner_->params(); }
+  const ParamSet<float>& params() const override { return inner_->params(); }
+  Var<float> Forward(Tape<float>& tape, const CsrInput& x, int64_t steps,
+                     GradBlock<float>* grads) override {
+    Var<float> y = inner_->Forward(tape, x, steps, grads);
+    if (calls_.fetch_add(1) >= 6) y.value[0] = std::nanf("");
+    return y;
+  }
+  std::vector<NamedTensor> StateDict() const override {
+    return inner_->StateDict();
+  }
+  absl::Status LoadStateDict(absl::Span<const NamedTensor> t,
+                             absl::string_view source) override {
+    return inner_->LoadStateDict(t, source);
+  }
+
+ private:
+  std::unique_ptr<SequenceModel> inner_;
+  std::atomic<int> calls_{0};
+};
+
+const bool kRegistered = RegisterModel(
+    "nan_after_three_steps",
+    [](const ModelSpec&, const DatasetInfo& info,
+       uint64_t seed) -> absl::StatusOr<std::unique_ptr<SequenceModel>> {
+      ModelSpec elm;
+      elm.mutable_elm()->set_num_memory(2);
+      ASSIGN_OR_RETURN(std::unique_ptr<SequenceModel> inner,
+                       MakeModel(elm, info, seed));
+      return std::unique_ptr<SequenceModel>(
+          new NanAfterModel(std::move(inner)));
+    });
+
+TEST(TrainerTest, NanLossStopsTheRunNamingTheStep) {
+  ASSERT_TRUE(kRegistered);
+  ExperimentSpec spec = TinySpec();
+  spec.mutable_model()->mutable_custom()->set_name("nan_after_three_steps");
+  spec.mutable_train()->set_checkpoint_every_steps(2);
+  const std::string dir = TempDir("nan");
+  RunOptions options;
+  options.output_dir = dir;
+  options.quiet = true;
+  absl::StatusOr<RunResult> r = RunExperiment(spec, options);
+  // Two threads, two forwards per step: the 7th forward is in step 4.
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("step 4: the training loss is nan"));
+  absl::StatusOr<Checkpoint> last =
+      LoadCheckpoint(dir + "/checkpoints/latest.ckpt");
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->step(), 2);
+}
+
+}  // namespace
+}  // namespace elm
