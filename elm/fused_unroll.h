@@ -21,8 +21,8 @@
 //     1−κ_λ in v2)
 //   Readout, time-parallel:                y = M·W_yᵀ + b_y [T·B, n_out]
 //
-// Adjoint (ȳ given; every weight gradient is one GEMM over the T·B rows after
-// the sweep):
+// Adjoint (ȳ given; every weight gradient is one GEMM per block of rows, see
+// below):
 //   W̄_y += ȲᵀM,  b̄_y += Σ Ȳ,  M̄ = Ȳ·W_y
 //   reverse over t, with c = adjoint reaching m_t from step t+1 (c = 0 at t =
 //   T−1):
@@ -34,6 +34,49 @@
 //   ā_t[br(k)]·x̃_t[k]   (over the input's nonzeros),   x̄ by the same map.
 // κ_m and g are Vars computed by primitive ops from τ_m, so their own gradients
 // (to τ_m's proto) come from the tape.
+//
+// Blocking. The T steps are cut into blocks of G steps (G =
+// FusedElmOptions::block_steps, by default ⌈4096 / B⌉ so that a block has
+// about 4096 rows; at most T); only the last block may be shorter. The
+// forward runs block by block: the block's branch drive, the trace scan (its
+// last row carried into the next block), P for the block's rows as one GEMM,
+// the sequential cell, and the readout. The backward walks the blocks in
+// reverse: the cell's per-step sweep over the block, then each weight
+// gradient as one GEMM over the block's G·B rows added into the gradient
+// (so the gradients sum block results in reverse block order), then Ū, the
+// reverse scan (carried into the previous block) and the sparse w̄ / x̄ for
+// the block's rows. Every step of this is the same whether the block's
+// activations were stored by the forward or recomputed, and every block
+// buffer is a separate 64-byte-aligned arena array in both modes (Eigen's
+// loops peel by address), so the floating-point order depends on G only,
+// never on the checkpoint spacing. (G changes results only by rounding.) The
+// block products and column sums reach the gradients through aligned scratch
+// and element-wise adds, so results do not depend on where the gradients
+// live either.
+//
+// Checkpointing (FusedElmOptions::checkpoint_every = k, or a memory budget).
+// Stored per (step, sequence) row, for the backward, are e_row elements:
+//   U [B_r] (not with the projected first layer: one κ_u and B_r ≥ 2·H₁),
+//   A_1..A_L and h_1..h_L [2·L·H], K, tanh(2z/3) and M [3·d_m],
+// plus m_{t0−1} [B, d_m] per block. Full storage keeps every block:
+//   full = ⌈T/G⌉·(G·B·e_row + B·d_m)·sizeof(T)  (≈ T·B·e_row·sizeof(T)).
+// Checkpointed, the steps are cut into segments of k' = G·⌈k/G⌉ steps (k
+// rounded up to whole blocks; k' ≥ T means full storage). The forward keeps
+// only one segment's blocks (reused) and, at each segment start t_s, the
+// checkpoint (m_{t_s−1} [B, d_m] and the trace row at t_s − 1: [B, B_r], or
+// [B, H₁] projected):
+//   stored = (k'/G)·(G·B·e_row + B·d_m)·sizeof(T)
+//            + ⌈T/k'⌉·B·(d_m + B_r or H₁)·sizeof(T).
+// The backward takes the segments in reverse; for each but the last (whose
+// blocks are still held from the forward) it reruns the forward of the
+// segment's blocks from the checkpoint (the drive, the scan, P and the cell,
+// by the same function as the forward; not the readout), then runs the
+// segment's blocks' backward as above. Cost: one more forward (without the
+// readout) of every segment but the last. Outputs and gradients are
+// bit-identical to full storage at the same G (the backward scratch, one
+// block's worth, is the same in both modes). In both modes y and ȳ [T·B,
+// n_out] live on the tape, and an unroll that needs no gradient keeps only
+// one block.
 #ifndef ELM_ELM_FUSED_UNROLL_H_
 #define ELM_ELM_FUSED_UNROLL_H_
 
@@ -84,17 +127,60 @@ struct FusedElmParams {
   Var<T> b_y;  // [1, n_out]
 };
 
+// Blocking and checkpointing of one unroll (see the file comment). The
+// defaults store every step's activations (full storage).
+struct FusedElmOptions {
+  // G, the steps per block of the time-parallel products (the GEMMs of P, the
+  // readout and the weight gradients run over a block's G·B rows); 0: ⌈4096 /
+  // B⌉. It fixes the floating-point summation order of the weight gradients,
+  // so full storage and checkpointing agree bit for bit only at the same G.
+  int64_t block_steps = 0;
+  // k > 0: keep the memory state (and the branch trace) only every k steps,
+  // k rounded up to a multiple of G, and recompute each segment's activations
+  // in the backward (bit-identical to full storage). 0: no checkpoints
+  // unless the budget asks for them.
+  int64_t checkpoint_every = 0;
+  // > 0 (and checkpoint_every == 0): when full storage would keep more than
+  // this many bytes of activations (FusedElmLayout::full_storage_bytes),
+  // checkpoint with k = ⌈√T⌉ (rounded up to whole blocks).
+  int64_t memory_budget_bytes = 0;
+};
+
+// How an unroll is blocked and what it stores (FusedElmUnrollLayout).
+struct FusedElmLayout {
+  int64_t block_steps = 0;       // G
+  int64_t num_blocks = 0;        // ⌈T / G⌉
+  int64_t segment_steps = 0;     // k' (a multiple of G; the whole sequence when
+                                 // not checkpointed)
+  int64_t num_segments = 0;      // ⌈num_blocks / (k'/G)⌉
+  bool checkpointed = false;     // num_segments > 1
+  int64_t elements_per_row = 0;  // e_row
+  int64_t full_storage_bytes = 0;  // the activations kept by full storage
+  int64_t stored_bytes = 0;  // the activations and checkpoints kept (with a
+                             // backward)
+};
+
+// The layout FusedElmUnroll uses for `batch` sequences of `steps` steps with
+// `layers` hidden layers of width `hidden`, elements of `bytes_per_element`
+// (4: float, 8: double).
+FusedElmLayout FusedElmUnrollLayout(const FusedElmSpec& spec, int64_t layers,
+                                    int64_t hidden, int64_t batch,
+                                    int64_t steps, int64_t bytes_per_element,
+                                    const FusedElmOptions& options = {});
+
 // y [B·T, n_out] for dense inputs x [B·T, N] (x may need a gradient).
 template <typename T>
 Var<T> FusedElmUnroll(Tape<T>& tape, const FusedElmSpec& spec,
                       const FusedElmParams<T>& p, Var<T> x, int64_t steps,
-                      Var<T>* memory_record = nullptr);
+                      Var<T>* memory_record = nullptr,
+                      const FusedElmOptions& options = {});
 
 // The same for sparse inputs (no input gradient).
 template <typename T>
 Var<T> FusedElmUnroll(Tape<T>& tape, const FusedElmSpec& spec,
                       const FusedElmParams<T>& p, const CsrInput& x,
-                      int64_t steps, Var<T>* memory_record = nullptr);
+                      int64_t steps, Var<T>* memory_record = nullptr,
+                      const FusedElmOptions& options = {});
 
 }  // namespace elm
 

@@ -485,7 +485,8 @@ Var<T> ElmModel<T>::FusedUnroll(Tape<T>& tape, Var<T> x, int64_t steps,
     return out.y;
   }
   const StepParams p = MakeStepParams(tape, grads);
-  return FusedElmUnroll(tape, fused_spec_, ToFused(p), x, steps, memory);
+  return FusedElmUnroll(tape, fused_spec_, ToFused(p), x, steps, memory,
+                        fused_options_);
 }
 
 template <typename T>
@@ -494,7 +495,8 @@ Var<T> ElmModel<T>::FusedUnroll(Tape<T>& tape, const CsrInput& x, int64_t steps,
   CHECK(CanFuse())
       << "sparse inputs need the fused path (one tau_s per branch)";
   const StepParams p = MakeStepParams(tape, grads);
-  return FusedElmUnroll(tape, fused_spec_, ToFused(p), x, steps, memory);
+  return FusedElmUnroll(tape, fused_spec_, ToFused(p), x, steps, memory,
+                        fused_options_);
 }
 
 template class ElmModel<float>;

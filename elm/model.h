@@ -116,6 +116,12 @@ class ElmModel {
                      GradBlock<T>* grads, Var<T>* memory = nullptr);
   // False for a v1 model whose τ_s differ within a branch.
   bool CanFuse() const { return can_fuse_; }
+  // Blocking and checkpointing of FusedUnroll (fused_unroll.h; default: full
+  // storage).
+  const FusedElmOptions& fused_options() const { return fused_options_; }
+  void set_fused_options(const FusedElmOptions& options) {
+    fused_options_ = options;
+  }
 
  private:
   // The parameter Vars of one forward, with w_s, κ_m and the memory gain
@@ -148,6 +154,7 @@ class ElmModel {
   bool can_fuse_ = false;
   FusedElmSpec
       fused_spec_;  // the structure of the fused unroll (when can_fuse_)
+  FusedElmOptions fused_options_;
 };
 
 }  // namespace elm

@@ -7,7 +7,9 @@
 // Inputs are sparse ±1 spikes at 1% density (CSR). With 2 threads the batch is
 // split in two halves on a thread pool, one tape and gradient block each,
 // summed before the Adam step. Flags: --config=<name> --steps=<T> --threads=<n>
-// run one configuration in this process.
+// run one configuration in this process; --block_steps, --checkpoint_every and
+// --memory_budget_mib set the fused unroll's FusedElmOptions (fused_unroll.h)
+// and are then echoed in the JSON line.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -32,6 +34,11 @@ DEFINE_string(config, "",
 DEFINE_int32(steps, 500, "sequence length T");
 DEFINE_int32(threads, 1, "threads splitting the batch");
 DEFINE_int32(repeats, 0, "timed steps (0: chosen from the config)");
+DEFINE_int64(block_steps, 0, "FusedElmOptions::block_steps (0: automatic)");
+DEFINE_int64(checkpoint_every, 0,
+             "FusedElmOptions::checkpoint_every (0: full storage)");
+DEFINE_int64(memory_budget_mib, 0,
+             "FusedElmOptions::memory_budget_bytes in MiB (0: none)");
 
 namespace elm {
 namespace {
@@ -106,6 +113,11 @@ int RunOne(const std::string& name, int steps, int threads) {
   absl::StatusOr<ElmModel<float>> model =
       ElmModel<float>::Create(ModelConfig(name), 1);
   CHECK(model.ok()) << model.status();
+  FusedElmOptions options;
+  options.block_steps = FLAGS_block_steps;
+  options.checkpoint_every = FLAGS_checkpoint_every;
+  options.memory_budget_bytes = FLAGS_memory_budget_mib << 20;
+  model->set_fused_options(options);
   const int n_in = model->shape().num_input;
   const bool classify = model->shape().num_output != 2;
   const int B = bench->batch;
@@ -175,12 +187,19 @@ int RunOne(const std::string& name, int steps, int threads) {
             .count());
   }
   std::sort(times.begin(), times.end());
+  std::string extra;
+  if (FLAGS_block_steps != 0 || FLAGS_checkpoint_every != 0 ||
+      FLAGS_memory_budget_mib != 0) {
+    extra = absl::StrCat(", \"block_steps\": ", FLAGS_block_steps,
+                         ", \"checkpoint_every\": ", FLAGS_checkpoint_every,
+                         ", \"memory_budget_mib\": ", FLAGS_memory_budget_mib);
+  }
   std::printf(
       "{\"config\": \"%s\", \"T\": %d, \"B\": %d, \"threads\": %d, "
       "\"median_step_s\": %.6f, "
-      "\"min_step_s\": %.6f, \"max_step_s\": %.6f, \"peak_rss_mib\": %.1f}\n",
+      "\"min_step_s\": %.6f, \"max_step_s\": %.6f, \"peak_rss_mib\": %.1f%s}\n",
       name.c_str(), steps, B, threads, times[times.size() / 2], times.front(),
-      times.back(), PeakRssMib());
+      times.back(), PeakRssMib(), extra.c_str());
   return 0;
 }
 
