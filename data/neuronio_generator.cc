@@ -52,9 +52,11 @@
 #include "data/neuronio_generator.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -657,16 +659,37 @@ MakeGeneratedNeuronioDataset(const NeuronioSpec& spec, uint64_t seed) {
                      g.duration_ms(), ")"));
   }
   const NeuronioGeneratorOptions options = NeuronioGeneratorOptionsFromSpec(g);
-  std::vector<NeuronioFile> files[3];
+  // Files are independent (each from its own seed): generate them on all
+  // cores; each lands in its own slot, so the result does not depend on the
+  // thread count.
+  std::vector<std::pair<int, int>> jobs;  // (split, index)
   for (int s = 0; s < 3; ++s) {
-    for (int i = 0; i < counts[s]; ++i) {
-      absl::StatusOr<NeuronioFile> file = GenerateNeuronioFile(
-          options, NeuronioGeneratedFileSeed(seed, static_cast<Split>(s), i));
-      if (!file.ok()) return file.status();
-      file->path = absl::StrCat("<generated ", SplitName(static_cast<Split>(s)),
-                                " file ", i, ">");
-      files[s].push_back(*std::move(file));
+    for (int i = 0; i < counts[s]; ++i) jobs.emplace_back(s, i);
+  }
+  std::vector<absl::StatusOr<NeuronioFile>> results(
+      jobs.size(), absl::UnknownError("not generated"));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t j = next++; j < jobs.size(); j = next++) {
+      const Split split = static_cast<Split>(jobs[j].first);
+      results[j] = GenerateNeuronioFile(
+          options, NeuronioGeneratedFileSeed(seed, split, jobs[j].second));
+      if (results[j].ok()) {
+        results[j]->path = absl::StrCat("<generated ", SplitName(split),
+                                        " file ", jobs[j].second, ">");
+      }
     }
+  };
+  const size_t num_threads = std::min<size_t>(
+      jobs.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < num_threads; ++t) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+  std::vector<NeuronioFile> files[3];
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    if (!results[j].ok()) return results[j].status();
+    files[jobs[j].first].push_back(*std::move(results[j]));
   }
   return GeneratedNeuronioDataset::Create(spec, std::move(files[0]),
                                           std::move(files[1]),

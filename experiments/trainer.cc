@@ -180,7 +180,13 @@ absl::Status Trainer::Setup() {
     std::fprintf(stderr, "elm: %s: building the %s data\n",
                  spec_.name().c_str(), DatasetKindName(spec_.data()).c_str());
   }
+  const auto data_start = Clock::now();
   ASSIGN_OR_RETURN(dataset_, MakeDataset(spec_.data()));
+  if (!options_.quiet) {
+    std::fprintf(
+        stderr, "elm: data ready in %.1f s\n",
+        std::chrono::duration<double>(Clock::now() - data_start).count());
+  }
   const TrainSpec& t = spec_.train();
   ASSIGN_OR_RETURN(model_, MakeModel(spec_.model(), dataset_->info(),
                                      DeriveSeed(t.seed(), kModelSeed, 0)));
