@@ -283,6 +283,8 @@ TEST(FashionMnistTest, DebianPackageFiles) {
   EXPECT_EQ((*d)->size(Split::kTrain), 55000);
   EXPECT_EQ((*d)->size(Split::kValid), 5000);
   EXPECT_EQ((*d)->size(Split::kTest), 10000);
+  const Dataset& as_dataset = **d;
+  EXPECT_EQ(as_dataset.num_sequences(Split::kValid), 5000);
   auto s = (*d)->MakeSampler(Split::kTest, 4, 0).value();
   Batch b = s->Next().value();
   std::string why;

@@ -283,6 +283,8 @@ TEST(ListOpsTest, DatasetBatchesAreOneHotAndPadded) {
   EXPECT_EQ(info.input_dim, 16);
   EXPECT_EQ(info.steps, 2000);
   EXPECT_EQ(info.num_classes, 10);
+  EXPECT_EQ((*d)->num_sequences(Split::kValid),
+            static_cast<int64_t>(copy.valid.size()));
 
   auto sampler = (*d)->MakeSampler(Split::kValid, 2, 0);
   ASSERT_TRUE(sampler.ok());

@@ -936,6 +936,10 @@ TEST(ShdDatasetTest, SplitFollowsValidMask) {
   EXPECT_EQ(d->num_samples(Split::kValid),
             std::count(mask.begin(), mask.end(), true));
   EXPECT_EQ(d->num_samples(Split::kTest), 30);
+  EXPECT_EQ(d->num_sequences(Split::kTest), 30);  // a fixed set
+  EXPECT_EQ(
+      MakeSynthetic(Spec(10, true), 1, 10, 4)->num_sequences(Split::kTest),
+      0);  // SHD-Adding pairs are sampled
   for (int64_t i = 0; i < d->num_samples(Split::kValid); ++i) {
     EXPECT_TRUE(mask[d->file_index(Split::kValid, i)]);
   }
