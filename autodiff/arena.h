@@ -8,11 +8,11 @@
 //
 // Example:
 //   Arena arena;
-//   float* x = arena.AllocateArray<float>(256);   // 64-byte aligned,
-//   uninitialised Arena::Mark m = arena.GetMark(); double* tmp =
-//   arena.AllocateArray<double>(1024); arena.RewindTo(m); // tmp is gone, x is
-//   kept arena.Reset();                                 // everything is gone,
-//   blocks are kept
+//   float* x = arena.AllocateArray<float>(256);  // 64-byte aligned, not zeroed
+//   Arena::Mark m = arena.GetMark();
+//   double* tmp = arena.AllocateArray<double>(1024);
+//   arena.RewindTo(m);  // tmp is gone, x is kept
+//   arena.Reset();      // everything is gone; the blocks are kept
 #ifndef ELM_AUTODIFF_ARENA_H_
 #define ELM_AUTODIFF_ARENA_H_
 

@@ -1,31 +1,51 @@
 // Gradient checking for tests in any package: compares analytic gradients with
 // central differences in double. Tensors up to `max_full_elements` are checked
 // element by element,
-//     ∂L/∂x_i ≈ (L(x + h e_i) − L(x − h e_i)) / 2h,   h = relative_step ·
-//     max(1, |x_i|);
+//     ∂L/∂x_i ≈ (L(x + h e_i) − L(x − h e_i)) / 2h,
+//     h = relative_step · max(1, |x_i|);
 // larger ones along `num_directions` random unit directions u (⟨∇L, u⟩ against
 // the two-point difference along u), which costs O(1) evaluations instead of
 // O(n). An element passes when |analytic − numeric| ≤ atol + rtol ·
-// max(|analytic|, |numeric|).
+// max(|analytic|, |numeric|). Instantiate your model for double to check it.
 //
-// Two entry points:
+// Three entry points:
 //  * CheckGradients: any model. `eval(with_grad)` returns the loss at the
-//  current values of
-//    the inputs and, when with_grad, writes dL/dx into each input's `grad` view
-//    (zeroed first by the checker). Inputs are views into your own storage
-//    (e.g. a ParamSet), and are perturbed in place and restored.
+//    current values of the inputs and, when with_grad, writes dL/dx into each
+//    input's `grad` view (zeroed first by the checker). Inputs are views into
+//    your own storage (e.g. a ParamSet and a GradBlock), and are perturbed in
+//    place and restored.
 //  * CheckTapeGradients: a function of tape Vars. `f(tape, leaves)` builds a
-//  scalar loss
-//    from leaves made over the given tensors; CheckOpGradients does the same
-//    for an op of any output shape, using L = Σ w ⊙ f(x) with fixed random
-//    weights w.
+//    scalar loss from leaves made over the given tensors.
+//  * CheckOpGradients: the same for an op of any output shape, using
+//    L = Σ w ⊙ f(x) with fixed random weights w.
 //
-// Example:
+// Example, an op:
 //   std::vector<Tensor<double>> in = {RandomTensor(3, 4, rng)};
 //   GradCheckResult r = CheckOpGradients(
-//       [](Tape<double>& t, absl::Span<const Var<double>> x) { return Tanh(t,
-//       x[0]); }, in);
+//       [](Tape<double>& t, absl::Span<const Var<double>> x) {
+//         return Tanh(t, x[0]);
+//       },
+//       in);
 //   EXPECT_TRUE(r.ok) << r.message;
+//
+// Example, a whole model (parameters in a ParamSet<double>, input x [R, D]):
+//   GradBlock<double> grads(model.params());
+//   Tensor<double> x_grad(R, D);
+//   auto eval = [&](bool with_grad) {
+//     Tape<double> tape;
+//     Var<double> xv = tape.External(
+//         x.data(), with_grad ? x_grad.data() : nullptr, R, D);
+//     Var<double> y =
+//         model.Forward(tape, xv, steps, with_grad ? &grads : nullptr);
+//     Var<double> loss = SumAll(tape, Mul(tape, y, y));
+//     if (with_grad) tape.Backward(loss);
+//     return loss.scalar();
+//   };
+//   std::vector<GradCheckInput> inputs = {{"x", x.view(), x_grad.view()}};
+//   for (int id = 0; id < model.params().num_params(); ++id)
+//     inputs.push_back({model.params().info(id).name, model.params().value(id),
+//                       grads.view(id)});
+//   EXPECT_TRUE(CheckGradients(eval, inputs).ok);
 #ifndef ELM_AUTODIFF_GRAD_CHECK_H_
 #define ELM_AUTODIFF_GRAD_CHECK_H_
 

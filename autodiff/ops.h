@@ -7,14 +7,14 @@
 // tensor.h). Broadcasting for Add/Sub/Mul/Div: each operand has 1 or R rows and
 // 1 or C columns.
 //
-// Example: a two-layer MLP with a BCE loss.
+// Example: a two-layer MLP with a BCE loss (w1 [16, 8], b1 [1, 16], w2 [1, 16],
+// b2 [1, 1] are parameter Vars, e.g. from ParamSet::OnTape in params.h).
 //   Tape<float> tape;
-//   Var<float> x = tape.Constant(batch.data(), B, 8);                  // [B,
-//   8] Var<float> h = Tanh(tape, Linear(tape, x, w1, b1));                //
-//   [B, 16] Var<float> logit = Linear(tape, h, w2, b2); // [B, 1] Var<float>
-//   loss = BceWithLogits(tape, logit, tape.Constant(y, B, 1));
-//   tape.Backward(loss);                                              // grads
-//   in w1.grad...
+//   Var<float> x = tape.Constant(batch.data(), B, 8);    // [B, 8]
+//   Var<float> h = Tanh(tape, Linear(tape, x, w1, b1));  // [B, 16]
+//   Var<float> logit = Linear(tape, h, w2, b2);          // [B, 1]
+//   Var<float> loss = BceWithLogits(tape, logit, tape.Constant(y, B, 1));
+//   tape.Backward(loss);                           // adds into w1.grad, ...
 #ifndef ELM_AUTODIFF_OPS_H_
 #define ELM_AUTODIFF_OPS_H_
 

@@ -20,7 +20,7 @@
 //                    MakeOptimizer<float>(config));
 //   for (...) {
 //     opt->set_lr(schedule.lr());
-//     opt->Step(params.data(), grads.data(), params.size());
+//     opt->Step(params.data(), grads.data(), params.num_trainable_elements());
 //     schedule.Step();
 //   }
 #ifndef ELM_AUTODIFF_OPTIMIZER_H_

@@ -1,9 +1,12 @@
 // Status-propagation macros for Debian's Abseil 20220623, which has no
 // status_macros.h.
 //
-//   RETURN_IF_ERROR(expr);                  // returns expr's Status when not
-//   OK ASSIGN_OR_RETURN(auto x, StatusOrExpr); // declares x, or returns the
-//   error
+//   RETURN_IF_ERROR(expr);         // returns expr's Status when not OK
+//   ASSIGN_OR_RETURN(auto x, sor);  // declares x, or returns sor's error
+//   ASSIGN_OR_RETURN(x, sor);       // assigns to an existing x
+// (sor: an absl::StatusOr expression.) ASSIGN_OR_RETURN expands to several
+// statements: brace it inside an if/else, and name a type with commas
+// through an alias (using Pair = std::pair<int, int>).
 //
 // Use them in functions that return absl::Status or absl::StatusOr<T>.
 #ifndef ELM_AUTODIFF_STATUS_MACROS_H_

@@ -26,11 +26,12 @@
 //
 //   Var<T> Square(Tape<T>& tape, Var<T> x) {
 //     Var<T> y = tape.NewVar(x.rows, x.cols, /*needs_grad=*/x.needs_grad());
-//     for (int64_t i = 0; i < x.size(); ++i) y.value[i] = x.value[i] *
-//     x.value[i]; if (y.needs_grad()) {
+//     for (int64_t i = 0; i < x.size(); ++i)
+//       y.value[i] = x.value[i] * x.value[i];
+//     if (y.needs_grad()) {
 //       tape.Record([x, y] {
-//         for (int64_t i = 0; i < x.size(); ++i) x.grad[i] += 2 * x.value[i] *
-//         y.grad[i];
+//         for (int64_t i = 0; i < x.size(); ++i)
+//           x.grad[i] += 2 * x.value[i] * y.grad[i];
 //       });
 //     }
 //     return y;

@@ -1,11 +1,10 @@
 // Builds the dataset an experiment names. A `DatasetSpec` (dataset_spec.proto)
 // holds one kind of dataset (NeuronIO read or generated, SHD, ListOps,
-// Fashion-MNIST);
-// `MakeDataset` dispatches to that reader's factory with the spec's seed, so
-// every tool and trainer builds datasets the same way. This also reads a spec
-// from a protobuf text-format file (`ReadDatasetSpecFile`, errors with the
-// file, line and column) and parses split names for command lines
-// (`ParseSplit`). Relative file paths inside a spec are resolved by the
+// Fashion-MNIST); `MakeDataset` dispatches to that reader's factory with the
+// spec's seed, so every tool and trainer builds datasets the same way. This
+// also reads a spec from a protobuf text-format file (`ReadDatasetSpecFile`,
+// errors with the file, line and column) and parses split names for command
+// lines (`ParseSplit`). Relative file paths inside a spec are resolved by the
 // readers against the directory `bazel run` was started in.
 #ifndef ELM_DATA_DATASET_FACTORY_H_
 #define ELM_DATA_DATASET_FACTORY_H_

@@ -14,22 +14,18 @@
 // models, `<dtype>.eval_forward` ([σ(logit), soma/0.1]). Relative paths are
 // taken from the directory `bazel run` was started in.
 #include <cstdio>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "autodiff/elmtensor.h"
 #include "autodiff/status_macros.h"
 #include "autodiff/user_path.h"
-#include "data/pt_reader.h"
-#include "elm/checkpoint.h"
 #include "elm/heads.h"
 #include "elm/model.h"
-#include "elm/model_config.h"
+#include "elm/model_file.h"
 #include "gflags/gflags.h"
 
 DEFINE_string(
@@ -46,56 +42,17 @@ DEFINE_string(model_version, "", "override the config's version: v1 or v2");
 namespace elm {
 namespace {
 
-absl::StatusOr<ElmConfig> LoadConfig(const std::string& model_path) {
-  std::string path = FLAGS_config.empty() ? "" : ResolveUserPath(FLAGS_config);
-  if (path.empty()) {
-    path =
-        (std::filesystem::path(model_path).parent_path() / "model_config.json")
-            .string();
-    if (!std::filesystem::exists(path)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--config is needed for ", model_path,
-                       " (no model_config.json beside it)"));
-    }
-  }
-  ASSIGN_OR_RETURN(ElmConfig config, ReadElmConfigJson(path));
-  if (FLAGS_model_version == "v2") config.set_version(ElmConfig::V2);
-  if (FLAGS_model_version == "v1") config.set_version(ElmConfig::V1);
-  return config;
-}
-
-template <typename T>
-absl::StatusOr<ElmModel<T>> LoadModel(const std::string& path) {
-  if (!std::filesystem::exists(path)) {
-    return absl::NotFoundError(
-        absl::StrCat("model file '", path, "' does not exist"));
-  }
-  if (absl::EndsWith(path, ".pt") || absl::EndsWith(path, ".txt")) {
-    ASSIGN_OR_RETURN(ElmConfig config, LoadConfig(path));
-    ASSIGN_OR_RETURN(ElmModel<T> model, ElmModel<T>::Create(config));
-    std::vector<NamedTensor> tensors;
-    std::string prefix;
-    if (absl::EndsWith(path, ".pt")) {
-      ASSIGN_OR_RETURN(tensors, ReadPtStateDict(path));
-    } else {
-      ASSIGN_OR_RETURN(ElmTensorFile file, ReadElmTensorFile(path));
-      tensors = std::move(file.tensors);
-      for (const NamedTensor& t : tensors) {
-        if (absl::StartsWith(t.name, "param.")) prefix = "param.";
-      }
-    }
-    RETURN_IF_ERROR(model.LoadStateDict(tensors, prefix, path));
-    return model;
-  }
-  return LoadModelFromCheckpoint<T>(path);
-}
-
 template <typename T>
 absl::Status Run() {
   const std::string model_path = ResolveUserPath(FLAGS_model);
   const std::string input_path = ResolveUserPath(FLAGS_input);
   const std::string output_path = ResolveUserPath(FLAGS_output);
-  ASSIGN_OR_RETURN(ElmModel<T> model, LoadModel<T>(model_path));
+  ElmModelFileOptions options;
+  if (!FLAGS_config.empty())
+    options.config_path = ResolveUserPath(FLAGS_config);
+  if (FLAGS_model_version == "v1") options.version = ElmConfig::V1;
+  if (FLAGS_model_version == "v2") options.version = ElmConfig::V2;
+  ASSIGN_OR_RETURN(ElmModel<T> model, LoadElmModelFile<T>(model_path, options));
   ASSIGN_OR_RETURN(ElmTensorFile input, ReadElmTensorFile(input_path));
   const NamedTensor* x = input.FindOrNull("X");
   if (x == nullptr) x = input.FindOrNull("input.X");

@@ -6,13 +6,15 @@
 // Notation (rows are [B, ·] per step; [T·B, ·] buffers are time-major
 // internally):
 //   x̃_t = routed input [B, S];  w = w_s ⊙ mask [S];  br(k) = k / d_brch
-//   Branch drive (time-parallel, sparse):  a_t[j] = Σ_{k: br(k)=j} w[k]·x̃_t[k]
-//   [B, B_r] Branch trace (a linear scan):          u_t = κ_u ⊙ u_{t−1} + a_t,
-//   u_{−1} = 0
-//     (v1 sums synaptic traces with one τ_s per branch, which equals this scan;
-//     v2 is it.)
-//   MLP first layer, time-parallel part:   P = U·W₁ᵤᵀ + b₁ [T·B, H₁] Sequential
-//   cell, per step t:
+//   Branch drive (time-parallel, sparse):
+//     a_t[j] = Σ_{k: br(k)=j} w[k]·x̃_t[k]              [B, B_r]
+//   Branch trace (a linear scan):
+//     u_t = κ_u ⊙ u_{t−1} + a_t,  u_{−1} = 0
+//     (v1 sums synaptic traces with one τ_s per branch, which equals this
+//     scan; v2 is it.)
+//   MLP first layer, time-parallel part:
+//     P = U·W₁ᵤᵀ + b₁                                  [T·B, H₁]
+//   Sequential cell, per step t:
 //     k_t = κ_m ⊙ m_{t−1}                  (m_{−1} = 0)
 //     A₁ = P_t + k_t·W₁ₘᵀ;  h_l = act(A_l);  A_{l+1} = h_l·W_{l+1}ᵀ + b_{l+1};
 //     z_t = A_{L+1}
@@ -29,9 +31,11 @@
 //     m̄ = M̄_t + c;  ḡ += Σ_b m̄ ⊙ Δ_t;  Z̄_t = m̄ ⊙ g ⊙ 1.7159·(1 − tanh²)·2/3
 //     Ā_l = (Ā_{l+1}·W_{l+1}) ⊙ act'(A_l) down to Ā₁;   k̄ = m̄ + Ā₁·W₁ₘ
 //     κ̄_m += Σ_b k̄ ⊙ m_{t−1};   c = k̄ ⊙ κ_m
-//   W̄_{l+1} += Ā_{l+1}ᵀ·act(A_l),  b̄ += Σ Ā;   W̄₁ₘ += Ā₁ᵀ·K;   W̄₁ᵤ += Ā₁ᵀ·U; Ū
-//   = Ā₁·W₁ᵤ reverse scan: ā_t = Ū_t + κ_u ⊙ ā_{t+1} w̄[k] += Σ_{b,t}
-//   ā_t[br(k)]·x̃_t[k]   (over the input's nonzeros),   x̄ by the same map.
+//   W̄_{l+1} += Ā_{l+1}ᵀ·act(A_l),  b̄ += Σ Ā;   W̄₁ₘ += Ā₁ᵀ·K;
+//   W̄₁ᵤ += Ā₁ᵀ·U;   Ū = Ā₁·W₁ᵤ
+//   reverse scan: ā_t = Ū_t + κ_u ⊙ ā_{t+1}
+//   w̄[k] += Σ_{b,t} ā_t[br(k)]·x̃_t[k]   (over the input's nonzeros);
+//   x̄ by the same map.
 // κ_m and g are Vars computed by primitive ops from τ_m, so their own gradients
 // (to τ_m's proto) come from the tape.
 //

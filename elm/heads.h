@@ -5,8 +5,7 @@
 //    training loss 0.5·BCEWithLogits(y₀, spike) + 0.5·MSE(y₁, soma_scaled),
 //    means over all B·T steps.
 //  * Classification: a readout [B, C] from the last step or the mean over
-//  steps, and the
-//    softmax cross-entropy on it.
+//    steps, and the softmax cross-entropy on it.
 #ifndef ELM_ELM_HEADS_H_
 #define ELM_ELM_HEADS_H_
 

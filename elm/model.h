@@ -10,12 +10,15 @@
 // without routing):
 //   w_s = relu(proto_w_s), τ_m = (τmax − τmin)·σ(proto_τ_m) + τmin,
 //   κ_m = exp(−Δt / max(τ_m, 1e-6)),  κ_s / κ_b = exp(−Δt / max(τ, 1e-6))
-//   v1: s_t = κ_s ⊙ s_{t−1} + w_s ⊙ x̃_t          [B, S];   u_t =
-//   branch_sum(s_t)  [B, B_r] v2: u_t = b_t = κ_b ⊙ b_{t−1} + branch_sum(w_s ⊙
-//   x̃_t)   [B, B_r] z_t = MLP([u_t, κ_m ⊙ m_{t−1}])               [B, d_m] Δ_t
-//   = 1.7159 · tanh((2·z_t) / 3) v1: m_t = κ_m ⊙ m_{t−1} + (λ·(1 − κ_m)) ⊙ Δ_t
-//   v2: m_t = κ_m ⊙ m_{t−1} + (1 − κ_λ) ⊙ Δ_t,  κ_λ = exp(−Δt·λ / max(τ_m,
-//   1e-6)) y_t = m_t · W_yᵀ + b_y                         [B, n_out]
+//   v1: s_t = κ_s ⊙ s_{t−1} + w_s ⊙ x̃_t              [B, S]
+//       u_t = branch_sum(s_t)                         [B, B_r]
+//   v2: u_t = b_t = κ_b ⊙ b_{t−1} + branch_sum(w_s ⊙ x̃_t)   [B, B_r]
+//   z_t = MLP([u_t, κ_m ⊙ m_{t−1}])                   [B, d_m]
+//   Δ_t = 1.7159 · tanh((2·z_t) / 3)
+//   v1: m_t = κ_m ⊙ m_{t−1} + (λ·(1 − κ_m)) ⊙ Δ_t
+//   v2: m_t = κ_m ⊙ m_{t−1} + (1 − κ_λ) ⊙ Δ_t,
+//       κ_λ = exp(−Δt·λ / max(τ_m, 1e-6))
+//   y_t = m_t · W_yᵀ + b_y                            [B, n_out]
 // MLP = Linear → act → … → Linear (mlp_num_layers hidden layers, act relu or
 // silu). Backward is the tape's: every primitive op's adjoint, in reverse.
 //
@@ -27,6 +30,16 @@
 // `w_y.weight` [n_out, d_m], `w_y.bias` [1, n_out]. Buffers (never trained):
 // `tau_s` [S] (v1) or `tau_b` [B_r] (v2), the routing
 // `input_to_synapse_indices` and `valid_indices_mask` [S].
+//
+// Example, one training step on NeuronIO targets (heads.h has the loss;
+// optimizer.h the step):
+//   ASSIGN_OR_RETURN(ElmModel<float> model, ElmModel<float>::Create(config));
+//   GradBlock<float> grads(model.params());
+//   Tape<float> tape;
+//   Var<float> y = model.FusedUnroll(tape, x, steps, &grads);  // x [B·T, N]
+//   tape.Backward(NeuronioLoss(tape, y, spike, soma));
+//   optimizer->Step(model.params().data(), grads.data(),
+//                   model.params().num_trainable_elements());
 #ifndef ELM_ELM_MODEL_H_
 #define ELM_ELM_MODEL_H_
 

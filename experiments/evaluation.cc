@@ -96,7 +96,7 @@ absl::StatusOr<EvalOutcome> Evaluator::EvaluateNeuronio(Split split) {
     return absl::OkStatus();
   };
   absl::StatusOr<NeuronioEvalResult> result =
-      elm::EvaluateNeuronio(num_files, loader, predictor, options);
+      elm::EvaluateNeuronio(num_files, loader, predictor, options, progress_);
   if (!result.ok()) {
     return absl::Status(result.status().code(),
                         absl::StrCat("evaluating the ", SplitName(split),

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -58,6 +59,12 @@ class Evaluator {
 
   absl::StatusOr<EvalOutcome> Evaluate(Split split);
 
+  // NeuronIO: called after each file an evaluation scores, with (files done,
+  // files in total); none by default.
+  void set_progress(NeuronioEvalProgress progress) {
+    progress_ = std::move(progress);
+  }
+
  private:
   absl::StatusOr<EvalOutcome> EvaluateNeuronio(Split split);
   absl::StatusOr<EvalOutcome> EvaluateClassification(Split split);
@@ -67,6 +74,7 @@ class Evaluator {
   SequenceModel* model_;
   ThreadPool* pool_;
   std::vector<Tape<float>> tapes_;
+  NeuronioEvalProgress progress_;
 };
 
 }  // namespace elm

@@ -1,18 +1,30 @@
-"""The `experiment(name, spec)` macro: a spec file as a `bazel run` target."""
+"""The `experiment(name, spec)` macro: a spec file as a `bazel run` target.
 
-def experiment(name, spec, runner = "//experiments:run", **kwargs):
+Usable from other workspaces: load("@elm//experiments:experiment.bzl", "experiment").
+Its own labels are Label()s, so they name elm's files wherever the macro is called.
+"""
+
+def experiment(name, spec, runner = None, **kwargs):
     """`bazel run //<pkg>:<name>` trains and evaluates `spec`.
+
+    Arguments after `--` go to the runner, e.g.
+    `bazel run //<pkg>:<name> -- --set train.epochs=1 --output_dir=/tmp/run`.
 
     Args:
       name: the target name.
       spec: the text-format ExperimentSpec file (a label).
-      runner: the binary that runs specs (custom models link their own runner
-        so that their registration is in it).
+      runner: the binary that runs specs; default @elm//experiments:run (the built-in
+        models). A workspace with a custom model links its own runner: a cc_binary that
+        depends on @elm//experiments:run_main and the library registering the model
+        (alwayslink = 1), e.g. runner = ":runner".
       **kwargs: passed to the sh_binary (e.g. tags, visibility).
     """
+    if runner == None:
+        runner = Label("//experiments:run")
+    runner = str(runner)
     native.sh_binary(
         name = name,
-        srcs = ["//experiments:run_spec.sh"],
+        srcs = [str(Label("//experiments:run_spec.sh"))],
         args = [
             "$(rootpath %s)" % runner,
             "$(rootpath %s)" % spec,

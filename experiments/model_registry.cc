@@ -21,7 +21,13 @@ namespace {
 
 class ElmSequenceModel : public SequenceModel {
  public:
-  explicit ElmSequenceModel(ElmModel<float> model) : model_(std::move(model)) {}
+  // Long sequences whose stored activations would exceed the budget train
+  // with checkpointing (every ⌈√T⌉ steps; fused_unroll.h).
+  explicit ElmSequenceModel(ElmModel<float> model) : model_(std::move(model)) {
+    FusedElmOptions options;
+    options.memory_budget_bytes = int64_t{1} << 30;
+    model_.set_fused_options(options);
+  }
   ParamSet<float>& params() override { return model_.params(); }
   const ParamSet<float>& params() const override { return model_.params(); }
   Var<float> Forward(Tape<float>& tape, const CsrInput& x, int64_t steps,
@@ -150,6 +156,10 @@ std::string ModelKindName(const ModelSpec& spec) {
 
 int64_t ModelOutputsFor(const DatasetInfo& info) {
   return info.num_classes > 0 ? info.num_classes : 2;
+}
+
+std::unique_ptr<SequenceModel> WrapElmModel(ElmModel<float> model) {
+  return std::make_unique<ElmSequenceModel>(std::move(model));
 }
 
 absl::StatusOr<ElmConfig> ResolveElmConfig(const ModelSpec& spec,

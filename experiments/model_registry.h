@@ -7,15 +7,32 @@
 // examples/custom_neuron), whose own config message travels in
 // `ModelSpec.custom.config` (a google.protobuf.Any).
 //
-// Example (a custom model in its own library, linked with alwayslink = 1):
-//   const bool registered = elm::RegisterModel(
-//       "gru", [](const elm::ModelSpec& spec, const elm::DatasetInfo& info,
-//                 uint64_t seed)
-//           -> absl::StatusOr<std::unique_ptr<elm::SequenceModel>> {
-//         mylab::GruConfig config;
-//         if (!spec.custom().config().UnpackTo(&config)) { ...error... }
-//         return MakeGru(config, info.input_dim, seed);
-//       });
+// A custom model (examples/custom_neuron/gru_model.cc is a complete one):
+// subclass SequenceModel over your own ParamSet<float> (Forward may densify
+// the input with DenseInput; ParamStateDict / LoadParamStateDict implement the
+// state_dict), then register a factory in a library linked with
+// alwayslink = 1, so that the registration runs in every binary linking it:
+//   absl::StatusOr<std::unique_ptr<elm::SequenceModel>> MakeGru(
+//       const elm::ModelSpec& spec, const elm::DatasetInfo& info,
+//       uint64_t seed) {
+//     mylab::GruConfig config;  // defaults when the spec gives no config
+//     if (spec.custom().has_config() &&
+//         !spec.custom().config().UnpackTo(&config)) {
+//       return absl::InvalidArgumentError("model.custom.config: not a ...");
+//     }
+//     return std::make_unique<GruSequenceModel>(
+//         config, info.input_dim, elm::ModelOutputsFor(info), seed);
+//   }
+//   const bool kRegistered = elm::RegisterModel("gru", MakeGru);
+// A spec then selects it with
+//   model {
+//     custom {
+//       name: "gru"
+//       config { [type.googleapis.com/mylab.GruConfig] { hidden: 32 } }
+//     }
+//   }
+// The trainer trains, validates, tests and checkpoints it (StateDict) like a
+// built-in model.
 #ifndef ELM_EXPERIMENTS_MODEL_REGISTRY_H_
 #define ELM_EXPERIMENTS_MODEL_REGISTRY_H_
 
@@ -34,6 +51,7 @@
 #include "autodiff/tape.h"
 #include "data/dataset.h"
 #include "elm/fused_unroll.h"
+#include "elm/model.h"
 #include "elm/model_config.pb.h"
 #include "experiments/proto/experiment.pb.h"
 
@@ -99,6 +117,11 @@ int64_t ModelOutputsFor(const DatasetInfo& info);
 // registered). The ELM's num_input / num_output default to the data's.
 absl::StatusOr<std::unique_ptr<SequenceModel>> MakeModel(
     const ModelSpec& spec, const DatasetInfo& info, uint64_t seed);
+
+// A SequenceModel over an ELM model built elsewhere (e.g. loaded from a
+// reference `.pt` file with elm/model_file.h): the adapter MakeModel uses for
+// model.elm (fused path when the model allows it).
+std::unique_ptr<SequenceModel> WrapElmModel(ElmModel<float> model);
 
 // The ElmConfig MakeModel uses for `spec.elm()` on this data (num_input and
 // num_output filled from the data when unset; a mismatch is an error naming
