@@ -2,8 +2,13 @@
 // equations, the blocking and the checkpointing.
 #include "elm/fused_unroll.h"
 
+#ifdef __AVX__
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -18,51 +23,434 @@ using Mat = Eigen::Map<RowMatrix<T>>;
 
 // The automatic block: about this many rows (steps × sequences) per block.
 constexpr int64_t kAutoBlockRows = 4096;
+// A block is processed in chunks of about this many rows (ForwardBlock,
+// BackwardBlock), small enough that a chunk's activations and adjoints are
+// still in L2 when its time-parallel products read them.
+constexpr int64_t kChunkRows = 128;
 
-// C[M, N] (+)= A[M, K]·B[K, N] for the small per-step products (M = the batch),
-// with leading dimensions; the inner loop runs over contiguous N. Eigen's
-// blocked GEMM costs more in packing than in arithmetic at these sizes.
+// ---------------------------------------------------------------------------
+// The small products of the per-step cell, C[M, N] = C₀ + A[M, K]·B[K, N]
+// with M = the batch (≤ 16 rows per thread in the benchmarks) and K, N the
+// layer widths. Eigen's blocked GEMM costs more in packing and dispatch than
+// in arithmetic at these sizes, and a plain triple loop re-loads C for every
+// k; this register-blocked kernel keeps a 4 × 3-vector tile of C (4 × 24
+// floats, 4 × 12 doubles) in twelve 32-byte vector registers over the whole
+// k loop (unrolled by 4), reading B from a copy packed once per unroll into
+// column panels (contiguous, zero padded), so the loop streams one panel and
+// broadcasts A. (Measured on the development machine's Zen 3 at M = 4, 8,
+// 16: 4 × 3 tiles beat 6 × 2 ones, and the unrolling adds ~40% at M = 4.) The
+// vector type is the GCC/Clang vector extension: AVX2 + FMA with -march=native,
+// pairs of SSE registers without. Each C element is C₀ followed by its K
+// products added in order of k (one multiply-add each), so results do not
+// depend on M, on the tile an element falls in or on any address.
+
+// A 32-byte vector of T. (Without AVX, GCC notes that returning one changes
+// the ABI; these functions are all internal.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 template <typename T>
-void SmallGemm(int64_t m, int64_t n, int64_t k, const T* __restrict a,
-               int64_t lda, const T* __restrict b, int64_t ldb, T* __restrict c,
-               int64_t ldc, bool accumulate) {
-  for (int64_t i = 0; i < m; ++i) {
-    T* ci = c + i * ldc;
-    if (!accumulate) std::fill(ci, ci + n, T(0));
+struct VecOf;
+template <>
+struct VecOf<float> {
+  typedef float type __attribute__((vector_size(32)));
+};
+template <>
+struct VecOf<double> {
+  typedef double type __attribute__((vector_size(32)));
+};
+template <typename T>
+using Vec = typename VecOf<T>::type;
+template <typename T>
+constexpr int64_t kLanes = 32 / sizeof(T);
+
+template <typename T>
+inline Vec<T> LoadVec(const T* p) {
+  Vec<T> v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+// (By value: a reference to a tile's accumulator would make GCC keep the
+// whole tile in memory.)
+template <typename T>
+inline void StoreVec(T* p, Vec<T> v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+
+// The first n < kLanes elements of a vector (the rest read as zero / left
+// untouched): AVX masked loads and stores where available.
+#ifdef __AVX__
+alignas(64) constexpr int32_t kMask32[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                             0,  0,  0,  0,  0,  0,  0,  0};
+alignas(64) constexpr int64_t kMask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+inline __m256i LaneMask(float*, int64_t n) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask32 + 8 - n));
+}
+inline __m256i LaneMask(double*, int64_t n) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask64 + 4 - n));
+}
+inline Vec<float> LoadFirst(const float* p, int64_t n) {
+  return _mm256_maskload_ps(p, LaneMask(static_cast<float*>(nullptr), n));
+}
+inline Vec<double> LoadFirst(const double* p, int64_t n) {
+  return _mm256_maskload_pd(p, LaneMask(static_cast<double*>(nullptr), n));
+}
+inline void StoreFirst(float* p, Vec<float> v, int64_t n) {
+  _mm256_maskstore_ps(p, LaneMask(static_cast<float*>(nullptr), n), v);
+}
+inline void StoreFirst(double* p, Vec<double> v, int64_t n) {
+  _mm256_maskstore_pd(p, LaneMask(static_cast<double*>(nullptr), n), v);
+}
+#else
+template <typename T>
+inline Vec<T> LoadFirst(const T* p, int64_t n) {
+  Vec<T> v = {};
+  for (int64_t l = 0; l < n; ++l) v[l] = p[l];
+  return v;
+}
+template <typename T>
+inline void StoreFirst(T* p, Vec<T> v, int64_t n) {
+  for (int64_t l = 0; l < n; ++l) p[l] = v[l];
+}
+#endif
+
+// acc + a·b as one fused multiply-add wherever the target has FMA. Spelled
+// out, not left to the compiler's contraction, which fuses some of the
+// products and not others depending on the surrounding code (e.g. the tile
+// height), so that a row's results would depend on the batch.
+#ifdef __FMA__
+// (The builtins behind _mm256_fmadd_ps/pd, on the vector type itself.)
+inline Vec<float> MulAdd(Vec<float> a, Vec<float> b, Vec<float> acc) {
+  return __builtin_ia32_vfmaddps256(a, b, acc);
+}
+inline Vec<double> MulAdd(Vec<double> a, Vec<double> b, Vec<double> acc) {
+  return __builtin_ia32_vfmaddpd256(a, b, acc);
+}
+#else  // no FMA instruction: nothing to contract
+inline Vec<float> MulAdd(Vec<float> a, Vec<float> b, Vec<float> acc) {
+  return acc + a * b;
+}
+inline Vec<double> MulAdd(Vec<double> a, Vec<double> b, Vec<double> acc) {
+  return acc + a * b;
+}
+#endif
+// Every lane a.
+inline Vec<float> Splat(float a) { return Vec<float>{a, a, a, a, a, a, a, a}; }
+inline Vec<double> Splat(double a) { return Vec<double>{a, a, a, a}; }
+
+// The tile: kTileRows rows × up to kTileVectors vectors of C.
+constexpr int kTileRows = 4;
+constexpr int kTileVectors = 3;
+
+// The columns of the panel starting at column j0 of n: 3 vectors, except
+// that 4 remaining vectors go as 2 + 2 and fewer than 3 as they are (a
+// 1-vector tile has too few accumulators to hide the multiply-add latency:
+// 100 columns are 3 + 3 + 3 + 2 + 2 vectors, 200 are 7·3 + 2 + 2).
+template <typename T>
+int64_t PanelCols(int64_t j0, int64_t n) {
+  constexpr int64_t L = kLanes<T>;
+  const int64_t left = (n - j0 + L - 1) / L;
+  return (left == 4 ? 2 : std::min<int64_t>(left, kTileVectors)) * L;
+}
+
+// B [K, N] packed into column panels: panel j0 (columns j0 .. j0 + w, w =
+// PanelCols(j0, N)) starts at data + j0·K and holds row p's w values at p·w.
+// Columns past N are zero.
+template <typename T>
+struct PackedB {
+  const T* data = nullptr;
+  int64_t k = 0, n = 0;
+};
+
+// Elements of a packed [k, n] B: k rows of n rounded up to whole vectors.
+template <typename T>
+int64_t PackedSize(int64_t k, int64_t n) {
+  return k * ((n + kLanes<T> - 1) / kLanes<T> * kLanes<T>);
+}
+
+// Packs B(p, j) = b[p·rs + j·cs] (so a transposed or strided view packs
+// directly) into `data` (PackedSize elements).
+template <typename T>
+PackedB<T> PackInto(T* data, const T* b, int64_t rs, int64_t cs, int64_t k,
+                    int64_t n) {
+  constexpr int64_t L = kLanes<T>;
+  for (int64_t j0 = 0, w; j0 < n; j0 += w) {
+    w = PanelCols<T>(j0, n);
+    T* dst = data + j0 * k;
+    if (cs == 1) {
+      // Row-contiguous B: whole vectors, the last one masked at the edge.
+      const int64_t nvec = w / L, last = std::min(w, n - j0) - (nvec - 1) * L;
+      for (int64_t p = 0; p < k; ++p) {
+        const T* src = b + p * rs + j0;
+        T* out = dst + p * w;
+        for (int64_t v = 0; v + 1 < nvec; ++v)
+          StoreVec(out + v * L, LoadVec(src + v * L));
+        const int64_t v = nvec - 1;
+        StoreVec(out + v * L, last == L ? LoadVec(src + v * L)
+                                        : LoadFirst(src + v * L, last));
+      }
+      continue;
+    }
     for (int64_t p = 0; p < k; ++p) {
-      const T aip = a[i * lda + p];
-      const T* bp = b + p * ldb;
-      for (int64_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
+      for (int64_t jj = 0; jj < w; ++jj) {
+        const int64_t j = j0 + jj;
+        dst[p * w + jj] = j < n ? b[p * rs + j * cs] : T(0);
+      }
+    }
+  }
+  return {data, k, n};
+}
+
+// The same into the arena.
+template <typename T>
+PackedB<T> PackB(Arena& arena, const T* b, int64_t rs, int64_t cs, int64_t k,
+                 int64_t n) {
+  return PackInto(arena.AllocateArray<T>(PackedSize<T>(k, n)), b, rs, cs, k, n);
+}
+
+// What C starts from: zero, C's own values, or one row (a bias) for every row.
+enum class Init { kZero, kC, kRow };
+
+// One MR × NV·kLanes tile of C = C₀ + A·B over the panel `bp`; nc columns
+// are valid: all NV·kLanes, or (kPartial) only part of the last vector.
+// A(i, p) = a[i·ars + p·acs].
+template <typename T, int MR, int NV, bool kPartial>
+__attribute__((always_inline)) inline void GemmTile(
+    int64_t k, const T* __restrict a, int64_t ars, int64_t acs,
+    const T* __restrict bp, T* __restrict c, int64_t ldc, int64_t nc, Init init,
+    const T* __restrict row) {
+  constexpr int64_t L = kLanes<T>;
+  const int64_t last = nc - (NV - 1) * L;  // valid lanes of the last vector
+  Vec<T> acc[MR][NV];
+  for (int r = 0; r < MR; ++r) {
+    const T* src = init == Init::kC ? c + r * ldc : row;
+    for (int v = 0; v < NV; ++v) {
+      if (init == Init::kZero) {
+        acc[r][v] = Vec<T>{};
+      } else if (kPartial && v == NV - 1) {
+        acc[r][v] = LoadFirst(src + v * L, last);
+      } else {
+        acc[r][v] = LoadVec(src + v * L);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < k; ++p) {
+    Vec<T> b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = LoadVec(bp + (p * NV + v) * L);
+    for (int r = 0; r < MR; ++r) {
+      const Vec<T> ar = Splat(a[r * ars + p * acs]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = MulAdd(ar, b[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    for (int v = 0; v < NV; ++v) {
+      if (kPartial && v == NV - 1) {
+        StoreFirst(c + r * ldc + v * L, acc[r][v], last);
+      } else {
+        StoreVec(c + r * ldc + v * L, acc[r][v]);
+      }
     }
   }
 }
 
-// An array in the tape's arena (zeroed when asked; null when empty). Every
-// array is 64-byte aligned, so that the full-storage and the checkpointed
-// modes see the same alignment (Eigen's vectorised loops peel by address).
+// One panel's product: rows [0, m) of C (tile i, rows i·MR .., starting at
+// a + i·ats; within it A(r, p) = a[r·ars + p·acs]) times the panel bp, nc of
+// its columns valid.
+template <typename T>
+struct PanelArgs {
+  int64_t k;
+  const T* a;
+  int64_t ars, acs, ats;
+  const T* bp;
+  T* c;
+  int64_t ldc, nc;
+  Init init;
+  const T* row;
+};
+
+// All rows of one panel: tiles of 4 rows, then the remaining rows.
+template <typename T, int NV, bool kPartial>
+void GemmPanel(int64_t m, const PanelArgs<T>& g) {
+  const T* a = g.a;
+  T* c = g.c;
+  int64_t i = 0;
+  for (; i + kTileRows <= m;
+       i += kTileRows, a += g.ats, c += kTileRows * g.ldc) {
+    GemmTile<T, kTileRows, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc,
+                                         g.nc, g.init, g.row);
+  }
+  static_assert(kTileRows == 4, "the remainder cases below are for 4 rows");
+  switch (m - i) {
+    case 3:
+      GemmTile<T, 3, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc, g.nc,
+                                   g.init, g.row);
+      break;
+    case 2:
+      GemmTile<T, 2, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc, g.nc,
+                                   g.init, g.row);
+      break;
+    case 1:
+      GemmTile<T, 1, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc, g.nc,
+                                   g.init, g.row);
+      break;
+    default:
+      break;
+  }
+}
+
+// A panel of any width up to kTileVectors vectors: the vectors its columns
+// need, the last one partial or not.
+template <typename T>
+inline void GemmAnyPanel(int64_t m, const PanelArgs<T>& g) {
+  constexpr int64_t L = kLanes<T>;
+  static_assert(kTileVectors == 3, "the cases below are for 3-vector panels");
+  switch (((g.nc + L - 1) / L) * 2 + (g.nc % L != 0)) {
+    case 2:
+      return GemmPanel<T, 1, false>(m, g);
+    case 3:
+      return GemmPanel<T, 1, true>(m, g);
+    case 4:
+      return GemmPanel<T, 2, false>(m, g);
+    case 5:
+      return GemmPanel<T, 2, true>(m, g);
+    case 6:
+      return GemmPanel<T, 3, false>(m, g);
+    default:
+      return GemmPanel<T, 3, true>(m, g);
+  }
+}
+
+// Rows per block of a tall product (a multiple of the tile height), so that
+// the block's rows of A stay in cache while every panel of B passes.
+constexpr int64_t kGemmRowBlock = 48;
+
+// Every panel of B for blocks of kGemmRowBlock rows of A (tile i of the rows
+// starting at a + i·ats).
+template <typename T>
+void GemmBlocks(int64_t m, const T* a, int64_t ars, int64_t acs, int64_t ats,
+                const PackedB<T>& b, T* c, int64_t ldc, Init init,
+                const T* row) {
+  constexpr int64_t tiles_per_block = kGemmRowBlock / kTileRows;
+  for (int64_t i0 = 0; i0 < m; i0 += kGemmRowBlock) {
+    const int64_t rows = std::min(kGemmRowBlock, m - i0);
+    for (int64_t j0 = 0, panel; j0 < b.n; j0 += panel) {
+      panel = PanelCols<T>(j0, b.n);
+      const PanelArgs<T> g{b.k,
+                           a + i0 / kGemmRowBlock * tiles_per_block * ats,
+                           ars,
+                           acs,
+                           ats,
+                           b.data + j0 * b.k,
+                           c + i0 * ldc + j0,
+                           ldc,
+                           std::min(panel, b.n - j0),
+                           init,
+                           row != nullptr ? row + j0 : nullptr};
+      GemmAnyPanel(rows, g);
+    }
+  }
+}
+
+// C[m, B.n] (leading dimension ldc) = C₀ + A·B with A(i, p) = a[i·ars +
+// p·acs]; `row` is the bias row for Init::kRow.
+template <typename T>
+void Gemm(int64_t m, const T* a, int64_t ars, int64_t acs, const PackedB<T>& b,
+          T* c, int64_t ldc, Init init, const T* row = nullptr) {
+  GemmBlocks(m, a, ars, acs, kTileRows * ars, b, c, ldc, init, row);
+}
+
+// The per-step products: A row-major with leading dimension lda.
+template <typename T>
+void SmallGemm(int64_t m, const T* a, int64_t lda, const PackedB<T>& b, T* c,
+               int64_t ldc, Init init, const T* row = nullptr) {
+  Gemm(m, a, lda, 1, b, c, ldc, init, row);
+}
+
+// Rows of A and X per chunk of GemmTN (X's packed chunk stays in cache).
+constexpr int64_t kGemmDepthBlock = 256;
+
+// The scratch GemmTN needs for products of m rows and n columns.
+template <typename T>
+int64_t GemmTNScratch(int64_t m, int64_t n) {
+  return PackedSize<T>(kGemmDepthBlock, n) +
+         kGemmDepthBlock * ((m + kTileRows - 1) / kTileRows * kTileRows);
+}
+
+// Aᵀ for m rows and k columns, A [k, m] row-major (lda), into tiles of
+// kTileRows rows: tile i holds A(p, i·4 + r) at i·4·k + p·4 + r (each p's
+// four values one small copy; a last partial tile's missing rows are not
+// written, and not read).
+template <typename T>
+void PackTiles(int64_t m, int64_t k, const T* a, int64_t lda, T* out) {
+  static_assert(kTileRows == 4, "four values per k");
+  int64_t i0 = 0;
+  for (; i0 + 4 <= m; i0 += 4) {
+    T* tile = out + i0 * k;
+    for (int64_t p = 0; p < k; ++p)
+      std::memcpy(tile + p * 4, a + p * lda + i0, 4 * sizeof(T));
+  }
+  if (i0 < m) {
+    T* tile = out + i0 * k;
+    for (int64_t p = 0; p < k; ++p) {
+      for (int64_t r = 0; r < m - i0; ++r)
+        tile[p * 4 + r] = a[p * lda + i0 + r];
+    }
+  }
+}
+
+// C[m, n] (ldc) += Aᵀ·X for the weight gradients, A [r, m] (lda) and X [r, n]
+// (ldx) row-major, r = a chunk's rows: over pieces of kGemmDepthBlock rows,
+// each chunk of X packed into panels and of Aᵀ into tiles (PackTiles) in
+// `scratch` (GemmTNScratch), so that both stream contiguously. Each C
+// element adds its r products in row order.
+template <typename T>
+void GemmTN(int64_t m, int64_t n, int64_t r, const T* a, int64_t lda,
+            const T* x, int64_t ldx, T* c, int64_t ldc, T* scratch) {
+  T* apack = scratch + PackedSize<T>(kGemmDepthBlock, n);
+  for (int64_t p0 = 0; p0 < r; p0 += kGemmDepthBlock) {
+    const int64_t kk = std::min(kGemmDepthBlock, r - p0);
+    const PackedB<T> xb = PackInto(scratch, x + p0 * ldx, ldx, 1, kk, n);
+    PackTiles(m, kk, a + p0 * lda, lda, apack);
+    GemmBlocks<T>(m, apack, 1, kTileRows, kTileRows * kk, xb, c, ldc, Init::kC,
+                  nullptr);
+  }
+}
+
+// Σ a[i]·b[i] in a fixed order (four vector partial sums, then the tail), so
+// that it does not depend on the arrays' addresses.
+template <typename T>
+T Dot(const T* a, const T* b, int64_t n) {
+  constexpr int64_t L = kLanes<T>;
+  Vec<T> s0 = {}, s1 = {}, s2 = {}, s3 = {};
+  int64_t i = 0;
+  for (; i + 4 * L <= n; i += 4 * L) {
+    s0 = MulAdd(LoadVec(a + i), LoadVec(b + i), s0);
+    s1 = MulAdd(LoadVec(a + i + L), LoadVec(b + i + L), s1);
+    s2 = MulAdd(LoadVec(a + i + 2 * L), LoadVec(b + i + 2 * L), s2);
+    s3 = MulAdd(LoadVec(a + i + 3 * L), LoadVec(b + i + 3 * L), s3);
+  }
+  for (; i + L <= n; i += L) s0 = MulAdd(LoadVec(a + i), LoadVec(b + i), s0);
+  const Vec<T> s = (s0 + s1) + (s2 + s3);
+  T sum = 0;
+  for (int64_t l = 0; l < L; ++l) sum += s[l];
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+// An array in the tape's arena (zeroed when asked; null when empty), 64-byte
+// aligned. (No result here depends on an address: every loop handles
+// unaligned data the same way.)
 template <typename T>
 T* ArenaArray(Arena& arena, int64_t n, bool zero = false) {
   if (n == 0) return nullptr;
   return zero ? arena.AllocateZeroed<T>(n) : arena.AllocateArray<T>(n);
 }
 
-// Gradient accumulation that does not depend on where the gradient lives
-// (Eigen's vectorised reductions and small products peel by the destination's
-// address, and a GradBlock's address is arbitrary): a product is formed in
-// 64-byte-aligned scratch and added element by element; column sums are
-// plain loops in row order.
+// Gradient accumulation that does not depend on where the gradient lives (a
+// GradBlock's address is arbitrary): the products go through Gemm / GemmTN,
+// whose results depend on no address, and column sums are plain loops.
 //
-// grad[r·ld + c] += prod[r·cols + c] for a [rows, cols] block of a gradient
-// with leading dimension ld.
-template <typename T>
-void AddBlock(T* grad, int64_t ld, const T* prod, int64_t rows, int64_t cols) {
-  for (int64_t r = 0; r < rows; ++r) {
-    T* g = grad + r * ld;
-    const T* p = prod + r * cols;
-    for (int64_t c = 0; c < cols; ++c) g[c] += p[c];
-  }
-}
-
 // grad[c] += Σ_r a[r, c], the rows in order.
 template <typename T>
 void AddColumnSums(T* grad, const T* a, int64_t rows, int64_t cols) {
@@ -71,6 +459,16 @@ void AddColumnSums(T* grad, const T* a, int64_t rows, int64_t cols) {
     for (int64_t c = 0; c < cols; ++c) grad[c] += ar[c];
   }
 }
+
+// A live synapse as the sparse loops see it (the entries of one channel are
+// contiguous).
+template <typename T>
+struct Synapse {
+  int32_t k;       // the synapse
+  int32_t branch;  // k / d_brch
+  T w;             // w_s[k]·mask[k] (this unroll's)
+  T scale;         // mask[k]
+};
 
 // The stored activations of one block of steps [t0, t1), time-major rows
 // (t − t0)·B + b. A slot holds G·B rows (`cap`); the last block may use fewer.
@@ -94,27 +492,38 @@ struct Saved {
   int64_t hidden;  // width of the hidden layers (0 when layers == 0)
   int64_t h1;      // width of A₁: hidden, or d_m when layers == 0
   bool silu;
-  // Structure: synapses fed by channel c are syn[chan_begin[c] .. chan_begin[c
-  // + 1]).
+  // Structure: the synapses fed by channel c are syn[q] for q in
+  // [chan_begin[c], chan_begin[c + 1]).
   const int64_t* chan_begin;
-  const int64_t* syn;
-  const T* syn_scale;         // mask[k]
-  const int32_t* syn_branch;  // br(k) = k / d_brch
-  Arena* arena;               // the tape's: backward scratch
+  const Synapse<T>* syn;
+  // Not projected, few branches: chan_w [N, chan_ld] (DenseBranchDrive); else
+  // null (BranchDrive).
+  const T* chan_w;
+  int64_t chan_ld;
+  Arena* arena;  // the tape's: backward scratch
   // Projected first layer (one κ_u for all branches and B_r ≥ 2·H₁): U is
   // never formed; the scan runs over A₁'s H₁ columns.
   bool projected;
-  const T* w1u_t;    // W₁ᵤᵀ [B_r, H₁] (projected only)
-  const T* kappa_u;  // [B_r]
+  const T* w1u_t;     // W₁ᵤᵀ [B_r, H₁] (projected only)
+  PackedB<T> w1u_tp;  // W₁ᵤᵀ packed (not projected: P = U·W₁ᵤᵀ)
+  PackedB<T> w1u;     // W₁ᵤ [H₁, B_r] packed (Ū or ā; when needed)
+  PackedB<T> wy_t;    // W_yᵀ [d_m, n_out] packed (the readout)
+  PackedB<T> wy;      // W_y [n_out, d_m] packed (M̄ = Ȳ·W_y)
+  const T* kappa_u;   // [B_r]
   // Input nonzeros, CSR over batch-major rows b·T + t.
   const int64_t* row_begin;
   const int32_t* col;
   const T* val;
-  // Transposed weights of the per-step products.
-  const T* w1m_t;       // W₁ₘᵀ [d_m, H₁]
-  const T* const* w_t;  // w_t[l] = W_{l+1}ᵀ [H, out], l = 1..L
+  // The weights of the per-step products, packed (SmallGemm): forward W₁ₘᵀ
+  // [d_m, H₁] and W_{l+1}ᵀ [H, out]; backward W₁ₘ [H₁, d_m] and W_{l+1}
+  // [out, H] (l = 1..L; index 0 unused).
+  PackedB<T> w1m_t;
+  const PackedB<T>* w_t;
+  PackedB<T> w1m;
+  const PackedB<T>* w;
   // Blocking and checkpointing (see the header).
   int64_t block_steps;     // G
+  int64_t chunk_steps;     // steps per chunk of a block (≈ kChunkRows / B)
   int64_t num_blocks;      // ⌈T / G⌉
   int64_t segment_blocks;  // blocks per checkpoint segment
   int64_t num_segments;  // ⌈num_blocks / segment_blocks⌉ (1: full storage)
@@ -124,22 +533,510 @@ struct Saved {
   int64_t carry_width;  // width of the forward trace: H₁ (projected) or B_r
   T* ckpt_m;  // [num_segments, B, d_m]: m before each segment (checkpointed)
   T* ckpt_carry;  // [num_segments, B, carry_width]: the trace before it
+  T* drive;       // ProjectedDriveScan's row [H₁]
   // Parameter Vars.
   Var<T> x, w_s, kappa_m, gain, w_y, b_y, y;
   const Var<T>* mlp_w;  // L + 1 of each
   const Var<T>* mlp_b;
 };
 
-template <typename T>
-T Act(T a, bool silu) {
-  return silu ? a / (T(1) + std::exp(-a)) : (a > T(0) ? a : T(0));
+// The cell's transcendental functions, one vector at a time. Eigen's array
+// functions run whole packets on the aligned middle of an array and scalar
+// code (which rounds differently) on the elements before and after it, so an
+// element's result would depend on its address, hence on the batch; here
+// every element, the last partial vector's included, takes the same path,
+// and a sequence's results do not depend on the batch it runs in. For float
+// these are Eigen's packet algorithms (a few ulp); double uses std::tanh /
+// std::exp per element (as Eigen does for tanh).
+
+// tanh: Eigen's generic_fast_tanh_float, a rational approximation.
+inline Vec<float> FastTanh(Vec<float> a) {
+#ifdef __FMA__
+  const float clamp = 7.99881172180175781f;
+#else
+  const float clamp = 7.90531110763549805f;
+#endif
+  const Vec<float> hi = Splat(clamp), lo = Splat(-clamp);
+  Vec<float> x = a < hi ? a : hi;
+  x = x > lo ? x : lo;
+  const Vec<float> abs_a = a < Splat(0.0f) ? -a : a;
+  const Vec<float> x2 = x * x;
+  Vec<float> p =
+      MulAdd(x2, Splat(-2.76076847742355e-16f), Splat(2.00018790482477e-13f));
+  p = MulAdd(x2, p, Splat(-8.60467152213735e-11f));
+  p = MulAdd(x2, p, Splat(5.12229709037114e-08f));
+  p = MulAdd(x2, p, Splat(1.48572235717979e-05f));
+  p = MulAdd(x2, p, Splat(6.37261928875436e-04f));
+  p = MulAdd(x2, p, Splat(4.89352455891786e-03f));
+  p = x * p;
+  Vec<float> q =
+      MulAdd(x2, Splat(1.19825839466702e-06f), Splat(1.18534705686654e-04f));
+  q = MulAdd(x2, q, Splat(2.26843463243900e-03f));
+  q = MulAdd(x2, q, Splat(4.89352518554385e-03f));
+  return abs_a < Splat(0.0004f) ? x : p / q;
 }
 
+// exp: Eigen's pexp_float (Cephes): exp(x) = 2^m·exp(r), m = ⌊x/ln 2 + ½⌋,
+// a degree-5 polynomial for exp(r); 2^m applied as 2^⌊m/2⌋·2^(m−⌊m/2⌋).
+inline Vec<float> FastExp(Vec<float> a) {
+  typedef int32_t VecI __attribute__((vector_size(32)));
+  Vec<float> x = a < Splat(88.723f) ? a : Splat(88.723f);
+  x = x > Splat(-88.723f) ? x : Splat(-88.723f);
+  // m = floor(x·log2(e) + 1/2), from the truncation.
+  const Vec<float> f = MulAdd(x, Splat(1.44269504088896341f), Splat(0.5f));
+  const Vec<float> tr =
+      __builtin_convertvector(__builtin_convertvector(f, VecI), Vec<float>);
+  const Vec<float> m = tr > f ? tr - Splat(1.0f) : tr;
+  Vec<float> r = MulAdd(m, Splat(-0.693359375f), x);
+  r = MulAdd(m, Splat(2.12194440e-4f), r);
+  const Vec<float> r2 = r * r, r3 = r2 * r;
+  Vec<float> y = MulAdd(Splat(1.9875691500E-4f), r, Splat(1.3981999507E-3f));
+  Vec<float> y1 = MulAdd(Splat(4.1665795894E-2f), r, Splat(1.6666665459E-1f));
+  const Vec<float> y2 = r + Splat(1.0f);
+  y = MulAdd(y, r, Splat(8.3334519073E-3f));
+  y1 = MulAdd(y1, r, Splat(5.0000001201E-1f));
+  y = MulAdd(y, r3, y1);
+  y = MulAdd(y, r2, y2);
+  const VecI mi = __builtin_convertvector(m, VecI);
+  const VecI m1 = mi >> 1, m2 = mi - m1;
+  const VecI e1 = (m1 + 127) << 23, e2 = (m2 + 127) << 23;
+  Vec<float> s1, s2;
+  std::memcpy(&s1, &e1, sizeof(s1));
+  std::memcpy(&s2, &e2, sizeof(s2));
+  const Vec<float> e = y * s1 * s2;
+  return e > a ? e : a;
+}
+
+// out = f(in) over n floats (f of one Vec<float>), the last vector masked.
+template <typename F>
+inline void MapVec(const float* in, float* out, int64_t n, F f) {
+  constexpr int64_t L = kLanes<float>;
+  int64_t e = 0;
+  for (; e + L <= n; e += L) StoreVec(out + e, f(LoadVec(in + e)));
+  if (e < n) StoreFirst(out + e, f(LoadFirst(in + e, n - e)), n - e);
+}
+
+// th = tanh(2z/3) over n elements.
+inline void TanhOf2Thirds(const float* z, float* th, int64_t n) {
+  MapVec(z, th, n,
+         [](Vec<float> x) { return FastTanh(x * Splat(2.0f) / Splat(3.0f)); });
+}
+inline void TanhOf2Thirds(const double* z, double* th, int64_t n) {
+  for (int64_t e = 0; e < n; ++e) th[e] = std::tanh(z[e] * 2.0 / 3.0);
+}
+
+// h = silu(a) = a / (1 + exp(−a)).
+inline void Silu(const float* a, float* h, int64_t n) {
+  MapVec(a, h, n, [](Vec<float> x) { return x / (Splat(1.0f) + FastExp(-x)); });
+}
+inline void Silu(const double* a, double* h, int64_t n) {
+  for (int64_t e = 0; e < n; ++e) h[e] = a[e] / (1.0 + std::exp(-a[e]));
+}
+
+// g ⊙= silu'(a) = σ·(1 + a·(1 − σ)), σ = 1 / (1 + exp(−a)).
+inline Vec<float> SiluGrad(Vec<float> x) {
+  const Vec<float> sig = Splat(1.0f) / (Splat(1.0f) + FastExp(-x));
+  return sig * (Splat(1.0f) + x * (Splat(1.0f) - sig));
+}
+inline void SiluBackward(const float* a, float* g, int64_t n) {
+  constexpr int64_t L = kLanes<float>;
+  int64_t e = 0;
+  for (; e + L <= n; e += L)
+    StoreVec(g + e, LoadVec(g + e) * SiluGrad(LoadVec(a + e)));
+  if (e < n) {
+    const int64_t k = n - e;
+    StoreFirst(g + e, LoadFirst(g + e, k) * SiluGrad(LoadFirst(a + e, k)), k);
+  }
+}
+inline void SiluBackward(const double* a, double* g, int64_t n) {
+  for (int64_t e = 0; e < n; ++e) {
+    const double sig = 1.0 / (1.0 + std::exp(-a[e]));
+    g[e] *= sig * (1.0 + a[e] * (1.0 - sig));
+  }
+}
+
+// h = act(a) over n elements.
 template <typename T>
-T ActGrad(T a, bool silu) {
-  if (!silu) return a > T(0) ? T(1) : T(0);
-  const T s = T(1) / (T(1) + std::exp(-a));
-  return s * (T(1) + a * (T(1) - s));
+void ActForward(const T* a, T* h, int64_t n, bool silu) {
+  if (silu) return Silu(a, h, n);
+  constexpr int64_t L = kLanes<T>;
+  const Vec<T> zero = {};
+  int64_t e = 0;
+  for (; e + L <= n; e += L) {
+    const Vec<T> x = LoadVec(a + e);
+    StoreVec(h + e, x > zero ? x : zero);
+  }
+  for (; e < n; ++e) h[e] = a[e] > T(0) ? a[e] : T(0);
+}
+
+// g ⊙= act'(a) over n elements.
+template <typename T>
+void ActBackward(const T* a, T* g, int64_t n, bool silu) {
+  if (silu) return SiluBackward(a, g, n);
+  constexpr int64_t L = kLanes<T>;
+  const Vec<T> zero = {}, one = zero + T(1);
+  int64_t e = 0;
+  for (; e + L <= n; e += L)
+    StoreVec(g + e, LoadVec(g + e) * (LoadVec(a + e) > zero ? one : zero));
+  for (; e < n; ++e) g[e] *= a[e] > T(0) ? T(1) : T(0);
+}
+
+// The per-step element-wise parts of the cell, on [B, d_m] rows (separate
+// functions so that the restrict-qualified pointers let the compiler
+// vectorise over d_m).
+
+// k = κ_m ⊙ m_{t−1}.
+template <typename T>
+void DecayMemory(int64_t B, int64_t dm, const T* __restrict km,
+                 const T* __restrict m_prev, T* __restrict k) {
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t i = 0; i < dm; ++i) k[b * dm + i] = km[i] * m_prev[b * dm + i];
+  }
+}
+
+// m_t = k + g ⊙ 1.7159·tanh(2z/3).
+template <typename T>
+void UpdateMemory(int64_t B, int64_t dm, const T* __restrict k,
+                  const T* __restrict g, const T* __restrict th,
+                  T* __restrict m) {
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t i = 0; i < dm; ++i) {
+      const int64_t e = b * dm + i;
+      m[e] = k[e] + g[i] * (th[e] * T(1.7159));
+    }
+  }
+}
+
+// m̄ += c;  ḡ += Σ_b m̄ ⊙ Δ;  Z̄ = m̄ ⊙ g ⊙ 1.7159·(1 − tanh²)·2/3.
+template <typename T>
+void CellOutputBackward(int64_t B, int64_t dm, const T* __restrict th,
+                        const T* __restrict g, const T* __restrict c,
+                        T* __restrict mb, T* __restrict gain_bar,
+                        T* __restrict zb) {
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t i = 0; i < dm; ++i) {
+      const int64_t e = b * dm + i;
+      mb[e] += c[e];
+      const T delta = th[e] * T(1.7159);
+      gain_bar[i] += mb[e] * delta;
+      zb[e] = mb[e] * g[i] * T(1.7159) * (T(1) - th[e] * th[e]) * (T(2) / T(3));
+    }
+  }
+}
+
+// k̄ += m̄ (k̄ holds Ā₁·W₁ₘ);  κ̄_m += Σ_b k̄ ⊙ m_{t−1} (unless m_prev is
+// null: t = 0);  c = k̄ ⊙ κ_m.
+template <typename T>
+void MemoryInputBackward(int64_t B, int64_t dm, const T* __restrict mb,
+                         const T* __restrict km, const T* __restrict m_prev,
+                         T* __restrict k_bar, T* __restrict kappa_bar,
+                         T* __restrict c) {
+  for (int64_t b = 0; b < B; ++b) {
+    T* __restrict kb = k_bar + b * dm;
+    for (int64_t i = 0; i < dm; ++i) kb[i] += mb[b * dm + i];
+    if (m_prev != nullptr) {
+      for (int64_t i = 0; i < dm; ++i)
+        kappa_bar[i] += kb[i] * m_prev[b * dm + i];
+    }
+    for (int64_t i = 0; i < dm; ++i) c[b * dm + i] = kb[i] * km[i];
+  }
+}
+
+// The sparse parts, over block rows (t − t0)·B + b of width `width`, for the
+// input rows b·T + t (separate functions, so that the restrict-qualified
+// pointers keep the compiler from reloading the structure after every
+// store).
+struct BlockRows {
+  int64_t batch, steps, t0, t1;
+};
+
+// How far ahead (in nonzeros) the sparse loops prefetch the rows they will
+// touch: the channel's synapses, a projected weight row or a channel sum.
+constexpr int64_t kPrefetchAhead = 4;
+
+// Prefetches `bytes` from p (for writing when `write`).
+inline void PrefetchBytes(const void* p, int64_t bytes, bool write) {
+  const char* c = static_cast<const char*>(p);
+  for (int64_t o = 0; o < bytes; o += 64) {
+    if (write) {
+      __builtin_prefetch(c + o, 1);
+    } else {
+      __builtin_prefetch(c + o, 0);
+    }
+  }
+}
+
+// Calls visit(row, q, x) for each nonzero x of the block's input rows and each
+// synapse q its channel feeds, with `row` the block row (t − t0)·B + b, rows
+// in the order b, then t (the floating-point order of BranchDrive and
+// BranchWeightGrad).
+template <typename T, typename Visit>
+inline void ForEachSynapseNonzero(const BlockRows& br,
+                                  const int64_t* __restrict row_begin,
+                                  const int32_t* __restrict col,
+                                  const T* __restrict val,
+                                  const int64_t* __restrict chan_begin,
+                                  const Synapse<T>* __restrict syn,
+                                  Visit&& visit) {
+  const int64_t nnz_end = row_begin[br.batch * br.steps];
+  for (int64_t b = 0; b < br.batch; ++b) {
+    for (int64_t t = br.t0; t < br.t1; ++t) {
+      const int64_t row = (t - br.t0) * br.batch + b;
+      const int64_t r = b * br.steps + t;
+      for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
+        if (n + kPrefetchAhead < nnz_end)
+          __builtin_prefetch(syn + chan_begin[col[n + kPrefetchAhead]]);
+        const int64_t ch = col[n];
+        const T v = val[n];
+        for (int64_t q = chan_begin[ch]; q < chan_begin[ch + 1]; ++q)
+          visit(row, syn[q], v);
+      }
+    }
+  }
+}
+
+// Not projected: u[row, br(k)] += w[k]·mask[k]·x for each nonzero x of the
+// row and each synapse k its channel feeds (the branch drive a_t).
+template <typename T>
+void BranchDrive(const BlockRows& br, int64_t width,
+                 const int64_t* __restrict row_begin,
+                 const int32_t* __restrict col, const T* __restrict val,
+                 const int64_t* __restrict chan_begin,
+                 const Synapse<T>* __restrict syn, T* __restrict u) {
+  ForEachSynapseNonzero(br, row_begin, col, val, chan_begin, syn,
+                        [u, width](int64_t row, const Synapse<T>& s, T v) {
+                          u[row * width + s.branch] += s.w * v;
+                        });
+}
+
+// The most vectors per row of the dense drive (its row stays in registers).
+constexpr int64_t kMaxDenseVectors = 8;
+
+// The same with the channels' weights as dense rows: u[row, :] = Σ_x x ·
+// chan_w[c, :] over the row's nonzeros x (channel c; chan_w [N, ld], ld ≥
+// width a whole number of vectors, zero past width), where chan_w[c, j] =
+// Σ w[k]·mask[k] over the synapses k of channel c on branch j. Whole vectors
+// summed in registers instead of a loop of scattered adds: faster when the
+// branches are few against the synapses per channel. NV vectors per row.
+template <typename T, int NV>
+void DenseBranchDriveRows(const BlockRows& br, int64_t width, int64_t ld,
+                          const int64_t* __restrict row_begin,
+                          const int32_t* __restrict col,
+                          const T* __restrict val, const T* __restrict chan_w,
+                          T* __restrict u) {
+  constexpr int64_t L = kLanes<T>;
+  const int64_t last = width - (NV - 1) * L;
+  for (int64_t b = 0; b < br.batch; ++b) {
+    for (int64_t t = br.t0; t < br.t1; ++t) {
+      T* __restrict ut = u + ((t - br.t0) * br.batch + b) * width;
+      const int64_t r = b * br.steps + t;
+      Vec<T> acc[NV];
+      for (int i = 0; i < NV; ++i) acc[i] = Vec<T>{};
+      for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
+        const T* __restrict cw = chan_w + int64_t{col[n]} * ld;
+        const Vec<T> vv = Splat(val[n]);
+        for (int i = 0; i < NV; ++i)
+          acc[i] = MulAdd(vv, LoadVec(cw + i * L), acc[i]);
+      }
+      for (int i = 0; i + 1 < NV; ++i) StoreVec(ut + i * L, acc[i]);
+      if (last == L) {
+        StoreVec(ut + (NV - 1) * L, acc[NV - 1]);
+      } else {
+        StoreFirst(ut + (NV - 1) * L, acc[NV - 1], last);
+      }
+    }
+  }
+}
+
+// DenseBranchDriveRows for any width up to kMaxDenseVectors vectors; writes
+// every row of u.
+template <typename T>
+void DenseBranchDrive(const BlockRows& br, int64_t width, int64_t ld,
+                      const int64_t* __restrict row_begin,
+                      const int32_t* __restrict col, const T* __restrict val,
+                      const T* __restrict chan_w, T* __restrict u) {
+  switch ((width + kLanes<T> - 1) / kLanes<T>) {
+#define ELM_DENSE_CASE(nv)                                                  \
+  case nv:                                                                  \
+    DenseBranchDriveRows<T, nv>(br, width, ld, row_begin, col, val, chan_w, \
+                                u);                                         \
+    break;
+    ELM_DENSE_CASE(1)
+    ELM_DENSE_CASE(2)
+    ELM_DENSE_CASE(3)
+    ELM_DENSE_CASE(4)
+    ELM_DENSE_CASE(5)
+    ELM_DENSE_CASE(6)
+    ELM_DENSE_CASE(7)
+    ELM_DENSE_CASE(8)
+#undef ELM_DENSE_CASE
+    default:
+      LOG(FATAL) << "DenseBranchDrive: " << width << " branches";
+  }
+}
+
+// Its adjoint for the weights: chan_wbar[c, :] += x · ā[row, :] (the columns
+// past width stay zero); w̄[k] is then mask[k]·chan_wbar[c, br(k)].
+template <typename T>
+void DenseChannelGrad(const BlockRows& br, int64_t width, int64_t ld,
+                      const int64_t* __restrict row_begin,
+                      const int32_t* __restrict col, const T* __restrict val,
+                      const T* __restrict a_bar, T* __restrict chan_wbar) {
+  constexpr int64_t L = kLanes<T>;
+  const int64_t nvec = (width + L - 1) / L, last = width - (nvec - 1) * L;
+  for (int64_t b = 0; b < br.batch; ++b) {
+    for (int64_t t = br.t0; t < br.t1; ++t) {
+      const T* __restrict ab = a_bar + ((t - br.t0) * br.batch + b) * width;
+      const int64_t r = b * br.steps + t;
+      for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
+        T* __restrict g = chan_wbar + int64_t{col[n]} * ld;
+        const Vec<T> v = Splat(val[n]);
+        for (int64_t i = 0; i + 1 < nvec; ++i) {
+          StoreVec(g + i * L,
+                   MulAdd(v, LoadVec(ab + i * L), LoadVec(g + i * L)));
+        }
+        const int64_t i = (nvec - 1) * L;
+        const Vec<T> ab_last =
+            last == L ? LoadVec(ab + i) : LoadFirst(ab + i, last);
+        StoreVec(g + i, MulAdd(v, ab_last, LoadVec(g + i)));
+      }
+    }
+  }
+}
+
+// trace[h] = drive[h] + κ·trace[h] over one row (plus nothing at the first
+// step: then `first` and trace = drive), then a[h] = trace[h] + bias[h].
+template <typename T>
+void ScanRow(int64_t width, T kappa, bool first, const T* __restrict drive,
+             T* __restrict trace, const T* __restrict bias, T* __restrict a) {
+  constexpr int64_t L = kLanes<T>;
+  const Vec<T> k = Splat(kappa);
+  int64_t h = 0;
+  for (; h + L <= width; h += L) {
+    const Vec<T> d = LoadVec(drive + h);
+    const Vec<T> tr = first ? d : MulAdd(k, LoadVec(trace + h), d);
+    StoreVec(trace + h, tr);
+    StoreVec(a + h, tr + LoadVec(bias + h));
+  }
+  if (h < width) {
+    const int64_t n = width - h;
+    const Vec<T> d = LoadFirst(drive + h, n);
+    const Vec<T> tr = first ? d : MulAdd(k, LoadFirst(trace + h, n), d);
+    StoreFirst(trace + h, tr, n);
+    StoreFirst(a + h, tr + LoadFirst(bias + h, n), n);
+  }
+}
+
+// Projected: the first layer's input part for the block's rows in one pass,
+// a[row, :] = b₁ + trace(row) with trace(t, b) = Σ_x w[k]·mask[k]·x ·
+// W₁ᵤᵀ[br(k), :] (over the nonzeros x of the row and the synapses k their
+// channels feed) + κ·trace(t − 1, b). carry [B, width] holds trace(t0 − 1, ·)
+// on entry (unused at t = 0) and trace(t1 − 1, ·) on return; drive [width]
+// is scratch. Rows go t-major (the scan's order); the W₁ᵤᵀ rows of the next
+// nonzeros are prefetched (they come from L2 / L3).
+template <typename T>
+void ProjectedDriveScan(const BlockRows& br, int64_t width, T kappa,
+                        const int64_t* __restrict row_begin,
+                        const int32_t* __restrict col, const T* __restrict val,
+                        const int64_t* __restrict chan_begin,
+                        const Synapse<T>* __restrict syn,
+                        const T* __restrict w1u_t, const T* __restrict bias,
+                        T* __restrict carry, T* __restrict drive,
+                        T* __restrict a) {
+  auto prefetch = [&](int64_t n) {
+    const int64_t ch = col[n];
+    if (chan_begin[ch] < chan_begin[ch + 1]) {
+      PrefetchBytes(w1u_t + int64_t{syn[chan_begin[ch]].branch} * width,
+                    width * int64_t{sizeof(T)}, false);
+    }
+  };
+  for (int64_t t = br.t0; t < br.t1; ++t) {
+    for (int64_t b = 0; b < br.batch; ++b) {
+      const int64_t r = b * br.steps + t;
+      // The next row in this order, for prefetching.
+      const int64_t r_next = b + 1 < br.batch ? r + br.steps
+                             : t + 1 < br.t1  ? t + 1
+                                              : -1;
+      const int64_t n0 = row_begin[r], n1 = row_begin[r + 1];
+      if (r_next >= 0 && row_begin[r_next] < row_begin[r_next + 1])
+        prefetch(row_begin[r_next]);
+      std::fill(drive, drive + width, T(0));
+      for (int64_t n = n0; n < n1; ++n) {
+        if (n + 1 < n1) prefetch(n + 1);
+        const int64_t ch = col[n];
+        const T v = val[n];
+        for (int64_t q = chan_begin[ch]; q < chan_begin[ch + 1]; ++q) {
+          const T coef = syn[q].w * v;
+          const T* __restrict wr = w1u_t + int64_t{syn[q].branch} * width;
+          for (int64_t h = 0; h < width; ++h) drive[h] += coef * wr[h];
+        }
+      }
+      ScanRow(width, kappa, t == 0, drive, carry + b * width, bias,
+              a + ((t - br.t0) * br.batch + b) * width);
+    }
+  }
+}
+
+// Projected backward, in one pass over the block's rows (t descending):
+// G(t, b) = Ā₁(t, b) + κ·G(t + 1, b) (just Ā₁ at the last step T − 1) in
+// rev_carry [B, width] (holding G(t1, ·) on entry, G(t0, ·) on return), also
+// stored into g when not null, and (sums not null) sums[c, :] += x · G(t, b)
+// for each nonzero x of the row in channel c.
+template <typename T>
+void ReverseScanChannelSums(const BlockRows& br, int64_t width, T kappa,
+                            const int64_t* __restrict row_begin,
+                            const int32_t* __restrict col,
+                            const T* __restrict val, const T* __restrict a1_bar,
+                            T* __restrict rev_carry, T* __restrict g,
+                            T* __restrict sums) {
+  constexpr int64_t L = kLanes<T>;
+  const Vec<T> k = Splat(kappa);
+  for (int64_t t = br.t1 - 1; t >= br.t0; --t) {
+    const bool last = t == br.steps - 1;
+    for (int64_t b = 0; b < br.batch; ++b) {
+      const int64_t row = (t - br.t0) * br.batch + b;
+      const T* __restrict ab = a1_bar + row * width;
+      T* __restrict gt = rev_carry + b * width;
+      int64_t h = 0;
+      for (; h + L <= width; h += L) {
+        const Vec<T> x = LoadVec(ab + h);
+        StoreVec(gt + h, last ? x : MulAdd(k, LoadVec(gt + h), x));
+      }
+      if (h < width) {
+        const int64_t n = width - h;
+        const Vec<T> x = LoadFirst(ab + h, n);
+        StoreFirst(gt + h, last ? x : MulAdd(k, LoadFirst(gt + h, n), x), n);
+      }
+      if (g != nullptr) std::copy(gt, gt + width, g + row * width);
+      if (sums == nullptr) continue;
+      const int64_t r = b * br.steps + t;
+      for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
+        if (n + 1 < row_begin[r + 1]) {
+          PrefetchBytes(sums + int64_t{col[n + 1]} * width,
+                        width * int64_t{sizeof(T)}, true);
+        }
+        T* __restrict dst = sums + int64_t{col[n]} * width;
+        const T v = val[n];
+        for (int64_t i = 0; i < width; ++i) dst[i] += v * gt[i];
+      }
+    }
+  }
+}
+
+// Not projected: w̄[k] += ā[row, br(k)]·mask[k]·x for each nonzero x of the
+// row and each synapse k its channel feeds.
+template <typename T>
+void BranchWeightGrad(const BlockRows& br, int64_t width,
+                      const int64_t* __restrict row_begin,
+                      const int32_t* __restrict col, const T* __restrict val,
+                      const int64_t* __restrict chan_begin,
+                      const Synapse<T>* __restrict syn,
+                      const T* __restrict a_bar, T* __restrict w_grad) {
+  ForEachSynapseNonzero(
+      br, row_begin, col, val, chan_begin, syn,
+      [a_bar, w_grad, width](int64_t row, const Synapse<T>& s, T v) {
+        w_grad[s.k] += a_bar[row * width + s.branch] * s.scale * v;
+      });
 }
 
 // Whether the first layer is projected: one κ_u (as T) for every branch and
@@ -159,135 +1056,110 @@ const T* LastM(const Saved<T>& s, int64_t j) {
   return s.slots[j % s.num_slots].m + (s.block_steps - 1) * s.batch * s.d_m;
 }
 
-// Runs the forward of block j into `slot`: the branch drive and trace, A₁'s
-// time-parallel part, then the sequential cell. m_prev = m_{t0−1} (null for
-// the first block); `carry` holds the trace at t0 − 1 on entry and at t1 − 1
-// on return. The forward pass and the checkpointed backward's recomputation
-// both run exactly this.
+// Runs the forward of block j into `slot`, chunk by chunk (chunk_steps
+// steps: the branch drive and trace, A₁'s time-parallel part, the sequential
+// cell, and, when y is not null, the readout into y [B·T, n_out] and the
+// memory record (when not null) for the chunk's rows), so that each chunk's
+// rows are still in cache from one stage to the next. m_prev = m_{t0−1}
+// (null for the first block); `carry` holds the trace at t0 − 1 on entry and
+// at t1 − 1 on return. The forward pass and the checkpointed backward's
+// recomputation (without y) both run exactly this.
 template <typename T>
 void ForwardBlock(const Saved<T>& s, int64_t j, const T* m_prev, T* carry,
-                  const Slot<T>& slot) {
+                  const Slot<T>& slot, T* y = nullptr, T* memory = nullptr) {
   const int64_t B = s.batch, TT = s.steps, G = s.block_steps, cap = G * B;
-  const int64_t t0 = j * G, t1 = std::min(TT, t0 + G), Rb = (t1 - t0) * B;
+  const int64_t t0 = j * G, t1 = std::min(TT, t0 + G);
   const int64_t n_branch = s.n_branch, dm = s.d_m, L = s.layers;
-  const int64_t hidden = s.hidden, H1 = s.h1, cw = s.carry_width;
+  const int64_t hidden = s.hidden, H1 = s.h1, n_out = s.n_out;
   // m_{t0−1} first: with a single slot, m_prev points into this slot's m.
   if (m_prev != nullptr) {
     std::copy(m_prev, m_prev + B * dm, slot.m_in);
   } else {
     std::fill(slot.m_in, slot.m_in + B * dm, T(0));
   }
-  const T* w = s.w_s.value;
-  Mat<T> W1(s.mlp_w[0].value, H1, n_branch + dm);
   T* a1 = L > 0 ? slot.pre : s.z;
-  // The trace: A₁ before the bias (projected) or U; a scan over t.
-  T* trace = s.projected ? a1 : slot.u;
-  std::fill(trace, trace + Rb * cw, T(0));  // accumulated below
-  if (s.projected) {
-    // Each input nonzero adds a row of W₁ᵤᵀ, then one H₁-wide scan.
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t t = t0; t < t1; ++t) {
-        T* at = trace + ((t - t0) * B + b) * H1;
-        const int64_t r = b * TT + t;
-        for (int64_t n = s.row_begin[r]; n < s.row_begin[r + 1]; ++n) {
-          const int64_t ch = s.col[n];
-          for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
-            const int64_t k = s.syn[q];
-            const T coef = w[k] * s.syn_scale[k] * s.val[n];
-            const T* row = s.w1u_t + s.syn_branch[k] * H1;
-            for (int64_t h = 0; h < H1; ++h) at[h] += coef * row[h];
-          }
-        }
-      }
-    }
-    const T kappa = s.kappa_u[0];
-    for (int64_t t = std::max<int64_t>(t0, 1); t < t1; ++t) {
-      T* cur = trace + (t - t0) * B * H1;
-      const T* prev = t == t0 ? carry : cur - B * H1;
-      for (int64_t e = 0; e < B * H1; ++e) cur[e] += kappa * prev[e];
-    }
-  } else {
-    // Branch drive a_t and the branch-trace scan into U.
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t t = t0; t < t1; ++t) {
-        T* ut = trace + ((t - t0) * B + b) * n_branch;
-        const int64_t r = b * TT + t;
-        for (int64_t n = s.row_begin[r]; n < s.row_begin[r + 1]; ++n) {
-          const int64_t ch = s.col[n];
-          for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
-            const int64_t k = s.syn[q];
-            ut[s.syn_branch[k]] += w[k] * s.syn_scale[k] * s.val[n];
-          }
-        }
-      }
-    }
-    for (int64_t t = std::max<int64_t>(t0, 1); t < t1; ++t) {
-      T* cur = trace + (t - t0) * B * n_branch;
-      const T* prev = t == t0 ? carry : cur - B * n_branch;
-      for (int64_t b = 0; b < B; ++b) {
-        for (int64_t i = 0; i < n_branch; ++i) {
-          cur[b * n_branch + i] += s.kappa_u[i] * prev[b * n_branch + i];
-        }
-      }
-    }
-  }
-  std::copy(trace + (Rb - B) * cw, trace + Rb * cw, carry);
-  if (!s.projected) {
-    Mat<T>(a1, Rb, H1).noalias() =
-        Mat<T>(slot.u, Rb, n_branch) * W1.leftCols(n_branch).transpose();
-  }
-  // The bias is added after the scan (it is not part of the trace).
-  Mat<T>(a1, Rb, H1).rowwise() += Mat<T>(s.mlp_b[0].value, 1, H1).row(0);
-
-  // The sequential cell.
   const T* km = s.kappa_m.value;
   const T* g = s.gain.value;
-  for (int64_t t = t0; t < t1; ++t) {
-    const int64_t row = (t - t0) * B;  // the step's first row in the block
-    T* kt = slot.k + row * dm;
-    if (t == 0) {
-      std::fill(kt, kt + B * dm, T(0));
+  for (int64_t c0 = t0, c1; c0 < t1; c0 = c1) {
+    c1 = std::min(t1, c0 + s.chunk_steps);
+    const int64_t o = (c0 - t0) * B, R = (c1 - c0) * B;  // the chunk's rows
+    const BlockRows rows{B, TT, c0, c1};
+    if (s.projected) {
+      // A₁ = b₁ + the scan of the projected drive, in one pass.
+      ProjectedDriveScan(rows, H1, s.kappa_u[0], s.row_begin, s.col, s.val,
+                         s.chan_begin, s.syn, s.w1u_t, s.mlp_b[0].value, carry,
+                         s.drive, a1 + o * H1);
     } else {
-      const T* mp = t == t0 ? slot.m_in : slot.m + (row - B) * dm;
-      for (int64_t b = 0; b < B; ++b) {
-        for (int64_t i = 0; i < dm; ++i)
-          kt[b * dm + i] = km[i] * mp[b * dm + i];
+      // The branch drive a_t and the branch-trace scan into U, then
+      // P = b₁ + U·W₁ᵤᵀ.
+      T* u = slot.u + o * n_branch;
+      if (s.chan_w != nullptr) {  // writes every row
+        DenseBranchDrive(rows, n_branch, s.chan_ld, s.row_begin, s.col, s.val,
+                         s.chan_w, u);
+      } else {
+        std::fill(u, u + R * n_branch, T(0));  // accumulated
+        BranchDrive(rows, n_branch, s.row_begin, s.col, s.val, s.chan_begin,
+                    s.syn, u);
       }
+      for (int64_t t = std::max<int64_t>(c0, 1); t < c1; ++t) {
+        T* cur = u + (t - c0) * B * n_branch;
+        const T* prev = t == c0 ? carry : cur - B * n_branch;
+        for (int64_t b = 0; b < B; ++b) {
+          for (int64_t i = 0; i < n_branch; ++i) {
+            cur[b * n_branch + i] += s.kappa_u[i] * prev[b * n_branch + i];
+          }
+        }
+      }
+      std::copy(u + (R - B) * n_branch, u + R * n_branch, carry);
+      Gemm(R, u, n_branch, 1, s.w1u_tp, a1 + o * H1, H1, Init::kRow,
+           s.mlp_b[0].value);
     }
-    SmallGemm<T>(B, H1, dm, kt, dm, s.w1m_t, H1, a1 + row * H1, H1,
-                 /*accumulate=*/true);
 
-    for (int64_t l = 1; l <= L; ++l) {
-      const T* pre = slot.pre + ((l - 1) * cap + row) * hidden;
-      T* h = slot.act + ((l - 1) * cap + row) * hidden;
-      for (int64_t e = 0; e < B * hidden; ++e) h[e] = Act(pre[e], s.silu);
-      const int64_t out = l == L ? dm : hidden;
-      T* next = l == L ? s.z + row * dm : slot.pre + (l * cap + row) * hidden;
-      const T* bias = s.mlp_b[l].value;
-      for (int64_t b = 0; b < B; ++b)
-        std::copy(bias, bias + out, next + b * out);
-      SmallGemm<T>(B, out, hidden, h, hidden, s.w_t[l], out, next, out,
-                   /*accumulate=*/true);
+    // The sequential cell.
+    for (int64_t t = c0; t < c1; ++t) {
+      const int64_t row = (t - t0) * B;  // the step's first row in the block
+      T* kt = slot.k + row * dm;
+      if (t == 0) {
+        std::fill(kt, kt + B * dm, T(0));
+      } else {
+        DecayMemory(B, dm, km, t == t0 ? slot.m_in : slot.m + (row - B) * dm,
+                    kt);
+      }
+      SmallGemm<T>(B, kt, dm, s.w1m_t, a1 + row * H1, H1, Init::kC);
+
+      for (int64_t l = 1; l <= L; ++l) {
+        const T* pre = slot.pre + ((l - 1) * cap + row) * hidden;
+        T* h = slot.act + ((l - 1) * cap + row) * hidden;
+        ActForward(pre, h, B * hidden, s.silu);
+        const int64_t out = l == L ? dm : hidden;
+        T* next = l == L ? s.z + row * dm : slot.pre + (l * cap + row) * hidden;
+        SmallGemm<T>(B, h, hidden, s.w_t[l], next, out, Init::kRow,
+                     s.mlp_b[l].value);
+      }
+      const T* z = s.z + row * dm;  // = A₁'s rows when L == 0
+      T* tht = slot.th + row * dm;
+      T* mt = slot.m + row * dm;
+      TanhOf2Thirds(z, tht, B * dm);
+      UpdateMemory(B, dm, kt, g, tht, mt);
     }
-    const T* z = s.z + row * dm;  // = A₁'s rows when L == 0
-    T* tht = slot.th + row * dm;
-    T* mt = slot.m + row * dm;
-    // tanh((2z)/3) over the step's block at once: Eigen vectorises it for float
-    // (within a few ulp of std::tanh) and uses std::tanh for double.
-    using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
-    Eigen::Map<Arr>(tht, B * dm) =
-        (Eigen::Map<const Arr>(z, B * dm) * T(2) / T(3)).tanh();
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t i = 0; i < dm; ++i) {
-        const int64_t e = b * dm + i;
-        mt[e] = kt[e] + g[i] * (tht[e] * T(1.7159));
+
+    // The readout y = M·W_yᵀ + b_y straight into y's batch-major rows (and
+    // the memory record).
+    for (int64_t b = 0; y != nullptr && b < B; ++b) {
+      Gemm(c1 - c0, slot.m + (o + b) * dm, B * dm, 1, s.wy_t,
+           y + (b * TT + c0) * n_out, n_out, Init::kRow, s.b_y.value);
+      if (memory == nullptr) continue;
+      for (int64_t t = c0; t < c1; ++t) {
+        const T* src = slot.m + ((t - t0) * B + b) * dm;
+        std::copy(src, src + dm, memory + (b * TT + t) * dm);
       }
     }
   }
 }
 
-// The backward's scratch, one block's worth (every buffer is fully written
-// before it is read, except the accumulators and carries, which are zeroed).
+// The backward's scratch, one chunk's worth (cap = chunk_steps·B rows; every
+// buffer is fully written before it is read, except the accumulators and
+// carries, which are zeroed).
 template <typename T>
 struct Scratch {
   T* y_bar;       // Ȳ [cap, n_out]
@@ -300,202 +1172,162 @@ struct Scratch {
   T* gain_bar;    // [d_m]
   T* kappa_bar;   // [d_m]
   T* a_bar;       // ā [cap, B_r] (when needed)
-  T* g;           // reverse-scanned Ā₁ [cap, H₁] (projected)
+  T* g;           // reverse-scanned Ā₁ [cap, H₁] (projected, for x̄)
   T* rev_carry;   // the reverse scan's row at t1 (of ā or of g)
   T* w1u_bar_t;   // W̄₁ᵤᵀ [B_r, H₁] (projected)
   T* carry;       // the forward trace while recomputing a segment
-  T* prod;        // a block's weight-gradient product, before AddBlock
+  T* pack;        // GemmTN's packed chunk
+  T* chan_g;      // Σ x·G_t per input channel [N, H₁] (projected)
+  T* chan_wbar;   // the adjoint of chan_w [N, chan_ld] (when chan_w is used)
 };
 
-// The backward of block j (its activations in `slot`): the cell's per-step
-// sweep in reverse, then the block's weight-gradient products and the
-// branch part, over the block's rows.
+// The backward of block j (its activations in `slot`), chunk by chunk in
+// reverse (the chunks of ForwardBlock, so that a chunk's adjoints are still in
+// cache for its products): the readout's adjoint, the cell's per-step sweep
+// in reverse, the chunk's weight-gradient products and its branch part. The
+// scratch rows are the chunk's: row (t − c0)·B + b.
 template <typename T>
 void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
                    const Scratch<T>& w) {
   const int64_t B = s.batch, TT = s.steps, G = s.block_steps, cap = G * B;
-  const int64_t t0 = j * G, t1 = std::min(TT, t0 + G), Rb = (t1 - t0) * B;
+  const int64_t t0 = j * G, t1 = std::min(TT, t0 + G);
   const int64_t dm = s.d_m, L = s.layers, H1 = s.h1, hidden = s.hidden;
   const int64_t n_out = s.n_out, n_branch = s.n_branch;
-  const bool last_block = j == s.num_blocks - 1;
-  // Ȳ to time-major.
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t t = t0; t < t1; ++t) {
-      std::copy(s.y.grad + (b * TT + t) * n_out,
-                s.y.grad + (b * TT + t + 1) * n_out,
-                w.y_bar + ((t - t0) * B + b) * n_out);
-    }
-  }
-  Mat<T> Ybar(w.y_bar, Rb, n_out);
-  Mat<T> M(slot.m, Rb, dm);
-  Mat<T> Wy(s.w_y.value, n_out, dm);
-  if (s.w_y.grad) {
-    Mat<T>(w.prod, n_out, dm).noalias() = Ybar.transpose() * M;
-    AddBlock(s.w_y.grad, dm, w.prod, n_out, dm);
-  }
-  if (s.b_y.grad) AddColumnSums(s.b_y.grad, w.y_bar, Rb, n_out);
-  Mat<T> Mbar(w.m_bar, Rb, dm);
-  Mbar.noalias() = Ybar * Wy;
-
+  const int64_t ccap = s.chunk_steps * B;  // rows of a scratch chunk
   const T* g = s.gain.value;
   const T* km = s.kappa_m.value;
   const Var<T>& w1 = s.mlp_w[0];
   const int64_t in1 = n_branch + dm;
-  Mat<T> W1(w1.value, H1, in1);
-  for (int64_t t = t1 - 1; t >= t0; --t) {
-    const int64_t row = (t - t0) * B;
-    T* mb = w.m_bar + row * dm;
-    const T* tht = slot.th + row * dm;
-    // The adjoint of z_t: into Z̄ (L > 0) or Ā₁ (L == 0).
-    T* zb = (L > 0 ? w.z_bar : w.a1_bar) + row * dm;
+  const int64_t last = t1 - t0 - (t1 - t0 - 1) % s.chunk_steps - 1;
+  for (int64_t c0 = t0 + last, c1 = t1; c1 > t0; c1 = c0, c0 -= s.chunk_steps) {
+    const int64_t o = (c0 - t0) * B, R = (c1 - c0) * B;  // the chunk's rows
+    // Ȳ to time-major; a chunk without any (a loss on the last step only)
+    // has M̄ = 0 and adds nothing to W̄_y, b̄_y.
+    bool any = false;
     for (int64_t b = 0; b < B; ++b) {
-      for (int64_t i = 0; i < dm; ++i) {
-        const int64_t e = b * dm + i;
-        mb[e] += w.c[e];
-        const T delta = tht[e] * T(1.7159);
-        w.gain_bar[i] += mb[e] * delta;
-        zb[e] =
-            mb[e] * g[i] * T(1.7159) * (T(1) - tht[e] * tht[e]) * (T(2) / T(3));
+      for (int64_t t = c0; t < c1; ++t) {
+        const T* src = s.y.grad + (b * TT + t) * n_out;
+        T* dst = w.y_bar + ((t - c0) * B + b) * n_out;
+        for (int64_t i = 0; i < n_out; ++i) {
+          dst[i] = src[i];
+          any |= src[i] != T(0);
+        }
       }
     }
-    // Down the MLP: Ā_l = (Ā_{l+1}·W_{l+1}) ⊙ act'(A_l).
-    const T* upper = zb;
-    int64_t upper_width = dm;
-    for (int64_t l = L; l >= 1; --l) {
-      T* ab = l == 1 ? w.a1_bar + row * hidden
-                     : w.hidden_bar + ((l - 2) * cap + row) * hidden;
+    if (any) {
+      if (s.w_y.grad) {
+        GemmTN(n_out, dm, R, w.y_bar, n_out, slot.m + o * dm, dm, s.w_y.grad,
+               dm, w.pack);
+      }
+      if (s.b_y.grad) AddColumnSums(s.b_y.grad, w.y_bar, R, n_out);
+      Gemm(R, w.y_bar, n_out, 1, s.wy, w.m_bar, dm, Init::kZero);
+    } else {
+      std::fill(w.m_bar, w.m_bar + R * dm, T(0));
+    }
+
+    for (int64_t t = c1 - 1; t >= c0; --t) {
+      const int64_t row = (t - c0) * B;   // in the chunk's scratch
+      const int64_t srow = (t - t0) * B;  // in the slot
+      T* mb = w.m_bar + row * dm;
+      const T* tht = slot.th + srow * dm;
+      // The adjoint of z_t: into Z̄ (L > 0) or Ā₁ (L == 0).
+      T* zb = (L > 0 ? w.z_bar : w.a1_bar) + row * dm;
+      CellOutputBackward(B, dm, tht, g, w.c, mb, w.gain_bar, zb);
+      // Down the MLP: Ā_l = (Ā_{l+1}·W_{l+1}) ⊙ act'(A_l).
+      const T* upper = zb;
+      int64_t upper_width = dm;
+      for (int64_t l = L; l >= 1; --l) {
+        T* ab = l == 1 ? w.a1_bar + row * hidden
+                       : w.hidden_bar + ((l - 2) * ccap + row) * hidden;
+        SmallGemm<T>(B, upper, upper_width, s.w[l], ab, hidden, Init::kZero);
+        const T* pre = slot.pre + ((l - 1) * cap + srow) * hidden;
+        ActBackward(pre, ab, B * hidden, s.silu);
+        upper = ab;
+        upper_width = hidden;
+      }
+      // k̄ = m̄ + Ā₁·W₁ₘ;  κ̄_m += Σ_b k̄ ⊙ m_{t−1};  c = k̄ ⊙ κ_m.
+      SmallGemm<T>(B, w.a1_bar + row * H1, H1, s.w1m, w.k_bar, dm, Init::kZero);
+      const T* m_prev = t == t0 ? slot.m_in : slot.m + (srow - B) * dm;
+      MemoryInputBackward(B, dm, mb, km, t > 0 ? m_prev : nullptr, w.k_bar,
+                          w.kappa_bar, w.c);
+    }
+
+    // The chunk's weight gradients, one product each over its rows.
+    for (int64_t l = L; l >= 1; --l) {  // layer l+1 (index l), input h_l
       const Var<T>& wl = s.mlp_w[l];
-      SmallGemm<T>(B, hidden, upper_width, upper, upper_width, wl.value, hidden,
-                   ab, hidden, /*accumulate=*/false);
-      const T* pre = slot.pre + ((l - 1) * cap + row) * hidden;
-      for (int64_t e = 0; e < B * hidden; ++e) ab[e] *= ActGrad(pre[e], s.silu);
-      upper = ab;
-      upper_width = hidden;
-    }
-    // k̄ = m̄ + Ā₁·W₁ₘ;  κ̄_m += Σ_b k̄ ⊙ m_{t−1};  c = k̄ ⊙ κ_m.
-    SmallGemm<T>(B, dm, H1, w.a1_bar + row * H1, H1, W1.data() + n_branch, in1,
-                 w.k_bar, dm, /*accumulate=*/false);
-    const T* m_prev = t == t0 ? slot.m_in : slot.m + (row - B) * dm;
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t i = 0; i < dm; ++i) {
-        const int64_t e = b * dm + i;
-        w.k_bar[e] += mb[e];
-        if (t > 0) w.kappa_bar[i] += w.k_bar[e] * m_prev[e];
-        w.c[e] = w.k_bar[e] * km[i];
+      const Var<T>& bias = s.mlp_b[l];
+      const int64_t out = l == L ? dm : hidden;
+      const T* ab = l == L ? w.z_bar : w.hidden_bar + (l - 1) * ccap * hidden;
+      if (wl.grad) {
+        GemmTN(out, hidden, R, ab, out, slot.act + ((l - 1) * cap + o) * hidden,
+               hidden, wl.grad, hidden, w.pack);
       }
+      if (bias.grad) AddColumnSums(bias.grad, ab, R, out);
     }
-  }
-
-  // The block's weight gradients, one GEMM each over its rows.
-  for (int64_t l = L; l >= 1; --l) {  // layer l+1 (index l), input h_l
-    const Var<T>& wl = s.mlp_w[l];
-    const Var<T>& bias = s.mlp_b[l];
-    const int64_t out = l == L ? dm : hidden;
-    const T* ab = l == L ? w.z_bar : w.hidden_bar + (l - 1) * cap * hidden;
-    Eigen::Map<const RowMatrix<T>> Ab(ab, Rb, out);
-    Eigen::Map<const RowMatrix<T>> Hl(slot.act + (l - 1) * cap * hidden, Rb,
-                                      hidden);
-    if (wl.grad) {
-      Mat<T>(w.prod, out, hidden).noalias() = Ab.transpose() * Hl;
-      AddBlock(wl.grad, hidden, w.prod, out, hidden);
-    }
-    if (bias.grad) AddColumnSums(bias.grad, ab, Rb, out);
-  }
-  Mat<T> A1bar(w.a1_bar, Rb, H1);
-  if (w1.grad) {
-    Mat<T>(w.prod, H1, dm).noalias() =
-        A1bar.transpose() * Mat<T>(slot.k, Rb, dm);
-    AddBlock(w1.grad + n_branch, in1, w.prod, H1, dm);
-  }
-  if (s.mlp_b[0].grad) AddColumnSums(s.mlp_b[0].grad, w.a1_bar, Rb, H1);
-
-  if (s.projected) {
-    // With one κ for every branch, U·W₁ᵤᵀ = scan(A·W₁ᵤᵀ): the forward never
-    // formed U. G = reverse-scan(Ā₁) gives W̄₁ᵤ = Σ_t G_tᵀ a_t and ā_t =
-    // G_t·W₁ᵤ, both over the input's nonzeros only.
-    const T kappa = s.kappa_u[0];
-    std::copy(w.a1_bar, w.a1_bar + Rb * H1, w.g);
-    for (int64_t t = std::min(t1 - 1, TT - 2); t >= t0; --t) {
-      T* cur = w.g + (t - t0) * B * H1;
-      const T* next = t == t1 - 1 ? w.rev_carry : cur + B * H1;
-      for (int64_t e = 0; e < B * H1; ++e) cur[e] += kappa * next[e];
-    }
-    std::copy(w.g, w.g + B * H1, w.rev_carry);
-    const T* ws = s.w_s.value;
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t t = t0; t < t1; ++t) {
-        const T* gt = w.g + ((t - t0) * B + b) * H1;
-        const int64_t r = b * TT + t;
-        for (int64_t n = s.row_begin[r]; n < s.row_begin[r + 1]; ++n) {
-          const int64_t ch = s.col[n];
-          for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
-            const int64_t k = s.syn[q];
-            const int64_t jb = s.syn_branch[k];
-            if (w1.grad) {
-              const T coef = ws[k] * s.syn_scale[k] * s.val[n];
-              T* dst = w.w1u_bar_t + jb * H1;
-              for (int64_t h = 0; h < H1; ++h) dst[h] += coef * gt[h];
-            }
-            if (s.w_s.grad) {
-              const T* wt = s.w1u_t + jb * H1;
-              T dot = 0;
-              for (int64_t h = 0; h < H1; ++h) dot += gt[h] * wt[h];
-              s.w_s.grad[k] += dot * s.syn_scale[k] * s.val[n];
-            }
-          }
-        }
-      }
-    }
-    if (s.x.grad) {
-      Mat<T>(w.a_bar, Rb, n_branch).noalias() =
-          Mat<T>(w.g, Rb, H1) * W1.leftCols(n_branch);
-    }
-  } else {
     if (w1.grad) {
-      Mat<T>(w.prod, H1, n_branch).noalias() =
-          A1bar.transpose() * Mat<T>(slot.u, Rb, n_branch);
-      AddBlock(w1.grad, in1, w.prod, H1, n_branch);
+      GemmTN(H1, dm, R, w.a1_bar, H1, slot.k + o * dm, dm, w1.grad + n_branch,
+             in1, w.pack);
     }
-    if (w.a_bar != nullptr) {
-      // Ū = Ā₁·W₁ᵤ, then the reverse scan ā_t = Ū_t + κ_u ⊙ ā_{t+1} (in place).
-      Mat<T>(w.a_bar, Rb, n_branch).noalias() = A1bar * W1.leftCols(n_branch);
-      for (int64_t t = last_block ? t1 - 2 : t1 - 1; t >= t0; --t) {
-        T* cur = w.a_bar + (t - t0) * B * n_branch;
-        const T* next = t == t1 - 1 ? w.rev_carry : cur + B * n_branch;
-        for (int64_t b = 0; b < B; ++b) {
-          for (int64_t i = 0; i < n_branch; ++i) {
-            cur[b * n_branch + i] += s.kappa_u[i] * next[b * n_branch + i];
-          }
-        }
-      }
-      std::copy(w.a_bar, w.a_bar + B * n_branch, w.rev_carry);
-    }
-  }
-  if (w.a_bar == nullptr) return;
-  // w̄[k] += Σ ā[br(k)]·mask[k]·x over the nonzeros (unless done above);
-  // x̄[c] += Σ_k w[k]·mask[k]·ā[br(k)].
-  const T* ws = s.w_s.value;
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const T* ab = w.a_bar + ((t - t0) * B + b) * n_branch;
-      const int64_t r = b * TT + t;
-      if (s.w_s.grad && !s.projected) {
-        for (int64_t n = s.row_begin[r]; n < s.row_begin[r + 1]; ++n) {
-          const int64_t ch = s.col[n];
-          for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
-            const int64_t k = s.syn[q];
-            s.w_s.grad[k] += ab[s.syn_branch[k]] * s.syn_scale[k] * s.val[n];
-          }
-        }
+    if (s.mlp_b[0].grad) AddColumnSums(s.mlp_b[0].grad, w.a1_bar, R, H1);
+
+    const BlockRows rows{B, TT, c0, c1};
+    if (s.projected) {
+      // With one κ for every branch, U·W₁ᵤᵀ = scan(A·W₁ᵤᵀ): the forward
+      // never formed U. G = reverse-scan(Ā₁) gives W̄₁ᵤ = Σ_t G_tᵀ a_t and
+      // ā_t = G_t·W₁ᵤ, both over the input's nonzeros only: per input
+      // channel, Σ x·G_t over its nonzeros (Backward turns it into W̄₁ᵤ and w̄
+      // once, after the last block), with the reverse scan in the same pass;
+      // G itself is kept only for x̄.
+      if (w.chan_g != nullptr || s.x.grad) {
+        ReverseScanChannelSums(rows, H1, s.kappa_u[0], s.row_begin, s.col,
+                               s.val, w.a1_bar, w.rev_carry,
+                               s.x.grad ? w.g : nullptr, w.chan_g);
       }
       if (s.x.grad) {
-        T* xg = s.x.grad + r * s.n_in;
+        Gemm(R, w.g, H1, 1, s.w1u, w.a_bar, n_branch, Init::kZero);
+      }
+    } else {
+      if (w1.grad) {
+        GemmTN(H1, n_branch, R, w.a1_bar, H1, slot.u + o * n_branch, n_branch,
+               w1.grad, in1, w.pack);
+      }
+      if (w.a_bar != nullptr) {
+        // Ū = Ā₁·W₁ᵤ, then the reverse scan ā_t = Ū_t + κ_u ⊙ ā_{t+1} (in
+        // place; at the last step T − 1, ā = Ū).
+        Gemm(R, w.a1_bar, H1, 1, s.w1u, w.a_bar, n_branch, Init::kZero);
+        for (int64_t t = c1 == TT ? c1 - 2 : c1 - 1; t >= c0; --t) {
+          T* cur = w.a_bar + (t - c0) * B * n_branch;
+          const T* next = t == c1 - 1 ? w.rev_carry : cur + B * n_branch;
+          for (int64_t b = 0; b < B; ++b) {
+            for (int64_t i = 0; i < n_branch; ++i) {
+              cur[b * n_branch + i] += s.kappa_u[i] * next[b * n_branch + i];
+            }
+          }
+        }
+        std::copy(w.a_bar, w.a_bar + B * n_branch, w.rev_carry);
+      }
+    }
+    if (w.a_bar == nullptr) continue;
+    // w̄[k] += Σ ā[br(k)]·mask[k]·x over the nonzeros (unless done above);
+    // x̄[c] += Σ_k w[k]·mask[k]·ā[br(k)].
+    if (s.w_s.grad && !s.projected) {
+      if (w.chan_wbar != nullptr) {
+        DenseChannelGrad(rows, n_branch, s.chan_ld, s.row_begin, s.col, s.val,
+                         w.a_bar, w.chan_wbar);
+      } else {
+        BranchWeightGrad(rows, n_branch, s.row_begin, s.col, s.val,
+                         s.chan_begin, s.syn, w.a_bar, s.w_s.grad);
+      }
+    }
+    if (!s.x.grad) continue;
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t t = c0; t < c1; ++t) {
+        const T* ab = w.a_bar + ((t - c0) * B + b) * n_branch;
+        T* xg = s.x.grad + (b * TT + t) * s.n_in;
         for (int64_t ch = 0; ch < s.n_in; ++ch) {
           T sum = 0;
-          for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
-            const int64_t k = s.syn[q];
-            sum += ws[k] * s.syn_scale[k] * ab[s.syn_branch[k]];
-          }
+          for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q)
+            sum += s.syn[q].w * ab[s.syn[q].branch];
           xg[ch] += sum;
         }
       }
@@ -505,7 +1337,8 @@ void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
 
 template <typename T>
 void Backward(const Saved<T>& s) {
-  const int64_t B = s.batch, cap = s.block_steps * B, dm = s.d_m;
+  const int64_t B = s.batch, dm = s.d_m;
+  const int64_t cap = s.chunk_steps * B;  // the scratch holds one chunk
   const int64_t L = s.layers, H1 = s.h1;
   Arena& arena = *s.arena;
   const bool need_a_bar = (s.w_s.grad && !s.projected) || s.x.grad;
@@ -520,13 +1353,18 @@ void Backward(const Saved<T>& s) {
   w.gain_bar = ArenaArray<T>(arena, dm, true);
   w.kappa_bar = ArenaArray<T>(arena, dm, true);
   w.a_bar = ArenaArray<T>(arena, need_a_bar ? cap * s.n_branch : 0);
-  w.g = ArenaArray<T>(arena, s.projected ? cap * H1 : 0);
+  w.g = ArenaArray<T>(arena, s.projected && s.x.grad ? cap * H1 : 0);
   w.rev_carry = ArenaArray<T>(arena, B * (s.projected ? H1 : s.n_branch), true);
   w.w1u_bar_t = ArenaArray<T>(
       arena, s.projected && s.mlp_w[0].grad ? s.n_branch * H1 : 0, true);
   w.carry = ArenaArray<T>(arena, s.num_segments > 1 ? B * s.carry_width : 0);
-  w.prod = ArenaArray<T>(arena, std::max({s.n_out * dm, H1 * (s.n_branch + dm),
-                                          s.hidden * s.hidden, dm * s.hidden}));
+  const int64_t widest = std::max({dm, s.hidden, s.n_branch, s.n_out, H1});
+  w.pack = ArenaArray<T>(arena, GemmTNScratch<T>(widest, widest));
+  w.chan_wbar = ArenaArray<T>(
+      arena, s.chan_w != nullptr && s.w_s.grad ? s.n_in * s.chan_ld : 0, true);
+  w.chan_g = ArenaArray<T>(
+      arena, s.projected && (s.mlp_w[0].grad || s.w_s.grad) ? s.n_in * H1 : 0,
+      true);
 
   for (int64_t seg = s.num_segments - 1; seg >= 0; --seg) {
     const int64_t j_begin = seg * s.segment_blocks;
@@ -550,6 +1388,33 @@ void Backward(const Saved<T>& s) {
     for (int64_t i = 0; i < dm; ++i) s.gain.grad[i] += w.gain_bar[i];
   if (s.kappa_m.grad)
     for (int64_t i = 0; i < dm; ++i) s.kappa_m.grad[i] += w.kappa_bar[i];
+  if (w.chan_wbar != nullptr) {
+    for (int64_t ch = 0; ch < s.n_in; ++ch) {
+      const T* gb = w.chan_wbar + ch * s.chan_ld;
+      for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q)
+        s.w_s.grad[s.syn[q].k] += gb[s.syn[q].branch] * s.syn[q].scale;
+    }
+  }
+  if (w.chan_g != nullptr) {
+    // Projected: with S_c = Σ x·G_t over channel c's nonzeros (all blocks),
+    // W̄₁ᵤᵀ[br(k)] += w[k]·mask[k]·S_c and w̄[k] += mask[k]·S_c·W₁ᵤᵀ[br(k)]
+    // for each synapse k that c feeds: one dot per synapse, not per nonzero.
+    for (int64_t ch = 0; ch < s.n_in; ++ch) {
+      const T* sg = w.chan_g + ch * H1;
+      for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
+        const int64_t jb = s.syn[q].branch;
+        if (w.w1u_bar_t != nullptr) {
+          const T coef = s.syn[q].w;
+          T* dst = w.w1u_bar_t + jb * H1;
+          for (int64_t h = 0; h < H1; ++h) dst[h] += coef * sg[h];
+        }
+        if (s.w_s.grad) {
+          s.w_s.grad[s.syn[q].k] +=
+              Dot(sg, s.w1u_t + jb * H1, H1) * s.syn[q].scale;
+        }
+      }
+    }
+  }
   if (w.w1u_bar_t != nullptr) {
     Mat<T>(s.mlp_w[0].grad, H1, s.n_branch + dm).leftCols(s.n_branch) +=
         Mat<T>(w.w1u_bar_t, s.n_branch, H1).transpose();
@@ -597,8 +1462,6 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   s.silu = spec.silu;
   // Inverse routing: the synapses each channel feeds.
   int64_t* chan_begin = arena.AllocateZeroed<int64_t>(spec.num_input + 1);
-  int64_t* syn = arena.AllocateArray<int64_t>(n_syn);
-  T* syn_scale = arena.AllocateArray<T>(n_syn);
   const bool routed = !spec.index.empty();
   // Masked synapses (padding slots) contribute nothing: they are left out.
   auto live = [&](int64_t k) { return !routed || spec.mask[k] != 0.0; };
@@ -607,24 +1470,24 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   }
   for (int64_t c = 0; c < spec.num_input; ++c)
     chan_begin[c + 1] += chan_begin[c];
+  const int64_t n_live = chan_begin[spec.num_input];
+  Synapse<T>* syn = arena.AllocateArray<Synapse<T>>(n_live);
   {
     std::vector<int64_t> fill(chan_begin, chan_begin + spec.num_input);
     for (int64_t k = 0; k < n_syn; ++k) {
-      if (live(k)) syn[fill[routed ? spec.index[k] : k]++] = k;
+      if (!live(k)) continue;
+      const int64_t q = fill[routed ? spec.index[k] : k]++;
+      syn[q].k = static_cast<int32_t>(k);
+      syn[q].branch = static_cast<int32_t>(k / per);
+      syn[q].scale = routed ? static_cast<T>(spec.mask[k]) : T(1);
+      syn[q].w = p.w_s.value[k] * syn[q].scale;
     }
   }
-  int32_t* syn_branch = arena.AllocateArray<int32_t>(n_syn);
-  for (int64_t k = 0; k < n_syn; ++k)
-    syn_branch[k] = static_cast<int32_t>(k / per);
-  for (int64_t k = 0; k < n_syn; ++k)
-    syn_scale[k] = routed ? static_cast<T>(spec.mask[k]) : T(1);
   T* kappa_u = arena.AllocateArray<T>(n_branch);
   for (int64_t j = 0; j < n_branch; ++j)
     kappa_u[j] = static_cast<T>(spec.kappa_branch[j]);
   s.chan_begin = chan_begin;
   s.syn = syn;
-  s.syn_scale = syn_scale;
-  s.syn_branch = syn_branch;
   s.arena = &arena;
   s.kappa_u = kappa_u;
   s.row_begin = row_begin;
@@ -642,27 +1505,43 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   s.mlp_w = ws;
   s.mlp_b = ws + L + 1;
 
-  Mat<T> W1(p.mlp_w[0].value, H1, n_branch + dm);
+  const int64_t in1 = n_branch + dm;
   s.projected = Projected<T>(spec, H1);
   s.w1u_t = nullptr;
+  s.w1u_tp = PackedB<T>{};
   if (s.projected) {
     T* w1u_t = arena.AllocateArray<T>(n_branch * H1);
-    Mat<T>(w1u_t, n_branch, H1) = W1.leftCols(n_branch).transpose();
+    Mat<T>(w1u_t, n_branch, H1) =
+        Mat<T>(p.mlp_w[0].value, H1, in1).leftCols(n_branch).transpose();
     s.w1u_t = w1u_t;
+  } else {
+    s.w1u_tp = PackB<T>(arena, p.mlp_w[0].value, 1, in1, n_branch, H1);
   }
+  s.wy_t = PackB<T>(arena, p.w_y.value, 1, dm, dm, n_out);
   s.carry_width = s.projected ? H1 : n_branch;
-  // Transposed weights for the per-step products: W₁ₘᵀ [d_m, H₁], W_lᵀ [in,
-  // out].
-  T* w1m_t = arena.AllocateArray<T>(dm * H1);
-  Mat<T>(w1m_t, dm, H1) = W1.rightCols(dm).transpose();
-  s.w1m_t = w1m_t;
-  const T** w_t = arena.AllocateArray<const T*>(L + 1);
-  w_t[0] = nullptr;
+  // Not projected: dense per-channel rows when a row's vectors are few
+  // against the synapses per channel (NeuronIO routing: 6 vectors for 45
+  // branches against 3.5 synapses per channel).
+  s.chan_w = nullptr;
+  s.chan_ld = (n_branch + kLanes<T> - 1) / kLanes<T> * kLanes<T>;
+  if (!s.projected && s.chan_ld / kLanes<T> <= kMaxDenseVectors &&
+      s.chan_ld / kLanes<T> <=
+          2 + 4 * n_live / std::max<int64_t>(1, spec.num_input)) {
+    T* chan_w = arena.AllocateZeroed<T>(spec.num_input * s.chan_ld);
+    for (int64_t ch = 0; ch < spec.num_input; ++ch) {
+      for (int64_t q = chan_begin[ch]; q < chan_begin[ch + 1]; ++q)
+        chan_w[ch * s.chan_ld + syn[q].branch] += syn[q].w;
+    }
+    s.chan_w = chan_w;
+  }
+  // The per-step products' weights, packed: W₁ₘᵀ [d_m, H₁] and W_{l+1}ᵀ
+  // [hidden, out] for the forward, W₁ₘ and W_{l+1} for the backward.
+  s.w1m_t = PackB<T>(arena, p.mlp_w[0].value + n_branch, 1, in1, dm, H1);
+  PackedB<T>* w_t = arena.AllocateArray<PackedB<T>>(L + 1);
+  w_t[0] = PackedB<T>{};
   for (int64_t l = 1; l <= L; ++l) {
     const int64_t out = l == L ? dm : hidden;
-    T* wt = arena.AllocateArray<T>(hidden * out);
-    Mat<T>(wt, hidden, out) = Mat<T>(p.mlp_w[l].value, out, hidden).transpose();
-    w_t[l] = wt;
+    w_t[l] = PackB<T>(arena, p.mlp_w[l].value, 1, hidden, hidden, out);
   }
   s.w_t = w_t;
 
@@ -674,11 +1553,28 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
       std::any_of(p.mlp_b.begin(), p.mlp_b.end(),
                   [](const Var<T>& v) { return v.needs_grad(); });
 
+  s.w1m = s.w1u = s.wy = PackedB<T>{};
+  PackedB<T>* w_b = arena.AllocateArray<PackedB<T>>(L + 1);
+  for (int64_t l = 0; l <= L; ++l) w_b[l] = PackedB<T>{};
+  if (needs_grad) {
+    s.wy = PackB<T>(arena, p.w_y.value, dm, 1, n_out, dm);
+    if ((p.w_s.needs_grad() && !s.projected) || x.needs_grad()) {
+      s.w1u = PackB<T>(arena, p.mlp_w[0].value, in1, 1, H1, n_branch);
+    }
+    s.w1m = PackB<T>(arena, p.mlp_w[0].value + n_branch, in1, 1, H1, dm);
+    for (int64_t l = 1; l <= L; ++l) {
+      const int64_t out = l == L ? dm : hidden;
+      w_b[l] = PackB<T>(arena, p.mlp_w[l].value, hidden, 1, out, hidden);
+    }
+  }
+  s.w = w_b;
+
   // Blocks, segments and slots (fused_unroll.h, "Blocking and checkpointing").
   const FusedElmLayout layout = FusedElmUnrollLayout(
       spec, L, hidden, B, TT, static_cast<int64_t>(sizeof(T)), options);
   const int64_t G = layout.block_steps, cap = G * B;
   s.block_steps = G;
+  s.chunk_steps = std::min(G, std::max<int64_t>(1, kChunkRows / B));
   s.num_blocks = layout.num_blocks;
   s.segment_blocks = layout.segment_steps / G;
   s.num_segments = layout.num_segments;
@@ -697,6 +1593,7 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   }
   s.slots = slots;
   s.z = ArenaArray<T>(arena, cap * dm);
+  s.drive = ArenaArray<T>(arena, H1);
   const bool checkpointed = needs_grad && s.num_segments > 1;
   s.ckpt_m = ArenaArray<T>(arena, checkpointed ? s.num_segments * B * dm : 0);
   s.ckpt_carry = ArenaArray<T>(
@@ -705,7 +1602,6 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   Var<T> y = tape.NewVar(R, n_out, needs_grad);
   if (memory_record != nullptr) *memory_record = tape.NewVar(R, dm, false);
   T* carry = ArenaArray<T>(arena, B * s.carry_width, true);
-  T* ytm = ArenaArray<T>(arena, cap * n_out);
   for (int64_t j = 0; j < s.num_blocks; ++j) {
     const Slot<T>& slot = slots[j % s.num_slots];
     if (checkpointed && j % s.segment_blocks == 0) {
@@ -713,27 +1609,11 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
       std::copy(carry, carry + B * s.carry_width,
                 s.ckpt_carry + seg * B * s.carry_width);
     }
-    ForwardBlock(s, j, j == 0 ? nullptr : LastM(s, j - 1), carry, slot);
+    ForwardBlock(s, j, j == 0 ? nullptr : LastM(s, j - 1), carry, slot, y.value,
+                 memory_record != nullptr ? memory_record->value : nullptr);
     if (checkpointed && j % s.segment_blocks == 0) {
       const int64_t seg = j / s.segment_blocks;
       std::copy(slot.m_in, slot.m_in + B * dm, s.ckpt_m + seg * B * dm);
-    }
-    // Readout y = M·W_yᵀ + b_y, back to batch-major rows.
-    const int64_t t0 = j * G, t1 = std::min(TT, t0 + G), Rb = (t1 - t0) * B;
-    Mat<T> Y(ytm, Rb, n_out);
-    Y.noalias() =
-        Mat<T>(slot.m, Rb, dm) * Mat<T>(p.w_y.value, n_out, dm).transpose();
-    Y.rowwise() += Mat<T>(p.b_y.value, 1, n_out).row(0);
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t src = (t - t0) * B + b;
-        std::copy(ytm + src * n_out, ytm + (src + 1) * n_out,
-                  y.value + (b * TT + t) * n_out);
-        if (memory_record != nullptr) {
-          std::copy(slot.m + src * dm, slot.m + (src + 1) * dm,
-                    memory_record->value + (b * TT + t) * dm);
-        }
-      }
     }
   }
   if (needs_grad) {

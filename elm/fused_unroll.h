@@ -23,8 +23,8 @@
 //     1−κ_λ in v2)
 //   Readout, time-parallel:                y = M·W_yᵀ + b_y [T·B, n_out]
 //
-// Adjoint (ȳ given; every weight gradient is one GEMM per block of rows, see
-// below):
+// Adjoint (ȳ given; every weight gradient is one product per chunk of rows,
+// see below):
 //   W̄_y += ȲᵀM,  b̄_y += Σ Ȳ,  M̄ = Ȳ·W_y
 //   reverse over t, with c = adjoint reaching m_t from step t+1 (c = 0 at t =
 //   T−1):
@@ -41,22 +41,39 @@
 //
 // Blocking. The T steps are cut into blocks of G steps (G =
 // FusedElmOptions::block_steps, by default ⌈4096 / B⌉ so that a block has
-// about 4096 rows; at most T); only the last block may be shorter. The
-// forward runs block by block: the block's branch drive, the trace scan (its
-// last row carried into the next block), P for the block's rows as one GEMM,
-// the sequential cell, and the readout. The backward walks the blocks in
-// reverse: the cell's per-step sweep over the block, then each weight
-// gradient as one GEMM over the block's G·B rows added into the gradient
-// (so the gradients sum block results in reverse block order), then Ū, the
-// reverse scan (carried into the previous block) and the sparse w̄ / x̄ for
-// the block's rows. Every step of this is the same whether the block's
-// activations were stored by the forward or recomputed, and every block
-// buffer is a separate 64-byte-aligned arena array in both modes (Eigen's
-// loops peel by address), so the floating-point order depends on G only,
-// never on the checkpoint spacing. (G changes results only by rounding.) The
-// block products and column sums reach the gradients through aligned scratch
-// and element-wise adds, so results do not depend on where the gradients
-// live either.
+// about 4096 rows; at most T); only the last block may be shorter. A block is
+// the unit of storage and checkpointing; it is processed in chunks of
+// C = min(G, max(1, ⌊128 / B⌋)) steps (the last chunk of a block may be
+// shorter), small enough that a chunk's rows are still in L2 from one stage to
+// the next. The forward runs the chunks in order: the chunk's branch drive and
+// trace scan (the trace's last row carried into the next chunk), P for its
+// rows, the sequential cell, and the readout into y. The backward walks the
+// blocks in reverse and each block's chunks in reverse: M̄ = Ȳ·W_y and W̄_y
+// for the chunk's rows, the cell's per-step sweep over the chunk, then each
+// weight gradient as one product over the chunk's C·B rows added into the
+// gradient (so the gradients sum chunk results in reverse order), then the
+// branch part for the chunk: Ū, the reverse scan (carried into the previous
+// chunk) and the sparse w̄ / x̄. Every step of this is the same whether the
+// block's activations were stored by the forward or recomputed, so the
+// floating-point order depends on G (through the chunks) only, never on the
+// checkpoint spacing. (G changes results only by rounding.) No result
+// depends on an address (where the gradients live, or a buffer's alignment),
+// nor, in the forward, on the batch: a sequence's outputs are the same
+// whichever batch it runs in (evaluation relies on it).
+//
+// Kernels (fused_unroll.cc). The products (per step [B, K]·[K, N]; per chunk
+// the time-parallel ones and the weight gradients Āᵀ·X) run on one register-
+// blocked kernel: 4 × 24 float tiles (4 × 12 double) over weights packed once
+// per unroll, explicit fused multiply-adds (the same for every row of any
+// batch), masked loads and stores at the edges. The branch drive is, by
+// shape: projected (one κ_u, B_r ≥ 2·H₁) — each input nonzero adds a row of
+// W₁ᵤᵀ, fused with the scan and the bias in one pass; dense — when the
+// branches are few against the synapses per channel (NeuronIO routing), each
+// nonzero adds its channel's row of summed synapse weights [B_r], a row's sum
+// kept in registers; else scattered adds per synapse. In the projected
+// backward, W̄₁ᵤ and w̄ come from per-channel sums of the reverse-scanned Ā₁
+// (one dot product per synapse, not per nonzero). tanh, exp (silu) are
+// Eigen's float algorithms, one vector at a time (the same for every element).
 //
 // Checkpointing (FusedElmOptions::checkpoint_every = k, or a memory budget).
 // Stored per (step, sequence) row, for the backward, are e_row elements:
@@ -78,7 +95,7 @@
 // segment's blocks' backward as above. Cost: one more forward (without the
 // readout) of every segment but the last. Outputs and gradients are
 // bit-identical to full storage at the same G (the backward scratch, one
-// block's worth, is the same in both modes). In both modes y and ȳ [T·B,
+// chunk's worth, is the same in both modes). In both modes y and ȳ [T·B,
 // n_out] live on the tape, and an unroll that needs no gradient keeps only
 // one block.
 #ifndef ELM_ELM_FUSED_UNROLL_H_
@@ -134,10 +151,10 @@ struct FusedElmParams {
 // Blocking and checkpointing of one unroll (see the file comment). The
 // defaults store every step's activations (full storage).
 struct FusedElmOptions {
-  // G, the steps per block of the time-parallel products (the GEMMs of P, the
-  // readout and the weight gradients run over a block's G·B rows); 0: ⌈4096 /
-  // B⌉. It fixes the floating-point summation order of the weight gradients,
-  // so full storage and checkpointing agree bit for bit only at the same G.
+  // G, the steps per block (the unit of storage and checkpointing, processed
+  // in chunks of min(G, ⌊128 / B⌋) steps); 0: ⌈4096 / B⌉. Through the chunks
+  // it fixes the floating-point summation order of the weight gradients, so
+  // full storage and checkpointing agree bit for bit only at the same G.
   int64_t block_steps = 0;
   // k > 0: keep the memory state (and the branch trace) only every k steps,
   // k rounded up to a multiple of G, and recompute each segment's activations

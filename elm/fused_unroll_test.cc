@@ -1,7 +1,8 @@
 // The fused unroll against the composed oracle (ElmModel::Unroll) in double:
 // outputs, memory traces and every gradient (parameters and input) agree to
 // 1e-12·max(1, max|ref|) per tensor on random configurations (v1/v2, routing
-// on/off, 0–2 hidden layers, relu/silu, learnable τ_m on/off, T up to 300),
+// on/off, 0–2 hidden layers, relu/silu, learnable τ_m on/off, T up to 300,
+// and each way of driving the branches: projected, dense and scattered),
 // with one block, with short blocks, and checkpointed; sparse CSR inputs give
 // the same as dense ones. Checkpointed and full storage are bit-identical
 // (outputs, memory, every parameter gradient and the input gradient) in float
@@ -30,23 +31,28 @@ struct Case {
   std::string name;
   bool v2, routed, learn_tau, silu;
   int layers, steps, batch;
+  // Unrouted with 40 branches and hidden width 24: neither the projected
+  // first layer (B_r < 2·H₁) nor, in double, the dense per-channel drive
+  // (10 vectors a row): the scattered branch drive.
+  bool wide = false;
 };
 
 ElmConfig MakeConfig(const Case& c) {
   ElmConfig cfg;
   cfg.set_version(c.v2 ? ElmConfig::V2 : ElmConfig::V1);
-  cfg.set_num_input(c.routed ? 11 : 16);
+  cfg.set_num_input(c.routed ? 11 : (c.wide ? 40 : 16));
   cfg.set_num_output(3);
   cfg.set_num_memory(5);
   cfg.set_mlp_num_layers(c.layers);
-  cfg.set_mlp_hidden_size(7);
+  cfg.set_mlp_hidden_size(c.wide ? 24 : 7);
   cfg.set_mlp_activation(c.silu ? "silu" : "relu");
   cfg.set_learn_memory_tau(c.learn_tau);
   cfg.set_memory_tau_max(150);
   cfg.set_lambda_value(3);
   // Unrouted: 16 branches of one synapse (B_r ≥ 2·H₁: the projected first
-  // layer); routed: 3 branches of 4 (the branch-trace path).
-  cfg.set_num_branch(c.routed ? 3 : 16);
+  // layer); routed: 3 branches of 4 (the branch-trace path, with the dense
+  // per-channel drive); wide: see Case.
+  cfg.set_num_branch(c.routed ? 3 : (c.wide ? 40 : 16));
   cfg.set_num_synapse_per_branch(c.routed ? 4 : 1);
   if (c.routed) cfg.set_input_to_synapse_routing("neuronio_routing");
   return cfg;
@@ -154,7 +160,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"v1_deep_silu", false, true, true, true, 2, 30, 2},
                       Case{"v2_deep_relu", true, true, false, false, 2, 30, 2},
                       Case{"v1_long", false, true, true, true, 1, 300, 2},
-                      Case{"v2_long", true, true, true, false, 1, 300, 1}),
+                      Case{"v2_long", true, true, true, false, 1, 300, 1},
+                      Case{"v1_wide", false, false, true, true, 1, 40, 2, true},
+                      Case{"v2_wide_deep", true, false, false, false, 2, 30, 3,
+                           true}),
     [](const auto& info) { return info.param.name; });
 
 // One fused unroll with a loss Σ w ⊙ y² and its backward (grad: whether
@@ -235,11 +244,12 @@ TYPED_TEST(CheckpointTest, CheckpointedIsBitIdenticalToFullStorage) {
     c.layers = static_cast<int>(rng.UniformInt(3));
     c.steps = 1 + static_cast<int>(rng.UniformInt(60));
     c.batch = 1 + static_cast<int>(rng.UniformInt(3));
+    c.wide = !c.routed && c.layers > 0 && rng.Uniform() < 0.4;
     SCOPED_TRACE(testing::Message()
                  << "trial " << trial << ": v2 " << c.v2 << ", routed "
                  << c.routed << ", learn_tau " << c.learn_tau << ", silu "
                  << c.silu << ", layers " << c.layers << ", T " << c.steps
-                 << ", B " << c.batch);
+                 << ", B " << c.batch << ", wide " << c.wide);
     absl::StatusOr<ElmModel<T>> model =
         ElmModel<T>::Create(MakeConfig(c), 100 + trial);
     ASSERT_TRUE(model.ok()) << model.status();
@@ -467,6 +477,45 @@ TEST(FusedUnrollTest, SparseInputsMatchDense) {
   for (int64_t i = 0; i < y1.size(); ++i) EXPECT_EQ(y1.value[i], y2.value[i]);
   for (int64_t i = 0; i < g_dense.size(); ++i)
     EXPECT_EQ(g_dense.data()[i], g_sparse.data()[i]);
+}
+
+// A sequence's outputs do not depend on the batch it runs in (evaluation
+// relies on it: windows per forward call change speed, not results): B
+// sequences at once and each alone, forward only, bit for bit, at the
+// benchmark's shapes (routed, silu; plain, projected) and a wide one.
+TEST(FusedUnrollTest, OutputsDoNotDependOnTheBatch) {
+  std::vector<ElmConfig> configs(3);
+  configs[0].set_num_input(1278);
+  configs[0].set_num_memory(15);
+  configs[0].set_num_branch(45);
+  configs[0].set_num_synapse_per_branch(100);
+  configs[0].set_input_to_synapse_routing("neuronio_routing");
+  configs[0].set_mlp_activation("silu");  // H = 30: rows not 32-byte aligned
+  configs[1].set_num_input(300);
+  configs[1].set_num_memory(20);
+  configs[2] =
+      MakeConfig(Case{"wide", true, false, false, true, 2, 0, 0, true});
+  for (ElmConfig& cfg : configs) {
+    cfg.set_num_output(2);
+    absl::StatusOr<ElmModel<float>> model = ElmModel<float>::Create(cfg, 4);
+    ASSERT_TRUE(model.ok()) << model.status();
+    const int64_t B = 5, TT = 70, N = model->shape().num_input;
+    Rng rng(8);
+    std::vector<float> x(B * TT * N);
+    for (float& v : x) v = rng.Uniform() < 0.02 ? 1.0f : 0.0f;
+    Tape<float> tape;
+    Var<float> y = model->FusedUnroll(tape, tape.Constant(x.data(), B * TT, N),
+                                      TT, nullptr);
+    for (int64_t b = 0; b < B; ++b) {
+      Tape<float> one;
+      Var<float> y1 = model->FusedUnroll(
+          one, one.Constant(x.data() + b * TT * N, TT, N), TT, nullptr);
+      for (int64_t i = 0; i < y1.size(); ++i) {
+        ASSERT_EQ(y1.value[i], y.value[b * TT * 2 + i])
+            << "inputs " << N << ", sequence " << b << ", element " << i;
+      }
+    }
+  }
 }
 
 TEST(FusedUnrollTest, V1WithMixedTauPerBranchFallsBackToComposed) {

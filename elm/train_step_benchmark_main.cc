@@ -3,7 +3,9 @@
 // fused-path issue, each in its own process, and prints one JSON object per
 // line:
 //   {"config", "T", "B", "threads", "median_step_s", "min_step_s",
-//   "max_step_s", "peak_rss_mib"}
+//   "max_step_s", "median_cpu_s", "peak_rss_mib"}
+// (median_cpu_s: the median step's CPU time summed over the process's
+// threads; less sensitive to a shared machine's load than wall time).
 // Inputs are sparse ±1 spikes at 1% density (CSR). With 2 threads the batch is
 // split in two halves on a thread pool, one tape and gradient block each,
 // summed before the Adam step. Flags: --config=<name> --steps=<T> --threads=<n>
@@ -11,6 +13,7 @@
 // --memory_budget_mib set the fused unroll's FusedElmOptions (fused_unroll.h)
 // and are then echoed in the JSON line.
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -98,6 +101,14 @@ struct Shard {
   std::vector<int64_t> labels;
 };
 
+// CPU time of every thread of the process (on a shared machine, less
+// sensitive than wall time to other processes' load).
+double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
 double PeakRssMib() {
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
@@ -178,15 +189,18 @@ int RunOne(const std::string& name, int steps, int threads) {
     step();  // warm-up: arena and optimizer state sized
   const int repeats =
       FLAGS_repeats > 0 ? FLAGS_repeats : std::max(5, 20000 / steps);
-  std::vector<double> times;
+  std::vector<double> times, cpu_times;
   for (int i = 0; i < repeats; ++i) {
+    const double cpu_start = ProcessCpuSeconds();
     const auto start = std::chrono::steady_clock::now();
     step();
     times.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count());
+    cpu_times.push_back(ProcessCpuSeconds() - cpu_start);
   }
   std::sort(times.begin(), times.end());
+  std::sort(cpu_times.begin(), cpu_times.end());
   std::string extra;
   if (FLAGS_block_steps != 0 || FLAGS_checkpoint_every != 0 ||
       FLAGS_memory_budget_mib != 0) {
@@ -197,9 +211,11 @@ int RunOne(const std::string& name, int steps, int threads) {
   std::printf(
       "{\"config\": \"%s\", \"T\": %d, \"B\": %d, \"threads\": %d, "
       "\"median_step_s\": %.6f, "
-      "\"min_step_s\": %.6f, \"max_step_s\": %.6f, \"peak_rss_mib\": %.1f%s}\n",
+      "\"min_step_s\": %.6f, \"max_step_s\": %.6f, \"median_cpu_s\": %.6f, "
+      "\"peak_rss_mib\": %.1f%s}\n",
       name.c_str(), steps, B, threads, times[times.size() / 2], times.front(),
-      times.back(), PeakRssMib(), extra.c_str());
+      times.back(), cpu_times[cpu_times.size() / 2], PeakRssMib(),
+      extra.c_str());
   return 0;
 }
 
