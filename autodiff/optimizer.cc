@@ -285,25 +285,35 @@ void Adam<T>::Update(T* params, const T* grads, size_t n) {
   const double bias_correction2 = 1.0 - std::pow(beta2_, step);
   const double step_size = lr / bias_correction1;
   const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-  const double decay = 1.0 - lr * weight_decay_;  // AdamW only
   DCHECK(exp_avg_.size() == n && exp_avg_sq_.size() == n)
       << "Adam state resized";
-  for (size_t i = 0; i < n; ++i) {
-    double p = params[i];
-    double grad = grads[i];
-    if (decoupled_) {
-      p = p * decay;
-    } else if (weight_decay_ != 0.0) {
-      grad = AddScaled(grad, weight_decay_, p);
-    }
-    double& m = exp_avg_[i];
-    double& v = exp_avg_sq_[i];
-    m = m * beta1_;
-    m = AddScaled(m, 1.0 - beta1_, grad);
-    v = v * beta2_;
-    v = v + (1.0 - beta2_) * grad * grad;
-    const double denom = std::sqrt(v) / bias_correction2_sqrt + eps_;
+  // The settings as locals and the state as restrict pointers, so that the
+  // loops vectorise (a store through a double& could otherwise change a
+  // member).
+  const double beta1 = beta1_, beta2 = beta2_, eps = eps_;
+  const double weight_decay = weight_decay_;
+  const double decay = 1.0 - lr * weight_decay;  // AdamW only
+  double* __restrict exp_avg = exp_avg_.data();
+  double* __restrict exp_avg_sq = exp_avg_sq_.data();
+  auto update = [&](size_t i, double p, double grad) {
+    double m = exp_avg[i] * beta1;
+    m = AddScaled(m, 1.0 - beta1, grad);
+    double v = exp_avg_sq[i] * beta2;
+    v = v + (1.0 - beta2) * grad * grad;
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+    const double denom = std::sqrt(v) / bias_correction2_sqrt + eps;
     params[i] = static_cast<T>(p + (-step_size) * m / denom);
+  };
+  if (decoupled_) {
+    for (size_t i = 0; i < n; ++i) update(i, params[i] * decay, grads[i]);
+  } else if (weight_decay != 0.0) {
+    for (size_t i = 0; i < n; ++i) {
+      const double p = params[i];
+      update(i, p, AddScaled(grads[i], weight_decay, p));
+    }
+  } else {
+    for (size_t i = 0; i < n; ++i) update(i, params[i], grads[i]);
   }
 }
 
@@ -346,15 +356,20 @@ void Adamax<T>::Update(T* params, const T* grads, size_t n) {
   const double clr = this->lr() / bias_correction;
   DCHECK(exp_avg_.size() == n && exp_inf_.size() == n)
       << "Adamax state resized";
+  // Locals and restrict pointers so that the loop vectorises (as in Adam).
+  const double beta1 = beta1_, beta2 = beta2_, eps = eps_;
+  const double weight_decay = weight_decay_;
+  double* __restrict exp_avg = exp_avg_.data();
+  double* __restrict exp_inf = exp_inf_.data();
   for (size_t i = 0; i < n; ++i) {
     const double p = params[i];
     double grad = grads[i];
-    if (weight_decay_ != 0.0) grad = AddScaled(grad, weight_decay_, p);
-    double& m = exp_avg_[i];
-    double& u = exp_inf_[i];
-    m = m * beta1_;
-    m = AddScaled(m, 1.0 - beta1_, grad);
-    u = NanMax(u * beta2_, std::fabs(grad) + eps_);
+    if (weight_decay != 0.0) grad = AddScaled(grad, weight_decay, p);
+    double m = exp_avg[i] * beta1;
+    m = AddScaled(m, 1.0 - beta1, grad);
+    const double u = NanMax(exp_inf[i] * beta2, std::fabs(grad) + eps);
+    exp_avg[i] = m;
+    exp_inf[i] = u;
     params[i] = static_cast<T>(p + (-clr) * m / u);
   }
 }
