@@ -472,12 +472,12 @@ struct Synapse {
 
 // The stored activations of one block of steps [t0, t1), time-major rows
 // (t − t0)·B + b. A slot holds G·B rows (`cap`); the last block may use fewer.
+// (h_l = act(A_l) and K = κ_m ⊙ m_{t−1} are not stored: the backward
+// recomputes a chunk's rows of them, bit for bit, when it needs them.)
 template <typename T>
 struct Slot {
   T* u;     // branch traces U [cap, B_r] (unprojected first layer), else null
   T* pre;   // A_1..A_L, layer l at (l − 1)·cap·H (L ≥ 1), else null
-  T* act;   // h_1..h_L, the same layout (L ≥ 1), else null
-  T* k;     // K = κ_m ⊙ m_{t−1} [cap, d_m]
   T* th;    // tanh(2z/3) [cap, d_m]
   T* m;     // m_t [cap, d_m]
   T* m_in;  // m_{t0−1} [B, d_m] (zeros for the first block)
@@ -529,7 +529,9 @@ struct Saved {
   int64_t num_segments;  // ⌈num_blocks / segment_blocks⌉ (1: full storage)
   int64_t num_slots;     // block j lives in slots[j % num_slots]
   const Slot<T>* slots;
-  T* z;  // z [G·B, d_m] of the block being run (also A₁ if L = 0)
+  T* z;       // z [G·B, d_m] of the block being run (also A₁ if L = 0)
+  T* k_step;  // the forward's K_t [B, d_m]
+  T* h_step;  // the forward's h_l at step t [B, H]
   int64_t carry_width;  // width of the forward trace: H₁ (projected) or B_r
   T* ckpt_m;  // [num_segments, B, d_m]: m before each segment (checkpointed)
   T* ckpt_carry;  // [num_segments, B, carry_width]: the trace before it
@@ -1118,7 +1120,7 @@ void ForwardBlock(const Saved<T>& s, int64_t j, const T* m_prev, T* carry,
     // The sequential cell.
     for (int64_t t = c0; t < c1; ++t) {
       const int64_t row = (t - t0) * B;  // the step's first row in the block
-      T* kt = slot.k + row * dm;
+      T* kt = s.k_step;
       if (t == 0) {
         std::fill(kt, kt + B * dm, T(0));
       } else {
@@ -1129,7 +1131,7 @@ void ForwardBlock(const Saved<T>& s, int64_t j, const T* m_prev, T* carry,
 
       for (int64_t l = 1; l <= L; ++l) {
         const T* pre = slot.pre + ((l - 1) * cap + row) * hidden;
-        T* h = slot.act + ((l - 1) * cap + row) * hidden;
+        T* h = s.h_step;
         ActForward(pre, h, B * hidden, s.silu);
         const int64_t out = l == L ? dm : hidden;
         T* next = l == L ? s.z + row * dm : slot.pre + (l * cap + row) * hidden;
@@ -1167,6 +1169,8 @@ struct Scratch {
   T* a1_bar;      // Ā₁ [cap, H₁]
   T* hidden_bar;  // Ā_2..Ā_L [(L − 1)·cap, H]
   T* z_bar;       // Z̄ [cap, d_m] (L ≥ 1; else Ā₁)
+  T* h;           // h_l recomputed [cap, H] (L ≥ 1)
+  T* k;           // K recomputed [cap, d_m]
   T* c;           // adjoint reaching m_t from step t + 1 [B, d_m]
   T* k_bar;       // [B, d_m]
   T* gain_bar;    // [d_m]
@@ -1259,14 +1263,26 @@ void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
       const int64_t out = l == L ? dm : hidden;
       const T* ab = l == L ? w.z_bar : w.hidden_bar + (l - 1) * ccap * hidden;
       if (wl.grad) {
-        GemmTN(out, hidden, R, ab, out, slot.act + ((l - 1) * cap + o) * hidden,
-               hidden, wl.grad, hidden, w.pack);
+        // h_l = act(A_l) for the chunk's rows, as the forward computed it.
+        ActForward(slot.pre + ((l - 1) * cap + o) * hidden, w.h, R * hidden,
+                   s.silu);
+        GemmTN(out, hidden, R, ab, out, w.h, hidden, wl.grad, hidden, w.pack);
       }
       if (bias.grad) AddColumnSums(bias.grad, ab, R, out);
     }
     if (w1.grad) {
-      GemmTN(H1, dm, R, w.a1_bar, H1, slot.k + o * dm, dm, w1.grad + n_branch,
-             in1, w.pack);
+      // K = κ_m ⊙ m_{t−1} for the chunk's rows, as the forward computed it.
+      for (int64_t t = c0; t < c1; ++t) {
+        T* kt = w.k + (t - c0) * B * dm;
+        const int64_t srow = (t - t0) * B;
+        if (t == 0) {
+          std::fill(kt, kt + B * dm, T(0));
+        } else {
+          DecayMemory(B, dm, km, t == t0 ? slot.m_in : slot.m + (srow - B) * dm,
+                      kt);
+        }
+      }
+      GemmTN(H1, dm, R, w.a1_bar, H1, w.k, dm, w1.grad + n_branch, in1, w.pack);
     }
     if (s.mlp_b[0].grad) AddColumnSums(s.mlp_b[0].grad, w.a1_bar, R, H1);
 
@@ -1348,6 +1364,8 @@ void Backward(const Saved<T>& s) {
   w.a1_bar = ArenaArray<T>(arena, cap * H1);
   w.hidden_bar = ArenaArray<T>(arena, L > 1 ? cap * s.hidden * (L - 1) : 0);
   w.z_bar = ArenaArray<T>(arena, L > 0 ? cap * dm : 0);
+  w.h = ArenaArray<T>(arena, L > 0 ? cap * s.hidden : 0);
+  w.k = ArenaArray<T>(arena, cap * dm);
   w.c = ArenaArray<T>(arena, B * dm, true);
   w.k_bar = ArenaArray<T>(arena, B * dm);
   w.gain_bar = ArenaArray<T>(arena, dm, true);
@@ -1585,14 +1603,14 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
     Slot<T>& slot = slots[i];
     slot.u = ArenaArray<T>(arena, s.projected ? 0 : cap * n_branch);
     slot.pre = ArenaArray<T>(arena, L * cap * hidden);
-    slot.act = ArenaArray<T>(arena, L * cap * hidden);
-    slot.k = ArenaArray<T>(arena, cap * dm);
     slot.th = ArenaArray<T>(arena, cap * dm);
     slot.m = ArenaArray<T>(arena, cap * dm);
     slot.m_in = ArenaArray<T>(arena, B * dm);
   }
   s.slots = slots;
   s.z = ArenaArray<T>(arena, cap * dm);
+  s.k_step = ArenaArray<T>(arena, B * dm);
+  s.h_step = ArenaArray<T>(arena, B * hidden);
   s.drive = ArenaArray<T>(arena, H1);
   const bool checkpointed = needs_grad && s.num_segments > 1;
   s.ckpt_m = ArenaArray<T>(arena, checkpointed ? s.num_segments * B * dm : 0);
@@ -1643,9 +1661,8 @@ FusedElmLayout FusedElmUnrollLayout(const FusedElmSpec& spec, int64_t layers,
       steps, options.block_steps > 0 ? options.block_steps : auto_steps);
   const int64_t G = out.block_steps;
   out.num_blocks = (steps + G - 1) / G;
-  // Stored elements per row (U, A_l, h_l, K, tanh, M) and per block (m_in).
-  out.elements_per_row =
-      (projected ? 0 : n_branch) + 2 * layers * hidden + 3 * dm;
+  // Stored elements per row (U, A_l, tanh, M) and per block (m_in).
+  out.elements_per_row = (projected ? 0 : n_branch) + layers * hidden + 2 * dm;
   const int64_t per_block = G * batch * out.elements_per_row + batch * dm;
   out.full_storage_bytes = out.num_blocks * per_block * bytes_per_element;
   int64_t k = options.checkpoint_every;

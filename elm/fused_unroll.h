@@ -78,8 +78,11 @@
 // Checkpointing (FusedElmOptions::checkpoint_every = k, or a memory budget).
 // Stored per (step, sequence) row, for the backward, are e_row elements:
 //   U [B_r] (not with the projected first layer: one κ_u and B_r ≥ 2·H₁),
-//   A_1..A_L and h_1..h_L [2·L·H], K, tanh(2z/3) and M [3·d_m],
-// plus m_{t0−1} [B, d_m] per block. Full storage keeps every block:
+//   A_1..A_L [L·H], tanh(2z/3) and M [2·d_m],
+// plus m_{t0−1} [B, d_m] per block. (h_l = act(A_l) and K = κ_m ⊙ m_{t−1}
+// are recomputed, a chunk at a time, where the backward needs them for the
+// weight gradients: an activation per element and a product, against
+// reading them back from memory.) Full storage keeps every block:
 //   full = ⌈T/G⌉·(G·B·e_row + B·d_m)·sizeof(T)  (≈ T·B·e_row·sizeof(T)).
 // Checkpointed, the steps are cut into segments of k' = G·⌈k/G⌉ steps (k
 // rounded up to whole blocks; k' ≥ T means full storage). The forward keeps
