@@ -1066,6 +1066,20 @@ const T* LastM(const Saved<T>& s, int64_t j) {
 // (null for the first block); `carry` holds the trace at t0 − 1 on entry and
 // at t1 − 1 on return. The forward pass and the checkpointed backward's
 // recomputation (without y) both run exactly this.
+// K_t = κ_m ⊙ m_{t−1} [B, d_m] of step t of the block starting at t0 (zero
+// at t = 0), into k: the forward's and the backward's (recomputed) K.
+template <typename T>
+void StepMemoryInput(const Saved<T>& s, const Slot<T>& slot, int64_t t0,
+                     int64_t t, T* k) {
+  const int64_t B = s.batch, dm = s.d_m;
+  if (t == 0) {
+    std::fill(k, k + B * dm, T(0));
+    return;
+  }
+  const T* m_prev = t == t0 ? slot.m_in : slot.m + ((t - t0) * B - B) * dm;
+  DecayMemory(B, dm, s.kappa_m.value, m_prev, k);
+}
+
 template <typename T>
 void ForwardBlock(const Saved<T>& s, int64_t j, const T* m_prev, T* carry,
                   const Slot<T>& slot, T* y = nullptr, T* memory = nullptr) {
@@ -1080,7 +1094,6 @@ void ForwardBlock(const Saved<T>& s, int64_t j, const T* m_prev, T* carry,
     std::fill(slot.m_in, slot.m_in + B * dm, T(0));
   }
   T* a1 = L > 0 ? slot.pre : s.z;
-  const T* km = s.kappa_m.value;
   const T* g = s.gain.value;
   for (int64_t c0 = t0, c1; c0 < t1; c0 = c1) {
     c1 = std::min(t1, c0 + s.chunk_steps);
@@ -1121,12 +1134,7 @@ void ForwardBlock(const Saved<T>& s, int64_t j, const T* m_prev, T* carry,
     for (int64_t t = c0; t < c1; ++t) {
       const int64_t row = (t - t0) * B;  // the step's first row in the block
       T* kt = s.k_step;
-      if (t == 0) {
-        std::fill(kt, kt + B * dm, T(0));
-      } else {
-        DecayMemory(B, dm, km, t == t0 ? slot.m_in : slot.m + (row - B) * dm,
-                    kt);
-      }
+      StepMemoryInput(s, slot, t0, t, kt);
       SmallGemm<T>(B, kt, dm, s.w1m_t, a1 + row * H1, H1, Init::kC);
 
       for (int64_t l = 1; l <= L; ++l) {
@@ -1272,16 +1280,8 @@ void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
     }
     if (w1.grad) {
       // K = κ_m ⊙ m_{t−1} for the chunk's rows, as the forward computed it.
-      for (int64_t t = c0; t < c1; ++t) {
-        T* kt = w.k + (t - c0) * B * dm;
-        const int64_t srow = (t - t0) * B;
-        if (t == 0) {
-          std::fill(kt, kt + B * dm, T(0));
-        } else {
-          DecayMemory(B, dm, km, t == t0 ? slot.m_in : slot.m + (srow - B) * dm,
-                      kt);
-        }
-      }
+      for (int64_t t = c0; t < c1; ++t)
+        StepMemoryInput(s, slot, t0, t, w.k + (t - c0) * B * dm);
       GemmTN(H1, dm, R, w.a1_bar, H1, w.k, dm, w1.grad + n_branch, in1, w.pack);
     }
     if (s.mlp_b[0].grad) AddColumnSums(s.mlp_b[0].grad, w.a1_bar, R, H1);
