@@ -504,7 +504,8 @@ struct Saved {
   // Projected first layer (one κ_u for all branches and B_r ≥ 2·H₁): U is
   // never formed; the scan runs over A₁'s H₁ columns.
   bool projected;
-  const T* w1u_t;     // W₁ᵤᵀ [B_r, H₁] (projected only)
+  const T* w1u_t;  // W₁ᵤᵀ [B_r, H₁] (projected only), leading dim w1u_ld
+  int64_t w1u_ld;     // H₁ rounded up to whole vectors (zero padded)
   PackedB<T> w1u_tp;  // W₁ᵤᵀ packed (not projected: P = U·W₁ᵤᵀ)
   PackedB<T> w1u;     // W₁ᵤ [H₁, B_r] packed (Ū or ā; when needed)
   PackedB<T> wy_t;    // W_yᵀ [d_m, n_out] packed (the readout)
@@ -535,7 +536,6 @@ struct Saved {
   int64_t carry_width;  // width of the forward trace: H₁ (projected) or B_r
   T* ckpt_m;  // [num_segments, B, d_m]: m before each segment (checkpointed)
   T* ckpt_carry;  // [num_segments, B, carry_width]: the trace before it
-  T* drive;       // ProjectedDriveScan's row [H₁]
   // Parameter Vars.
   Var<T> x, w_s, kappa_m, gain, w_y, b_y, y;
   const Var<T>* mlp_w;  // L + 1 of each
@@ -752,21 +752,9 @@ struct BlockRows {
   int64_t batch, steps, t0, t1;
 };
 
-// How far ahead (in nonzeros) the sparse loops prefetch the rows they will
-// touch: the channel's synapses, a projected weight row or a channel sum.
+// How far ahead (in nonzeros) the scattered-synapse loops prefetch the
+// channel's synapses.
 constexpr int64_t kPrefetchAhead = 4;
-
-// Prefetches `bytes` from p (for writing when `write`).
-inline void PrefetchBytes(const void* p, int64_t bytes, bool write) {
-  const char* c = static_cast<const char*>(p);
-  for (int64_t o = 0; o < bytes; o += 64) {
-    if (write) {
-      __builtin_prefetch(c + o, 1);
-    } else {
-      __builtin_prefetch(c + o, 0);
-    }
-  }
-}
 
 // Calls visit(row, q, x) for each nonzero x of the block's input rows and each
 // synapse q its channel feeds, with `row` the block row (t − t0)·B + b, rows
@@ -906,123 +894,219 @@ void DenseChannelGrad(const BlockRows& br, int64_t width, int64_t ld,
   }
 }
 
-// trace[h] = drive[h] + κ·trace[h] over one row (plus nothing at the first
-// step: then `first` and trace = drive), then a[h] = trace[h] + bias[h].
-template <typename T>
-void ScanRow(int64_t width, T kappa, bool first, const T* __restrict drive,
-             T* __restrict trace, const T* __restrict bias, T* __restrict a) {
-  constexpr int64_t L = kLanes<T>;
-  const Vec<T> k = Splat(kappa);
-  int64_t h = 0;
-  for (; h + L <= width; h += L) {
-    const Vec<T> d = LoadVec(drive + h);
-    const Vec<T> tr = first ? d : MulAdd(k, LoadVec(trace + h), d);
-    StoreVec(trace + h, tr);
-    StoreVec(a + h, tr + LoadVec(bias + h));
-  }
-  if (h < width) {
-    const int64_t n = width - h;
-    const Vec<T> d = LoadFirst(drive + h, n);
-    const Vec<T> tr = first ? d : MulAdd(k, LoadFirst(trace + h, n), d);
-    StoreFirst(trace + h, tr, n);
-    StoreFirst(a + h, tr + LoadFirst(bias + h, n), n);
+// The projected first layer works on column blocks of H₁ of at most
+// kMaxDenseVectors vectors: a block's columns of W₁ᵤᵀ [B_r, ·] (and of the
+// channel sums, backward) stay in L2 while all of a chunk's rows pass, and a
+// row's block of the drive or of G stays in registers. Columns are
+// independent, so the blocking changes no result.
+
+// Vector i of a block row at p (NV vectors, `last` lanes valid in the last).
+template <typename T, int NV>
+inline Vec<T> LoadBlock(const T* p, int i, int64_t last) {
+  return i == NV - 1 && last < kLanes<T> ? LoadFirst(p + i * kLanes<T>, last)
+                                         : LoadVec(p + i * kLanes<T>);
+}
+template <typename T, int NV>
+inline void StoreBlock(T* p, int i, Vec<T> v, int64_t last) {
+  if (i == NV - 1 && last < kLanes<T>) {
+    StoreFirst(p + i * kLanes<T>, v, last);
+  } else {
+    StoreVec(p + i * kLanes<T>, v);
   }
 }
 
-// Projected: the first layer's input part for the block's rows in one pass,
-// a[row, :] = b₁ + trace(row) with trace(t, b) = Σ_x w[k]·mask[k]·x ·
-// W₁ᵤᵀ[br(k), :] (over the nonzeros x of the row and the synapses k their
-// channels feed) + κ·trace(t − 1, b). carry [B, width] holds trace(t0 − 1, ·)
-// on entry (unused at t = 0) and trace(t1 − 1, ·) on return; drive [width]
-// is scratch. Rows go t-major (the scan's order); the W₁ᵤᵀ rows of the next
-// nonzeros are prefetched (they come from L2 / L3).
+// One term of the projected drive: coef · W₁ᵤᵀ row at `off` (a synapse k of
+// a nonzero x: coef = w[k]·mask[k]·x, off = br(k)·ld).
 template <typename T>
-void ProjectedDriveScan(const BlockRows& br, int64_t width, T kappa,
-                        const int64_t* __restrict row_begin,
-                        const int32_t* __restrict col, const T* __restrict val,
-                        const int64_t* __restrict chan_begin,
-                        const Synapse<T>* __restrict syn,
-                        const T* __restrict w1u_t, const T* __restrict bias,
-                        T* __restrict carry, T* __restrict drive,
-                        T* __restrict a) {
-  auto prefetch = [&](int64_t n) {
-    const int64_t ch = col[n];
-    if (chan_begin[ch] < chan_begin[ch + 1]) {
-      PrefetchBytes(w1u_t + int64_t{syn[chan_begin[ch]].branch} * width,
-                    width * int64_t{sizeof(T)}, false);
+struct DriveTerm {
+  int64_t off;
+  T coef;
+};
+
+// How many terms ahead the projected drive prefetches its weight rows.
+constexpr int64_t kTermsAhead = 4;
+
+// Projected, one column block [h0, h0 + NV·L) (the last vector `last` lanes
+// wide) of the first layer's input part for the chunk's rows: for each row,
+// d = Σ coef · W₁ᵤᵀ[off, block] over its terms (in order, one multiply-add
+// each), trace = d + κ·trace(t − 1) (trace = d at t = 0) and a = b₁ + trace.
+// Row i (t-major: (t − t0)·B + b) has terms [row_end[i − 1], row_end[i]).
+// carry [B, width] holds trace(t0 − 1, ·) on entry and trace(t1 − 1, ·) on
+// return.
+template <typename T, int NV>
+struct ProjectedDriveScanBlock {
+  static void Run(int64_t h0, int64_t last, const BlockRows& br, int64_t width,
+                  int64_t ld, T kappa, const DriveTerm<T>* __restrict terms,
+                  const int64_t* __restrict row_end, const T* __restrict w1u_t,
+                  const T* __restrict bias, T* __restrict carry,
+                  T* __restrict a) {
+    constexpr int64_t L = kLanes<T>;
+    const Vec<T> k = Splat(kappa);
+    const int64_t rows = (br.t1 - br.t0) * br.batch;
+    const int64_t num_terms = rows > 0 ? row_end[rows - 1] : 0;
+    int64_t e = 0;
+    for (int64_t t = br.t0; t < br.t1; ++t) {
+      for (int64_t b = 0; b < br.batch; ++b) {
+        const int64_t row = (t - br.t0) * br.batch + b;
+        Vec<T> acc[NV];
+        for (int i = 0; i < NV; ++i) acc[i] = Vec<T>{};
+        for (; e < row_end[row]; ++e) {
+          if (e + kTermsAhead < num_terms) {
+            const char* p = reinterpret_cast<const char*>(
+                w1u_t + terms[e + kTermsAhead].off + h0);
+            for (int64_t o = 0; o < NV * L * int64_t{sizeof(T)}; o += 64)
+              __builtin_prefetch(p + o);
+          }
+          const Vec<T> coef = Splat(terms[e].coef);
+          const T* wr = w1u_t + terms[e].off + h0;
+          for (int i = 0; i < NV; ++i)
+            acc[i] = MulAdd(coef, LoadVec(wr + i * L), acc[i]);
+        }
+        T* tr = carry + b * width + h0;
+        T* at = a + row * width + h0;
+        for (int i = 0; i < NV; ++i) {
+          const Vec<T> x =
+              t == 0 ? acc[i]
+                     : MulAdd(k, LoadBlock<T, NV>(tr, i, last), acc[i]);
+          StoreBlock<T, NV>(tr, i, x, last);
+          StoreBlock<T, NV>(at, i, x + LoadBlock<T, NV>(bias + h0, i, last),
+                            last);
+        }
+      }
     }
-  };
+  }
+};
+
+// Runs Op<T, NV>::Run(h0, last, args...) for each column block [h0, h0 +
+// NV·L) of width (the last vector `last` lanes wide).
+template <template <typename, int> class Op, typename T, typename... Args>
+void ForEachColumnBlock(int64_t width, const Args&... args) {
+  constexpr int64_t L = kLanes<T>, BL = kMaxDenseVectors * L;
+  for (int64_t h0 = 0; h0 < width; h0 += BL) {
+    const int64_t cols = std::min(BL, width - h0);
+    const int64_t nv = (cols + L - 1) / L, last = cols - (nv - 1) * L;
+    switch (nv) {
+#define ELM_BLOCK_CASE(k)             \
+  case k:                             \
+    Op<T, k>::Run(h0, last, args...); \
+    break;
+      ELM_BLOCK_CASE(1)
+      ELM_BLOCK_CASE(2)
+      ELM_BLOCK_CASE(3)
+      ELM_BLOCK_CASE(4)
+      ELM_BLOCK_CASE(5)
+      ELM_BLOCK_CASE(6)
+      ELM_BLOCK_CASE(7)
+      ELM_BLOCK_CASE(8)
+#undef ELM_BLOCK_CASE
+      default:
+        LOG(FATAL) << "column block of " << nv << " vectors";
+    }
+  }
+}
+
+// Projected: the first layer's input part for the chunk's rows, a[row, :] =
+// b₁ + trace(row) with trace(t, b) = Σ_x Σ_k w[k]·mask[k]·x · W₁ᵤᵀ[br(k), :]
+// (over the nonzeros x of the row and the synapses k their channels feed) +
+// κ·trace(t − 1, b). The row's terms are resolved once (in `arena`, freed on
+// return), then the column blocks run over them (ProjectedDriveScanBlock).
+template <typename T>
+void ProjectedDriveScan(const BlockRows& br, int64_t width, int64_t ld, T kappa,
+                        const int64_t* row_begin, const int32_t* col,
+                        const T* val, const int64_t* chan_begin,
+                        const Synapse<T>* syn, const T* w1u_t, const T* bias,
+                        T* carry, T* a, Arena& arena) {
+  const int64_t rows = (br.t1 - br.t0) * br.batch;
+  int64_t num_terms = 0;
   for (int64_t t = br.t0; t < br.t1; ++t) {
     for (int64_t b = 0; b < br.batch; ++b) {
       const int64_t r = b * br.steps + t;
-      // The next row in this order, for prefetching.
-      const int64_t r_next = b + 1 < br.batch ? r + br.steps
-                             : t + 1 < br.t1  ? t + 1
-                                              : -1;
-      const int64_t n0 = row_begin[r], n1 = row_begin[r + 1];
-      if (r_next >= 0 && row_begin[r_next] < row_begin[r_next + 1])
-        prefetch(row_begin[r_next]);
-      std::fill(drive, drive + width, T(0));
-      for (int64_t n = n0; n < n1; ++n) {
-        if (n + 1 < n1) prefetch(n + 1);
-        const int64_t ch = col[n];
-        const T v = val[n];
-        for (int64_t q = chan_begin[ch]; q < chan_begin[ch + 1]; ++q) {
-          const T coef = syn[q].w * v;
-          const T* __restrict wr = w1u_t + int64_t{syn[q].branch} * width;
-          for (int64_t h = 0; h < width; ++h) drive[h] += coef * wr[h];
-        }
-      }
-      ScanRow(width, kappa, t == 0, drive, carry + b * width, bias,
-              a + ((t - br.t0) * br.batch + b) * width);
+      for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n)
+        num_terms += chan_begin[col[n] + 1] - chan_begin[col[n]];
     }
   }
-}
-
-// Projected backward, in one pass over the block's rows (t descending):
-// G(t, b) = Ā₁(t, b) + κ·G(t + 1, b) (just Ā₁ at the last step T − 1) in
-// rev_carry [B, width] (holding G(t1, ·) on entry, G(t0, ·) on return), also
-// stored into g when not null, and (sums not null) sums[c, :] += x · G(t, b)
-// for each nonzero x of the row in channel c.
-template <typename T>
-void ReverseScanChannelSums(const BlockRows& br, int64_t width, T kappa,
-                            const int64_t* __restrict row_begin,
-                            const int32_t* __restrict col,
-                            const T* __restrict val, const T* __restrict a1_bar,
-                            T* __restrict rev_carry, T* __restrict g,
-                            T* __restrict sums) {
-  constexpr int64_t L = kLanes<T>;
-  const Vec<T> k = Splat(kappa);
-  for (int64_t t = br.t1 - 1; t >= br.t0; --t) {
-    const bool last = t == br.steps - 1;
+  const Arena::Mark mark = arena.GetMark();
+  DriveTerm<T>* terms = arena.AllocateArray<DriveTerm<T>>(num_terms);
+  int64_t* row_end = arena.AllocateArray<int64_t>(rows);
+  int64_t e = 0;
+  for (int64_t t = br.t0; t < br.t1; ++t) {
     for (int64_t b = 0; b < br.batch; ++b) {
-      const int64_t row = (t - br.t0) * br.batch + b;
-      const T* __restrict ab = a1_bar + row * width;
-      T* __restrict gt = rev_carry + b * width;
-      int64_t h = 0;
-      for (; h + L <= width; h += L) {
-        const Vec<T> x = LoadVec(ab + h);
-        StoreVec(gt + h, last ? x : MulAdd(k, LoadVec(gt + h), x));
-      }
-      if (h < width) {
-        const int64_t n = width - h;
-        const Vec<T> x = LoadFirst(ab + h, n);
-        StoreFirst(gt + h, last ? x : MulAdd(k, LoadFirst(gt + h, n), x), n);
-      }
-      if (g != nullptr) std::copy(gt, gt + width, g + row * width);
-      if (sums == nullptr) continue;
       const int64_t r = b * br.steps + t;
       for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
-        if (n + 1 < row_begin[r + 1]) {
-          PrefetchBytes(sums + int64_t{col[n + 1]} * width,
-                        width * int64_t{sizeof(T)}, true);
-        }
-        T* __restrict dst = sums + int64_t{col[n]} * width;
         const T v = val[n];
-        for (int64_t i = 0; i < width; ++i) dst[i] += v * gt[i];
+        for (int64_t q = chan_begin[col[n]]; q < chan_begin[col[n] + 1]; ++q)
+          terms[e++] = {int64_t{syn[q].branch} * ld, syn[q].w * v};
+      }
+      row_end[(t - br.t0) * br.batch + b] = e;
+    }
+  }
+  ForEachColumnBlock<ProjectedDriveScanBlock, T>(
+      width, br, width, ld, kappa, terms, row_end, w1u_t, bias, carry, a);
+  arena.RewindTo(mark);
+}
+
+// Projected backward, one column block, over the chunk's rows (t
+// descending): G(t, b) = Ā₁(t, b) + κ·G(t + 1, b) (just Ā₁ at the last step
+// T − 1) in rev_carry [B, width] (holding G(t1, ·) on entry, G(t0, ·) on
+// return), also stored into g when not null, and (sums not null) sums[c, :]
+// += x · G(t, b) for each nonzero x of the row in channel c (one
+// multiply-add).
+template <typename T, int NV>
+struct ReverseScanChannelSumsBlock {
+  static void Run(int64_t h0, int64_t last, const BlockRows& br, int64_t width,
+                  int64_t ld, T kappa, const int64_t* __restrict row_begin,
+                  const int32_t* __restrict col, const T* __restrict val,
+                  const T* __restrict a1_bar, T* __restrict rev_carry,
+                  T* __restrict g, T* __restrict sums) {
+    const Vec<T> k = Splat(kappa);
+    for (int64_t t = br.t1 - 1; t >= br.t0; --t) {
+      const bool first = t == br.steps - 1;  // the reverse scan's first step
+      for (int64_t b = 0; b < br.batch; ++b) {
+        const int64_t row = (t - br.t0) * br.batch + b;
+        const T* ab = a1_bar + row * width + h0;
+        T* gt = rev_carry + b * width + h0;
+        Vec<T> acc[NV];
+        for (int i = 0; i < NV; ++i) {
+          const Vec<T> x = LoadBlock<T, NV>(ab, i, last);
+          acc[i] = first ? x : MulAdd(k, LoadBlock<T, NV>(gt, i, last), x);
+          StoreBlock<T, NV>(gt, i, acc[i], last);
+        }
+        if (g != nullptr) {
+          for (int i = 0; i < NV; ++i)
+            StoreBlock<T, NV>(g + row * width + h0, i, acc[i], last);
+        }
+        if (sums == nullptr) continue;
+        const int64_t r = b * br.steps + t;
+        for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
+          if (n + 2 < row_begin[r + 1]) {
+            const char* p = reinterpret_cast<const char*>(
+                sums + int64_t{col[n + 2]} * ld + h0);
+            for (int64_t o = 0; o < NV * kLanes<T> * int64_t{sizeof(T)};
+                 o += 64)
+              __builtin_prefetch(p + o, 1);
+          }
+          T* dst = sums + int64_t{col[n]} * ld + h0;
+          const Vec<T> v = Splat(val[n]);
+          for (int i = 0; i < NV; ++i) {
+            T* d = dst + i * kLanes<T>;
+            StoreVec(d, MulAdd(v, acc[i], LoadVec(d)));
+          }
+        }
       }
     }
   }
+};
+
+// Projected backward over the chunk's rows, block by block
+// (ReverseScanChannelSumsBlock).
+template <typename T>
+void ReverseScanChannelSums(const BlockRows& br, int64_t width, int64_t ld,
+                            T kappa, const int64_t* row_begin,
+                            const int32_t* col, const T* val, const T* a1_bar,
+                            T* rev_carry, T* g, T* sums) {
+  ForEachColumnBlock<ReverseScanChannelSumsBlock, T>(
+      width, br, width, ld, kappa, row_begin, col, val, a1_bar, rev_carry, g,
+      sums);
 }
 
 // Not projected: w̄[k] += ā[row, br(k)]·mask[k]·x for each nonzero x of the
@@ -1101,9 +1185,9 @@ void ForwardBlock(const Saved<T>& s, int64_t j, const T* m_prev, T* carry,
     const BlockRows rows{B, TT, c0, c1};
     if (s.projected) {
       // A₁ = b₁ + the scan of the projected drive, in one pass.
-      ProjectedDriveScan(rows, H1, s.kappa_u[0], s.row_begin, s.col, s.val,
-                         s.chan_begin, s.syn, s.w1u_t, s.mlp_b[0].value, carry,
-                         s.drive, a1 + o * H1);
+      ProjectedDriveScan(rows, H1, s.w1u_ld, s.kappa_u[0], s.row_begin, s.col,
+                         s.val, s.chan_begin, s.syn, s.w1u_t, s.mlp_b[0].value,
+                         carry, a1 + o * H1, *s.arena);
     } else {
       // The branch drive a_t and the branch-trace scan into U, then
       // P = b₁ + U·W₁ᵤᵀ.
@@ -1189,7 +1273,7 @@ struct Scratch {
   T* w1u_bar_t;   // W̄₁ᵤᵀ [B_r, H₁] (projected)
   T* carry;       // the forward trace while recomputing a segment
   T* pack;        // GemmTN's packed chunk
-  T* chan_g;      // Σ x·G_t per input channel [N, H₁] (projected)
+  T* chan_g;      // Σ x·G_t per input channel [N, H₁] (projected; w1u_ld)
   T* chan_wbar;   // the adjoint of chan_w [N, chan_ld] (when chan_w is used)
 };
 
@@ -1295,8 +1379,8 @@ void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
       // once, after the last block), with the reverse scan in the same pass;
       // G itself is kept only for x̄.
       if (w.chan_g != nullptr || s.x.grad) {
-        ReverseScanChannelSums(rows, H1, s.kappa_u[0], s.row_begin, s.col,
-                               s.val, w.a1_bar, w.rev_carry,
+        ReverseScanChannelSums(rows, H1, s.w1u_ld, s.kappa_u[0], s.row_begin,
+                               s.col, s.val, w.a1_bar, w.rev_carry,
                                s.x.grad ? w.g : nullptr, w.chan_g);
       }
       if (s.x.grad) {
@@ -1381,7 +1465,8 @@ void Backward(const Saved<T>& s) {
   w.chan_wbar = ArenaArray<T>(
       arena, s.chan_w != nullptr && s.w_s.grad ? s.n_in * s.chan_ld : 0, true);
   w.chan_g = ArenaArray<T>(
-      arena, s.projected && (s.mlp_w[0].grad || s.w_s.grad) ? s.n_in * H1 : 0,
+      arena,
+      s.projected && (s.mlp_w[0].grad || s.w_s.grad) ? s.n_in * s.w1u_ld : 0,
       true);
 
   for (int64_t seg = s.num_segments - 1; seg >= 0; --seg) {
@@ -1418,7 +1503,7 @@ void Backward(const Saved<T>& s) {
     // W̄₁ᵤᵀ[br(k)] += w[k]·mask[k]·S_c and w̄[k] += mask[k]·S_c·W₁ᵤᵀ[br(k)]
     // for each synapse k that c feeds: one dot per synapse, not per nonzero.
     for (int64_t ch = 0; ch < s.n_in; ++ch) {
-      const T* sg = w.chan_g + ch * H1;
+      const T* sg = w.chan_g + ch * s.w1u_ld;
       for (int64_t q = s.chan_begin[ch]; q < s.chan_begin[ch + 1]; ++q) {
         const int64_t jb = s.syn[q].branch;
         if (w.w1u_bar_t != nullptr) {
@@ -1428,7 +1513,7 @@ void Backward(const Saved<T>& s) {
         }
         if (s.w_s.grad) {
           s.w_s.grad[s.syn[q].k] +=
-              Dot(sg, s.w1u_t + jb * H1, H1) * s.syn[q].scale;
+              Dot(sg, s.w1u_t + jb * s.w1u_ld, H1) * s.syn[q].scale;
         }
       }
     }
@@ -1526,10 +1611,14 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   const int64_t in1 = n_branch + dm;
   s.projected = Projected<T>(spec, H1);
   s.w1u_t = nullptr;
+  s.w1u_ld = (H1 + kLanes<T> - 1) / kLanes<T> * kLanes<T>;
   s.w1u_tp = PackedB<T>{};
   if (s.projected) {
-    T* w1u_t = arena.AllocateArray<T>(n_branch * H1);
-    Mat<T>(w1u_t, n_branch, H1) =
+    // Rows padded with zeros to whole vectors: the sparse loops load and
+    // store whole vectors of W₁ᵤᵀ and of the channel sums.
+    T* w1u_t = ArenaArray<T>(arena, n_branch * s.w1u_ld, true);
+    Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>>(
+        w1u_t, n_branch, H1, Eigen::OuterStride<>(s.w1u_ld)) =
         Mat<T>(p.mlp_w[0].value, H1, in1).leftCols(n_branch).transpose();
     s.w1u_t = w1u_t;
   } else {
@@ -1611,7 +1700,6 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   s.z = ArenaArray<T>(arena, cap * dm);
   s.k_step = ArenaArray<T>(arena, B * dm);
   s.h_step = ArenaArray<T>(arena, B * hidden);
-  s.drive = ArenaArray<T>(arena, H1);
   const bool checkpointed = needs_grad && s.num_segments > 1;
   s.ckpt_m = ArenaArray<T>(arena, checkpointed ? s.num_segments * B * dm : 0);
   s.ckpt_carry = ArenaArray<T>(

@@ -67,12 +67,15 @@
 // per unroll, explicit fused multiply-adds (the same for every row of any
 // batch), masked loads and stores at the edges. The branch drive is, by
 // shape: projected (one κ_u, B_r ≥ 2·H₁) — each input nonzero adds a row of
-// W₁ᵤᵀ, fused with the scan and the bias in one pass; dense — when the
+// W₁ᵤᵀ, fused with the scan and the bias in one pass, in column blocks of 8
+// vectors (a block of W₁ᵤᵀ stays in L2, a row's block of the sum in
+// registers); dense — when the
 // branches are few against the synapses per channel (NeuronIO routing), each
 // nonzero adds its channel's row of summed synapse weights [B_r], a row's sum
 // kept in registers; else scattered adds per synapse. In the projected
 // backward, W̄₁ᵤ and w̄ come from per-channel sums of the reverse-scanned Ā₁
-// (one dot product per synapse, not per nonzero). tanh, exp (silu) are
+// (column-blocked the same way; one dot product per synapse, not per
+// nonzero). tanh, exp (silu) are
 // Eigen's float algorithms, one vector at a time (the same for every element).
 //
 // Checkpointing (FusedElmOptions::checkpoint_every = k, or a memory budget).
