@@ -635,24 +635,35 @@ inline void Silu(const double* a, double* h, int64_t n) {
   for (int64_t e = 0; e < n; ++e) h[e] = a[e] / (1.0 + std::exp(-a[e]));
 }
 
-// g ⊙= silu'(a) = σ·(1 + a·(1 − σ)), σ = 1 / (1 + exp(−a)).
-inline Vec<float> SiluGrad(Vec<float> x) {
-  const Vec<float> sig = Splat(1.0f) / (Splat(1.0f) + FastExp(-x));
-  return sig * (Splat(1.0f) + x * (Splat(1.0f) - sig));
-}
-inline void SiluBackward(const float* a, float* g, int64_t n) {
+// g ⊙= silu'(a) = σ·(1 + a·(1 − σ)), σ = 1 / (1 + exp(−a)), and h = silu(a)
+// (exactly as Silu computes it: one exp for both).
+inline void SiluBackward(const float* a, float* g, float* h, int64_t n) {
   constexpr int64_t L = kLanes<float>;
+  const Vec<float> one = Splat(1.0f);
+  auto step = [&](Vec<float> x, Vec<float> gv, Vec<float>* hv) {
+    const Vec<float> d = one + FastExp(-x);
+    *hv = x / d;
+    const Vec<float> sig = one / d;
+    return gv * (sig * (one + x * (one - sig)));
+  };
   int64_t e = 0;
-  for (; e + L <= n; e += L)
-    StoreVec(g + e, LoadVec(g + e) * SiluGrad(LoadVec(a + e)));
+  for (; e + L <= n; e += L) {
+    Vec<float> hv;
+    StoreVec(g + e, step(LoadVec(a + e), LoadVec(g + e), &hv));
+    StoreVec(h + e, hv);
+  }
   if (e < n) {
     const int64_t k = n - e;
-    StoreFirst(g + e, LoadFirst(g + e, k) * SiluGrad(LoadFirst(a + e, k)), k);
+    Vec<float> hv;
+    StoreFirst(g + e, step(LoadFirst(a + e, k), LoadFirst(g + e, k), &hv), k);
+    StoreFirst(h + e, hv, k);
   }
 }
-inline void SiluBackward(const double* a, double* g, int64_t n) {
+inline void SiluBackward(const double* a, double* g, double* h, int64_t n) {
   for (int64_t e = 0; e < n; ++e) {
-    const double sig = 1.0 / (1.0 + std::exp(-a[e]));
+    const double d = 1.0 + std::exp(-a[e]);
+    h[e] = a[e] / d;
+    const double sig = 1.0 / d;
     g[e] *= sig * (1.0 + a[e] * (1.0 - sig));
   }
 }
@@ -671,16 +682,22 @@ void ActForward(const T* a, T* h, int64_t n, bool silu) {
   for (; e < n; ++e) h[e] = a[e] > T(0) ? a[e] : T(0);
 }
 
-// g ⊙= act'(a) over n elements.
+// g ⊙= act'(a) and h = act(a) (as ActForward computes it) over n elements.
 template <typename T>
-void ActBackward(const T* a, T* g, int64_t n, bool silu) {
-  if (silu) return SiluBackward(a, g, n);
+void ActBackward(const T* a, T* g, T* h, int64_t n, bool silu) {
+  if (silu) return SiluBackward(a, g, h, n);
   constexpr int64_t L = kLanes<T>;
   const Vec<T> zero = {}, one = zero + T(1);
   int64_t e = 0;
-  for (; e + L <= n; e += L)
-    StoreVec(g + e, LoadVec(g + e) * (LoadVec(a + e) > zero ? one : zero));
-  for (; e < n; ++e) g[e] *= a[e] > T(0) ? T(1) : T(0);
+  for (; e + L <= n; e += L) {
+    const Vec<T> x = LoadVec(a + e);
+    StoreVec(g + e, LoadVec(g + e) * (x > zero ? one : zero));
+    StoreVec(h + e, x > zero ? x : zero);
+  }
+  for (; e < n; ++e) {
+    g[e] *= a[e] > T(0) ? T(1) : T(0);
+    h[e] = a[e] > T(0) ? a[e] : T(0);
+  }
 }
 
 // The per-step element-wise parts of the cell, on [B, d_m] rows (separate
@@ -1261,7 +1278,7 @@ struct Scratch {
   T* a1_bar;      // Ā₁ [cap, H₁]
   T* hidden_bar;  // Ā_2..Ā_L [(L − 1)·cap, H]
   T* z_bar;       // Z̄ [cap, d_m] (L ≥ 1; else Ā₁)
-  T* h;           // h_l recomputed [cap, H] (L ≥ 1)
+  T* h;           // h_1..h_L recomputed [L·cap, H] (by ActBackward)
   T* k;           // K recomputed [cap, d_m]
   T* c;           // adjoint reaching m_t from step t + 1 [B, d_m]
   T* k_bar;       // [B, d_m]
@@ -1337,7 +1354,9 @@ void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
                        : w.hidden_bar + ((l - 2) * ccap + row) * hidden;
         SmallGemm<T>(B, upper, upper_width, s.w[l], ab, hidden, Init::kZero);
         const T* pre = slot.pre + ((l - 1) * cap + srow) * hidden;
-        ActBackward(pre, ab, B * hidden, s.silu);
+        // (also h_l for the chunk's weight gradient W̄_{l+1})
+        ActBackward(pre, ab, w.h + ((l - 1) * ccap + row) * hidden, B * hidden,
+                    s.silu);
         upper = ab;
         upper_width = hidden;
       }
@@ -1355,10 +1374,8 @@ void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
       const int64_t out = l == L ? dm : hidden;
       const T* ab = l == L ? w.z_bar : w.hidden_bar + (l - 1) * ccap * hidden;
       if (wl.grad) {
-        // h_l = act(A_l) for the chunk's rows, as the forward computed it.
-        ActForward(slot.pre + ((l - 1) * cap + o) * hidden, w.h, R * hidden,
-                   s.silu);
-        GemmTN(out, hidden, R, ab, out, w.h, hidden, wl.grad, hidden, w.pack);
+        GemmTN(out, hidden, R, ab, out, w.h + (l - 1) * ccap * hidden, hidden,
+               wl.grad, hidden, w.pack);
       }
       if (bias.grad) AddColumnSums(bias.grad, ab, R, out);
     }
@@ -1448,7 +1465,7 @@ void Backward(const Saved<T>& s) {
   w.a1_bar = ArenaArray<T>(arena, cap * H1);
   w.hidden_bar = ArenaArray<T>(arena, L > 1 ? cap * s.hidden * (L - 1) : 0);
   w.z_bar = ArenaArray<T>(arena, L > 0 ? cap * dm : 0);
-  w.h = ArenaArray<T>(arena, L > 0 ? cap * s.hidden : 0);
+  w.h = ArenaArray<T>(arena, L * cap * s.hidden);
   w.k = ArenaArray<T>(arena, cap * dm);
   w.c = ArenaArray<T>(arena, B * dm, true);
   w.k_bar = ArenaArray<T>(arena, B * dm);
