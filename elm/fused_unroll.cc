@@ -360,11 +360,29 @@ void Gemm(int64_t m, const T* a, int64_t ars, int64_t acs, const PackedB<T>& b,
   GemmBlocks(m, a, ars, acs, kTileRows * ars, b, c, ldc, init, row);
 }
 
-// The per-step products: A row-major with leading dimension lda.
+// The per-step products: A row-major with leading dimension lda. Products at
+// most one vector wide (tiny models) skip the blocking and dispatch: each row
+// is one accumulator over the single packed panel, with the same multiply-adds
+// in the same order as GemmTile.
 template <typename T>
 void SmallGemm(int64_t m, const T* a, int64_t lda, const PackedB<T>& b, T* c,
                int64_t ldc, Init init, const T* row = nullptr) {
-  Gemm(m, a, lda, 1, b, c, ldc, init, row);
+  constexpr int64_t L = kLanes<T>;
+  if (b.n > L) return Gemm(m, a, lda, 1, b, c, ldc, init, row);
+  for (int64_t i = 0; i < m; ++i) {
+    const T* ai = a + i * lda;
+    T* ci = c + i * ldc;
+    Vec<T> acc = init == Init::kZero ? Vec<T>{}
+                 : init == Init::kC  ? LoadFirst(ci, b.n)
+                                     : LoadFirst(row, b.n);
+    for (int64_t p = 0; p < b.k; ++p)
+      acc = MulAdd(Splat(ai[p]), LoadVec(b.data + p * L), acc);
+    if (b.n == L) {
+      StoreVec(ci, acc);
+    } else {
+      StoreFirst(ci, acc, b.n);
+    }
+  }
 }
 
 // Rows of A and X per chunk of GemmTN (X's packed chunk stays in cache).
