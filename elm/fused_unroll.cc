@@ -1113,13 +1113,6 @@ struct ReverseScanChannelSumsBlock {
         if (sums == nullptr) continue;
         const int64_t r = b * br.steps + t;
         for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
-          if (n + 2 < row_begin[r + 1]) {
-            const char* p = reinterpret_cast<const char*>(
-                sums + int64_t{col[n + 2]} * ld + h0);
-            for (int64_t o = 0; o < NV * kLanes<T> * int64_t{sizeof(T)};
-                 o += 64)
-              __builtin_prefetch(p + o, 1);
-          }
           T* dst = sums + int64_t{col[n]} * ld + h0;
           const Vec<T> v = Splat(val[n]);
           for (int i = 0; i < NV; ++i) {
