@@ -490,8 +490,7 @@ struct Synapse {
 
 // The stored activations of one block of steps [t0, t1), time-major rows
 // (t − t0)·B + b. A slot holds G·B rows (`cap`); the last block may use fewer.
-// (h_l = act(A_l) and K = κ_m ⊙ m_{t−1} are not stored: the backward
-// recomputes a chunk's rows of them, bit for bit, when it needs them.)
+// (h_l and K are not stored: see fused_unroll.h, "Checkpointing".)
 template <typename T>
 struct Slot {
   T* u;     // branch traces U [cap, B_r] (unprojected first layer), else null

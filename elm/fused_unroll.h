@@ -65,27 +65,28 @@
 // the time-parallel ones and the weight gradients Āᵀ·X) run on one register-
 // blocked kernel: 4 × 24 float tiles (4 × 12 double) over weights packed once
 // per unroll, explicit fused multiply-adds (the same for every row of any
-// batch), masked loads and stores at the edges. The branch drive is, by
-// shape: projected (one κ_u, B_r ≥ 2·H₁) — each input nonzero adds a row of
+// batch), masked loads and stores at the edges; products one vector wide (tiny
+// models) take a direct loop with the same multiply-adds. The branch drive is,
+// by shape: projected (one κ_u, B_r ≥ 2·H₁) — each input nonzero adds a row of
 // W₁ᵤᵀ, fused with the scan and the bias in one pass, in column blocks of 8
 // vectors (a block of W₁ᵤᵀ stays in L2, a row's block of the sum in
-// registers); dense — when the
-// branches are few against the synapses per channel (NeuronIO routing), each
-// nonzero adds its channel's row of summed synapse weights [B_r], a row's sum
-// kept in registers; else scattered adds per synapse. In the projected
-// backward, W̄₁ᵤ and w̄ come from per-channel sums of the reverse-scanned Ā₁
-// (column-blocked the same way; one dot product per synapse, not per
-// nonzero). tanh, exp (silu) are
-// Eigen's float algorithms, one vector at a time (the same for every element).
+// registers); dense — when the branches are few against the synapses per
+// channel (NeuronIO routing), each nonzero adds its channel's row of summed
+// synapse weights [B_r], a row's sum kept in registers; else scattered adds
+// per synapse. In the projected backward, W̄₁ᵤ and w̄ come from per-channel
+// sums of the reverse-scanned Ā₁ (column-blocked the same way; one dot product
+// per synapse, not per nonzero). tanh, exp (silu) are Eigen's float
+// algorithms, one vector at a time (the same for every element).
 //
 // Checkpointing (FusedElmOptions::checkpoint_every = k, or a memory budget).
 // Stored per (step, sequence) row, for the backward, are e_row elements:
 //   U [B_r] (not with the projected first layer: one κ_u and B_r ≥ 2·H₁),
 //   A_1..A_L [L·H], tanh(2z/3) and M [2·d_m],
 // plus m_{t0−1} [B, d_m] per block. (h_l = act(A_l) and K = κ_m ⊙ m_{t−1}
-// are recomputed, a chunk at a time, where the backward needs them for the
-// weight gradients: an activation per element and a product, against
-// reading them back from memory.) Full storage keeps every block:
+// are not stored: the backward's activation derivative also writes h_l, and
+// K is recomputed a chunk at a time, both bit for bit, for the weight
+// gradients; that is cheaper than reading them back from memory.) Full
+// storage keeps every block:
 //   full = ⌈T/G⌉·(G·B·e_row + B·d_m)·sizeof(T)  (≈ T·B·e_row·sizeof(T)).
 // Checkpointed, the steps are cut into segments of k' = G·⌈k/G⌉ steps (k
 // rounded up to whole blocks; k' ≥ T means full storage). The forward keeps
