@@ -1297,7 +1297,8 @@ struct Scratch {
   T* a_bar;       // ā [cap, B_r] (when needed)
   T* g;           // reverse-scanned Ā₁ [cap, H₁] (projected, for x̄)
   T* rev_carry;   // the reverse scan's row at t1 (of ā or of g)
-  T* w1u_bar_t;   // W̄₁ᵤᵀ [B_r, H₁] (projected)
+  T* w1u_bar_t;   // W̄₁ᵤᵀ [B_r, H₁]
+  T* w1m_bar_t;   // W̄₁ₘᵀ [d_m, H₁]
   T* carry;       // the forward trace while recomputing a segment
   T* pack;        // GemmTN's packed chunk
   T* chan_g;      // Σ x·G_t per input channel [N, H₁] (projected; w1u_ld)
@@ -1393,7 +1394,9 @@ void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
       // K = κ_m ⊙ m_{t−1} for the chunk's rows, as the forward computed it.
       for (int64_t t = c0; t < c1; ++t)
         StepMemoryInput(s, slot, t0, t, w.k + (t - c0) * B * dm);
-      GemmTN(H1, dm, R, w.a1_bar, H1, w.k, dm, w1.grad + n_branch, in1, w.pack);
+      // W̄₁ₘᵀ [d_m, H₁] += Kᵀ·Ā₁ (the wide side as columns: faster panels;
+      // added into W̄₁ once, at the end).
+      GemmTN(dm, H1, R, w.k, dm, w.a1_bar, H1, w.w1m_bar_t, H1, w.pack);
     }
     if (s.mlp_b[0].grad) AddColumnSums(s.mlp_b[0].grad, w.a1_bar, R, H1);
 
@@ -1415,8 +1418,9 @@ void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
       }
     } else {
       if (w1.grad) {
-        GemmTN(H1, n_branch, R, w.a1_bar, H1, slot.u + o * n_branch, n_branch,
-               w1.grad, in1, w.pack);
+        // W̄₁ᵤᵀ [B_r, H₁] += Uᵀ·Ā₁ (as W̄₁ₘᵀ).
+        GemmTN(n_branch, H1, R, slot.u + o * n_branch, n_branch, w.a1_bar, H1,
+               w.w1u_bar_t, H1, w.pack);
       }
       if (w.a_bar != nullptr) {
         // Ū = Ā₁·W₁ᵤ, then the reverse scan ā_t = Ū_t + κ_u ⊙ ā_{t+1} (in
@@ -1484,8 +1488,9 @@ void Backward(const Saved<T>& s) {
   w.a_bar = ArenaArray<T>(arena, need_a_bar ? cap * s.n_branch : 0);
   w.g = ArenaArray<T>(arena, s.projected && s.x.grad ? cap * H1 : 0);
   w.rev_carry = ArenaArray<T>(arena, B * (s.projected ? H1 : s.n_branch), true);
-  w.w1u_bar_t = ArenaArray<T>(
-      arena, s.projected && s.mlp_w[0].grad ? s.n_branch * H1 : 0, true);
+  w.w1u_bar_t =
+      ArenaArray<T>(arena, s.mlp_w[0].grad ? s.n_branch * H1 : 0, true);
+  w.w1m_bar_t = ArenaArray<T>(arena, s.mlp_w[0].grad ? dm * H1 : 0, true);
   w.carry = ArenaArray<T>(arena, s.num_segments > 1 ? B * s.carry_width : 0);
   const int64_t widest = std::max({dm, s.hidden, s.n_branch, s.n_out, H1});
   w.pack = ArenaArray<T>(arena, GemmTNScratch<T>(widest, widest));
@@ -1545,9 +1550,13 @@ void Backward(const Saved<T>& s) {
       }
     }
   }
-  if (w.w1u_bar_t != nullptr) {
-    Mat<T>(s.mlp_w[0].grad, H1, s.n_branch + dm).leftCols(s.n_branch) +=
-        Mat<T>(w.w1u_bar_t, s.n_branch, H1).transpose();
+  if (s.mlp_w[0].grad) {
+    Mat<T> w1_grad(s.mlp_w[0].grad, H1, s.n_branch + dm);
+    if (w.w1u_bar_t != nullptr) {
+      w1_grad.leftCols(s.n_branch) +=
+          Mat<T>(w.w1u_bar_t, s.n_branch, H1).transpose();
+    }
+    w1_grad.rightCols(dm) += Mat<T>(w.w1m_bar_t, dm, H1).transpose();
   }
 }
 
