@@ -51,7 +51,8 @@
 // blocks in reverse and each block's chunks in reverse: M̄ = Ȳ·W_y and W̄_y
 // for the chunk's rows, the cell's per-step sweep over the chunk, then each
 // weight gradient as one product over the chunk's C·B rows added into the
-// gradient (so the gradients sum chunk results in reverse order), then the
+// gradient (W̄₁ into a transposed accumulator, added into the gradient after
+// the last block; the gradients sum chunk results in reverse order), then the
 // branch part for the chunk: Ū, the reverse scan (carried into the previous
 // chunk) and the sparse w̄ / x̄. Every step of this is the same whether the
 // block's activations were stored by the forward or recomputed, so the
