@@ -836,67 +836,93 @@ void BranchDrive(const BlockRows& br, int64_t width,
 // The most vectors per row of the dense drive (its row stays in registers).
 constexpr int64_t kMaxDenseVectors = 8;
 
+// Column blocks of at most kMaxDenseVectors vectors (a row's block of a sum
+// kept in registers): the dense drive, and the projected first layer below.
+
+// Vector i of a block row at p (NV vectors, `last` lanes valid in the last).
+template <typename T, int NV>
+inline Vec<T> LoadBlock(const T* p, int i, int64_t last) {
+  return i == NV - 1 && last < kLanes<T> ? LoadFirst(p + i * kLanes<T>, last)
+                                         : LoadVec(p + i * kLanes<T>);
+}
+template <typename T, int NV>
+inline void StoreBlock(T* p, int i, Vec<T> v, int64_t last) {
+  if (i == NV - 1 && last < kLanes<T>) {
+    StoreFirst(p + i * kLanes<T>, v, last);
+  } else {
+    StoreVec(p + i * kLanes<T>, v);
+  }
+}
+
+// Runs Op<T, NV>::Run(h0, last, args...) for each column block [h0, h0 +
+// NV·L) of width (the last vector `last` lanes wide).
+template <template <typename, int> class Op, typename T, typename... Args>
+void ForEachColumnBlock(int64_t width, const Args&... args) {
+  constexpr int64_t L = kLanes<T>, BL = kMaxDenseVectors * L;
+  for (int64_t h0 = 0; h0 < width; h0 += BL) {
+    const int64_t cols = std::min(BL, width - h0);
+    const int64_t nv = (cols + L - 1) / L, last = cols - (nv - 1) * L;
+    switch (nv) {
+#define ELM_BLOCK_CASE(k)             \
+  case k:                             \
+    Op<T, k>::Run(h0, last, args...); \
+    break;
+      ELM_BLOCK_CASE(1)
+      ELM_BLOCK_CASE(2)
+      ELM_BLOCK_CASE(3)
+      ELM_BLOCK_CASE(4)
+      ELM_BLOCK_CASE(5)
+      ELM_BLOCK_CASE(6)
+      ELM_BLOCK_CASE(7)
+      ELM_BLOCK_CASE(8)
+#undef ELM_BLOCK_CASE
+      default:
+        LOG(FATAL) << "column block of " << nv << " vectors";
+    }
+  }
+}
+
 // The same with the channels' weights as dense rows: u[row, :] = Σ_x x ·
 // chan_w[c, :] over the row's nonzeros x (channel c; chan_w [N, ld], ld ≥
 // width a whole number of vectors, zero past width), where chan_w[c, j] =
 // Σ w[k]·mask[k] over the synapses k of channel c on branch j. Whole vectors
 // summed in registers instead of a loop of scattered adds: faster when the
-// branches are few against the synapses per channel. NV vectors per row.
+// branches are few against the synapses per channel. One column block of NV
+// vectors per row (h0 = 0).
 template <typename T, int NV>
-void DenseBranchDriveRows(const BlockRows& br, int64_t width, int64_t ld,
-                          const int64_t* __restrict row_begin,
-                          const int32_t* __restrict col,
-                          const T* __restrict val, const T* __restrict chan_w,
-                          T* __restrict u) {
-  constexpr int64_t L = kLanes<T>;
-  const int64_t last = width - (NV - 1) * L;
-  for (int64_t b = 0; b < br.batch; ++b) {
-    for (int64_t t = br.t0; t < br.t1; ++t) {
-      T* __restrict ut = u + ((t - br.t0) * br.batch + b) * width;
-      const int64_t r = b * br.steps + t;
-      Vec<T> acc[NV];
-      for (int i = 0; i < NV; ++i) acc[i] = Vec<T>{};
-      for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
-        const T* __restrict cw = chan_w + int64_t{col[n]} * ld;
-        const Vec<T> vv = Splat(val[n]);
-        for (int i = 0; i < NV; ++i)
-          acc[i] = MulAdd(vv, LoadVec(cw + i * L), acc[i]);
-      }
-      for (int i = 0; i + 1 < NV; ++i) StoreVec(ut + i * L, acc[i]);
-      if (last == L) {
-        StoreVec(ut + (NV - 1) * L, acc[NV - 1]);
-      } else {
-        StoreFirst(ut + (NV - 1) * L, acc[NV - 1], last);
+struct DenseBranchDriveRows {
+  static void Run(int64_t h0, int64_t last, const BlockRows& br, int64_t width,
+                  int64_t ld, const int64_t* __restrict row_begin,
+                  const int32_t* __restrict col, const T* __restrict val,
+                  const T* __restrict chan_w, T* __restrict u) {
+    constexpr int64_t L = kLanes<T>;
+    for (int64_t b = 0; b < br.batch; ++b) {
+      for (int64_t t = br.t0; t < br.t1; ++t) {
+        T* __restrict ut = u + ((t - br.t0) * br.batch + b) * width + h0;
+        const int64_t r = b * br.steps + t;
+        Vec<T> acc[NV];
+        for (int i = 0; i < NV; ++i) acc[i] = Vec<T>{};
+        for (int64_t n = row_begin[r]; n < row_begin[r + 1]; ++n) {
+          const T* __restrict cw = chan_w + int64_t{col[n]} * ld + h0;
+          const Vec<T> vv = Splat(val[n]);
+          for (int i = 0; i < NV; ++i)
+            acc[i] = MulAdd(vv, LoadVec(cw + i * L), acc[i]);
+        }
+        for (int i = 0; i < NV; ++i) StoreBlock<T, NV>(ut, i, acc[i], last);
       }
     }
   }
-}
+};
 
 // DenseBranchDriveRows for any width up to kMaxDenseVectors vectors; writes
 // every row of u.
 template <typename T>
 void DenseBranchDrive(const BlockRows& br, int64_t width, int64_t ld,
-                      const int64_t* __restrict row_begin,
-                      const int32_t* __restrict col, const T* __restrict val,
-                      const T* __restrict chan_w, T* __restrict u) {
-  switch ((width + kLanes<T> - 1) / kLanes<T>) {
-#define ELM_DENSE_CASE(nv)                                                  \
-  case nv:                                                                  \
-    DenseBranchDriveRows<T, nv>(br, width, ld, row_begin, col, val, chan_w, \
-                                u);                                         \
-    break;
-    ELM_DENSE_CASE(1)
-    ELM_DENSE_CASE(2)
-    ELM_DENSE_CASE(3)
-    ELM_DENSE_CASE(4)
-    ELM_DENSE_CASE(5)
-    ELM_DENSE_CASE(6)
-    ELM_DENSE_CASE(7)
-    ELM_DENSE_CASE(8)
-#undef ELM_DENSE_CASE
-    default:
-      LOG(FATAL) << "DenseBranchDrive: " << width << " branches";
-  }
+                      const int64_t* row_begin, const int32_t* col,
+                      const T* val, const T* chan_w, T* u) {
+  CHECK_LE(width, kMaxDenseVectors * kLanes<T>) << "DenseBranchDrive";
+  ForEachColumnBlock<DenseBranchDriveRows, T>(width, br, width, ld, row_begin,
+                                              col, val, chan_w, u);
 }
 
 // Its adjoint for the weights: chan_wbar[c, :] += x · ā[row, :] (the columns
@@ -928,26 +954,11 @@ void DenseChannelGrad(const BlockRows& br, int64_t width, int64_t ld,
   }
 }
 
-// The projected first layer works on column blocks of H₁ of at most
-// kMaxDenseVectors vectors: a block's columns of W₁ᵤᵀ [B_r, ·] (and of the
-// channel sums, backward) stay in L2 while all of a chunk's rows pass, and a
-// row's block of the drive or of G stays in registers. Columns are
-// independent, so the blocking changes no result.
-
-// Vector i of a block row at p (NV vectors, `last` lanes valid in the last).
-template <typename T, int NV>
-inline Vec<T> LoadBlock(const T* p, int i, int64_t last) {
-  return i == NV - 1 && last < kLanes<T> ? LoadFirst(p + i * kLanes<T>, last)
-                                         : LoadVec(p + i * kLanes<T>);
-}
-template <typename T, int NV>
-inline void StoreBlock(T* p, int i, Vec<T> v, int64_t last) {
-  if (i == NV - 1 && last < kLanes<T>) {
-    StoreFirst(p + i * kLanes<T>, v, last);
-  } else {
-    StoreVec(p + i * kLanes<T>, v);
-  }
-}
+// The projected first layer works on column blocks of H₁ (ForEachColumnBlock):
+// a block's columns of W₁ᵤᵀ [B_r, ·] (and of the channel sums, backward) stay
+// in L2 while all of a chunk's rows pass, and a row's block of the drive or of
+// G stays in registers. Columns are independent, so the blocking changes no
+// result.
 
 // One term of the projected drive: coef · W₁ᵤᵀ row at `off` (a synapse k of
 // a nonzero x: coef = w[k]·mask[k]·x, off = br(k)·ld).
@@ -1010,34 +1021,6 @@ struct ProjectedDriveScanBlock {
     }
   }
 };
-
-// Runs Op<T, NV>::Run(h0, last, args...) for each column block [h0, h0 +
-// NV·L) of width (the last vector `last` lanes wide).
-template <template <typename, int> class Op, typename T, typename... Args>
-void ForEachColumnBlock(int64_t width, const Args&... args) {
-  constexpr int64_t L = kLanes<T>, BL = kMaxDenseVectors * L;
-  for (int64_t h0 = 0; h0 < width; h0 += BL) {
-    const int64_t cols = std::min(BL, width - h0);
-    const int64_t nv = (cols + L - 1) / L, last = cols - (nv - 1) * L;
-    switch (nv) {
-#define ELM_BLOCK_CASE(k)             \
-  case k:                             \
-    Op<T, k>::Run(h0, last, args...); \
-    break;
-      ELM_BLOCK_CASE(1)
-      ELM_BLOCK_CASE(2)
-      ELM_BLOCK_CASE(3)
-      ELM_BLOCK_CASE(4)
-      ELM_BLOCK_CASE(5)
-      ELM_BLOCK_CASE(6)
-      ELM_BLOCK_CASE(7)
-      ELM_BLOCK_CASE(8)
-#undef ELM_BLOCK_CASE
-      default:
-        LOG(FATAL) << "column block of " << nv << " vectors";
-    }
-  }
-}
 
 // Projected: the first layer's input part for the chunk's rows, a[row, :] =
 // b₁ + trace(row) with trace(t, b) = Σ_x Σ_k w[k]·mask[k]·x · W₁ᵤᵀ[br(k), :]

@@ -44,7 +44,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "autodiff/elmtensor.h"
 #include "autodiff/status_macros.h"
@@ -446,18 +445,9 @@ absl::Status Main(const std::vector<std::string>& overrides) {
 
 int main(int argc, char** argv) {
   // --set may repeat, which gflags does not allow: take them out first.
-  std::vector<std::string> overrides;
   std::vector<char*> rest;
-  for (int i = 0; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (absl::StartsWith(arg, "--set=")) {
-      overrides.push_back(arg.substr(6));
-    } else if (arg == "--set" && i + 1 < argc) {
-      overrides.push_back(argv[++i]);
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
+  const std::vector<std::string> overrides =
+      elm::TakeSetOverrides(argc, argv, &rest);
   int rest_argc = static_cast<int>(rest.size());
   char** rest_argv = rest.data();
   gflags::SetUsageMessage(

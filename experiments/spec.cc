@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -455,6 +456,23 @@ std::string SpecToText(const ExperimentSpec& spec) {
   printer.SetExpandAny(true);
   printer.PrintToString(spec, &text);
   return text;
+}
+
+std::vector<std::string> TakeSetOverrides(int argc, char** argv,
+                                          std::vector<char*>* rest) {
+  std::vector<std::string> overrides;
+  rest->clear();
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (absl::StartsWith(arg, "--set=")) {
+      overrides.push_back(arg.substr(6));
+    } else if (arg == "--set" && i + 1 < argc) {
+      overrides.push_back(argv[++i]);
+    } else {
+      rest->push_back(argv[i]);
+    }
+  }
+  return overrides;
 }
 
 }  // namespace elm

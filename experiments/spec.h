@@ -9,6 +9,7 @@
 #define ELM_EXPERIMENTS_SPEC_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -41,6 +42,12 @@ absl::Status ValidateSpec(const ExperimentSpec& spec);
 
 // The spec as text format (what a run writes to spec.textproto).
 std::string SpecToText(const ExperimentSpec& spec);
+
+// Takes the `--set a.b=value` and `--set=a.b=value` arguments (which may
+// repeat, as gflags flags may not) out of argv: returns their assignments in
+// order and leaves the other arguments in `rest` (argv[0] first), for gflags.
+std::vector<std::string> TakeSetOverrides(int argc, char** argv,
+                                          std::vector<char*>* rest);
 
 }  // namespace elm
 

@@ -1,6 +1,7 @@
 #include "experiments/spec.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -168,6 +169,23 @@ TEST(SpecTest, SpecToTextRoundTrips) {
       ParseExperimentSpecText(SpecToText(spec), "round trip");
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->SerializeAsString(), spec.SerializeAsString());
+}
+
+// Both --set spellings come out in order; everything else stays for gflags.
+TEST(SpecTest, TakeSetOverridesKeepsTheRest) {
+  std::string args[] = {"run",   "--spec=a.textproto", "--set", "train.lr=0.1",
+                        "--resume", "--set=model.elm.num_memory=4", "--set"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  std::vector<char*> rest;
+  const std::vector<std::string> overrides =
+      TakeSetOverrides(static_cast<int>(argv.size()), argv.data(), &rest);
+  EXPECT_EQ(overrides, (std::vector<std::string>{
+                           "train.lr=0.1", "model.elm.num_memory=4"}));
+  // A trailing --set without a value is left for gflags to reject.
+  std::vector<std::string> kept(rest.begin(), rest.end());
+  EXPECT_EQ(kept, (std::vector<std::string>{"run", "--spec=a.textproto",
+                                            "--resume", "--set"}));
 }
 
 }  // namespace
