@@ -55,7 +55,7 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "autodiff/tape.h"
 #include "autodiff/tensor.h"
 

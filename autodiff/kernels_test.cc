@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "gtest/gtest.h"
 
 namespace elm {

@@ -22,7 +22,7 @@
 
 #include "absl/types/span.h"
 #include "autodiff/kernels.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "autodiff/tape.h"
 
 namespace elm {

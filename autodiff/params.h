@@ -25,7 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "autodiff/tape.h"
 #include "autodiff/tensor.h"
 

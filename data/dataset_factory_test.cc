@@ -15,7 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "autodiff/shared_data.h"
+#include "base/shared_data.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
 #include "data/neuronio.h"

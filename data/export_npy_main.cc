@@ -27,11 +27,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
-#include "autodiff/status_macros.h"
-#include "autodiff/user_path.h"
+#include "base/status_macros.h"
+#include "base/user_path.h"
 #include "data/dataset.h"
 #include "data/dataset_factory.h"
-#include "data/npy.h"
+#include "io/npy.h"
 #include "gflags/gflags.h"
 
 DEFINE_string(spec, "",

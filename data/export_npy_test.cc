@@ -18,12 +18,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "autodiff/shared_data.h"
-#include "autodiff/test_binary.h"
+#include "base/shared_data.h"
+#include "base/test_binary.h"
 #include "data/dataset.h"
 #include "data/dataset_factory.h"
 #include "data/dataset_spec.pb.h"
-#include "data/npy.h"
+#include "io/npy.h"
 #include "gtest/gtest.h"
 
 namespace elm {

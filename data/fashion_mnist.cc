@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "autodiff/rng.h"
-#include "autodiff/status_macros.h"
+#include "base/rng.h"
+#include "base/status_macros.h"
 
 namespace elm {
 namespace {

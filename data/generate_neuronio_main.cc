@@ -1,7 +1,7 @@
 // `bazel run //data:generate_neuronio -- --out_dir=<dir> --files=N
 // --simulations=S --duration_ms=D --teacher=branched|lif|alif --seed=K`:
 // generates N NeuronIO-style files (data/neuronio_generator.h) and writes them
-// as compact files (data/neuronio_compact.h) `<dir>/generated_<i>.elmnio`,
+// as compact files (io/neuronio_compact.h) `<dir>/generated_<i>.elmnio`,
 // i = 0 .. N − 1, file i generated with seed NeuronioGeneratedFileSeed(K,
 // train, i) (the file a `generate` spec with the same seed, simulations,
 // duration and teacher builds as its training file i). ReadNeuronioFile, the
@@ -18,10 +18,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "autodiff/user_path.h"
+#include "base/user_path.h"
 #include "data/dataset.h"
 #include "data/neuronio.h"
-#include "data/neuronio_compact.h"
+#include "io/neuronio_compact.h"
 #include "data/neuronio_generator.h"
 #include "gflags/gflags.h"
 

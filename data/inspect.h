@@ -1,6 +1,6 @@
 // What `bazel run //data:inspect -- <path>` reports: the numbers a user checks
 // first in a NeuronIO simulation file (pickle, optionally .gz, or the compact
-// .elmnio form of data/neuronio_compact.h), an SHD HDF5 file, a ListOps TSV
+// .elmnio form of io/neuronio_compact.h), an SHD HDF5 file, a ListOps TSV
 // file (LRA layout), a Fashion-MNIST IDX file (images or labels, optionally
 // .gz), or a dataset spec (elm.DatasetSpec in protobuf text format). The kind
 // is decided from the content (gzip, pickle, compact NeuronIO, IDX and HDF5

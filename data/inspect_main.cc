@@ -12,7 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "autodiff/user_path.h"
+#include "base/user_path.h"
 #include "data/inspect.h"
 #include "gflags/gflags.h"
 

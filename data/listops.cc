@@ -18,7 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "autodiff/status_macros.h"
+#include "base/status_macros.h"
 
 namespace elm {
 namespace {

@@ -21,7 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "data/dataset.h"
 
 namespace elm {

@@ -28,123 +28,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
+#include "io/neuronio_file.h"
+#include "io/neuronio_reader.h"
 
 namespace elm {
-
-// The L5PC model of the released data: 639 segments, one excitatory and one
-// inhibitory synapse each.
-inline constexpr int kNeuronioNumSegments = 639;
-inline constexpr int kNeuronioInputDim = 2 * kNeuronioNumSegments;  // 1278
-
-// The reference's target and input conventions.
-inline constexpr float kNeuronioSomaThresholdMv = -55.0f;
-inline constexpr float kNeuronioSomaBiasMv = -67.7f;
-inline constexpr float kNeuronioSomaScale = 0.1f;
-
-// The step of an output spike at `t_ms`: int(t − 0.5), truncated toward zero
-// as Python's int() does (so t in [0, 1.5) gives step 0).
-int64_t NeuronioSpikeStep(double t_ms);
-// The training soma target of a voltage in mV, in float32 as the reference's
-// torch code computes it: (min(v, −55) − (−67.7)) · 0.1.
-float NeuronioSomaTarget(float v_mv);
-
-// The `Params` entries the reader keeps.
-struct NeuronioParams {
-  // Params.allSegmentsType: "basal" / "apical" per segment; its length is the
-  // number of segments.
-  std::vector<std::string> segment_types;
-  // Params.totalSimDurationInSec · 1000.
-  int64_t duration_ms = 0;
-  // Params.allSegments_DistFromSoma (µm per segment); empty when absent.
-  std::vector<double> segment_dist_from_soma;
-  // Params.randomSeed (-1 when absent) and the synapse type names ("" when
-  // absent).
-  int64_t random_seed = -1;
-  std::string excitatory_synapse_type;
-  std::string inhibitory_synapse_type;
-
-  int num_segments() const { return static_cast<int>(segment_types.size()); }
-  // Segments of the given type, e.g. "basal".
-  int CountSegments(absl::string_view type) const;
-};
-
-// One simulation, sparse. Channel c < num_segments is the excitatory synapse
-// of segment c; channel num_segments + s is the inhibitory synapse of segment
-// s.
-struct NeuronioSimulation {
-  int num_segments = 0;
-  int64_t duration_ms = 0;  // steps of 1 ms
-
-  // Input spike times (ms, integers in [0, duration)) per channel, as the file
-  // lists them (order and repeats kept): channel c's times are
-  // channel_times[channel_begin[c], channel_begin[c + 1]).
-  // [2 · num_segments + 1]
-  std::vector<int64_t> channel_begin;
-  std::vector<int32_t> channel_times;
-
-  // The same spikes by step, each (step, channel) once, channels ascending
-  // (the reference's boolean X): step t's channels are
-  // step_channels[step_begin[t], step_begin[t + 1]). [duration + 1]
-  std::vector<int64_t> step_begin;
-  std::vector<int32_t> step_channels;
-
-  // outputSpikeTimes (ms) as stored, widened to double (float16 is exact), and
-  // their target steps NeuronioSpikeStep(t), each in [0, duration).
-  std::vector<double> output_spike_times_ms;
-  std::vector<int64_t> output_spike_steps;
-
-  // somaVoltageLowRes in mV, one sample per ms, as float32 (the reference's
-  // dtype after preprocessing; float16 values are exact). [duration]
-  std::vector<float> soma_mv;
-
-  int input_dim() const { return 2 * num_segments; }
-  // The spike times of one channel, as in the file.
-  absl::Span<const int32_t> InputSpikeTimes(int channel) const;
-  // The channels spiking at step t (ascending, no repeats).
-  absl::Span<const int32_t> StepChannels(int64_t t) const;
-  // The model input of a channel: +1 excitatory, −1 inhibitory.
-  float InputSign(int channel) const {
-    return channel < num_segments ? 1.0f : -1.0f;
-  }
-};
-
-// A whole file.
-struct NeuronioFile {
-  std::string path;
-  NeuronioParams params;
-  std::vector<NeuronioSimulation> simulations;
-};
-
-// The dict keys of a simulation the reader leaves out (data never read):
-// dendriticVoltagesLowRes, the high-resolution traces, the nexus voltage and
-// the recording times.
-const std::vector<std::string>& NeuronioSkippedKeys();
-
-// Builds sim->step_begin / step_channels (each (step, channel) once, channels
-// ascending within a step, repeats dropped) from channel_begin / channel_times.
-void IndexNeuronioSteps(NeuronioSimulation* sim);
-
-// Reads a NeuronIO pickle (Python 2 cPickle or Python 3 protocol 2), or a
-// compact file (data/neuronio_compact.h, recognised by its magic "ELMNIO1\n",
-// read with ReadNeuronioCompact and its errors). For a pickle, a path
-// ending in ".gz" is gunzipped first into an unlinked temporary file under
-// $TMPDIR (or /tmp), so neither encoding holds the skipped traces in memory.
-// Nothing is taken from the file name. Requires Params.allSegmentsType,
-// Params.totalSimDurationInSec and Results.listOfSingleSimulationDicts, and per
-// simulation exInputSpikeTimes and inhInputSpikeTimes (dicts of segment index
-// → list or integer array of ms), outputSpikeTimes (array or list of ms) and
-// somaVoltageLowRes (one sample per ms). Errors (InvalidArgument, naming the
-// file, the simulation index and the key): a missing key or a value of the
-// wrong kind, a segment index outside [0, num_segments) or listed twice, an
-// input spike time outside [0, duration), an output spike time that is
-// negative, not finite or whose step int(t − 0.5) is not below the duration,
-// a soma trace whose length is not the duration or with a non-finite sample;
-// and the pickle reader's errors (truncation, corruption), which name the file
-// and the byte.
-absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path);
 
 // Writes the model input of steps [start, start + length) of `sim` to `out`
 // ([length, sim.input_dim()], row-major): +1 at excitatory spikes, −1 at

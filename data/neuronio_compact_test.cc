@@ -1,4 +1,4 @@
-#include "data/neuronio_compact.h"
+#include "io/neuronio_compact.h"
 
 #include <unistd.h>
 

@@ -23,7 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
 #include "data/neuronio.h"

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "autodiff/rng.h"
-#include "autodiff/shared_data.h"
+#include "base/rng.h"
+#include "base/shared_data.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
 #include "data/neuronio.h"

@@ -27,8 +27,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "autodiff/peak_memory.h"
-#include "autodiff/shared_data.h"
+#include "base/peak_memory.h"
+#include "base/shared_data.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
 #include "gmock/gmock.h"

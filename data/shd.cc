@@ -16,9 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "autodiff/rng.h"
-#include "autodiff/status_macros.h"
-#include "autodiff/user_path.h"
+#include "base/rng.h"
+#include "base/status_macros.h"
+#include "base/user_path.h"
 #include "glog/logging.h"
 #include "hdf5.h"
 

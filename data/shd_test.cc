@@ -25,8 +25,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "autodiff/rng.h"
-#include "autodiff/shared_data.h"
+#include "base/rng.h"
+#include "base/shared_data.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
 #include "gmock/gmock.h"

@@ -1,6 +1,6 @@
 // Checkpoints of ELM models and their training state (elm/checkpoint.proto):
 // atomic, checksummed save and validated load of a `Checkpoint` message;
-// converters between NamedTensor (autodiff/elmtensor.h) and CheckpointTensor;
+// converters between NamedTensor (io/elmtensor.h) and CheckpointTensor;
 // and building a checkpoint from an ElmModel plus optimizer and restoring both
 // from one, so that training resumes bit for bit where it stopped. Every
 // problem a user can cause (missing, truncated or corrupted file, unknown
@@ -27,7 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "autodiff/elmtensor.h"
+#include "io/elmtensor.h"
 #include "autodiff/optimizer.h"
 #include "elm/checkpoint.pb.h"
 #include "elm/model.h"

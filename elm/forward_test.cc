@@ -10,9 +10,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "autodiff/elmtensor.h"
-#include "autodiff/shared_data.h"
-#include "autodiff/test_binary.h"
+#include "io/elmtensor.h"
+#include "base/shared_data.h"
+#include "base/test_binary.h"
 #include "gtest/gtest.h"
 
 namespace elm {

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "autodiff/kernels.h"
 #include "autodiff/ops.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "glog/logging.h"
 
 namespace elm {

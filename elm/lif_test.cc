@@ -16,7 +16,7 @@
 #include "autodiff/grad_check.h"
 #include "autodiff/ops.h"
 #include "autodiff/optimizer.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "elm/heads.h"
 #include "gtest/gtest.h"
 

@@ -12,7 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "autodiff/kernels.h"
 #include "autodiff/ops.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "autodiff/tensor.h"
 #include "glog/logging.h"
 

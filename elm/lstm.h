@@ -41,7 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "autodiff/elmtensor.h"
+#include "io/elmtensor.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
 

@@ -13,7 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "autodiff/elmtensor.h"
+#include "io/elmtensor.h"
 #include "autodiff/ops.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"

@@ -16,7 +16,7 @@
 #include "absl/strings/match.h"
 #include "autodiff/grad_check.h"
 #include "autodiff/ops.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "gtest/gtest.h"
 
 namespace elm {

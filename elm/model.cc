@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "autodiff/ops.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "glog/logging.h"
 
 namespace elm {

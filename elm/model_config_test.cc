@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "autodiff/shared_data.h"
+#include "base/shared_data.h"
 #include "gtest/gtest.h"
 
 namespace elm {

@@ -1,7 +1,7 @@
 // Loading an ELM model from a file a user names on a command line, as
 // //elm:forward and //experiments:evaluate do:
-//  * `.pt`: a reference PyTorch state_dict (data/pt_reader.h);
-//  * `.txt`: an ELMTENSOR weights file (autodiff/elmtensor.h), tensor names
+//  * `.pt`: a reference PyTorch state_dict (io/pt_reader.h);
+//  * `.txt`: an ELMTENSOR weights file (io/elmtensor.h), tensor names
 //    with or without a `param.` prefix;
 //  * anything else: a checkpoint of ours (elm/checkpoint.h), which holds its
 //    config.

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "autodiff/elmtensor.h"
-#include "autodiff/shared_data.h"
-#include "data/pt_reader.h"
+#include "io/elmtensor.h"
+#include "base/shared_data.h"
+#include "io/pt_reader.h"
 #include "elm/checkpoint.h"
 #include "elm/model_config.h"
 #include "gmock/gmock.h"

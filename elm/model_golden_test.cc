@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "autodiff/elmtensor.h"
+#include "io/elmtensor.h"
 #include "autodiff/ops.h"
-#include "autodiff/shared_data.h"
-#include "data/pt_reader.h"
+#include "base/shared_data.h"
+#include "io/pt_reader.h"
 #include "elm/heads.h"
 #include "elm/model.h"
 #include "elm/model_config.h"

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "autodiff/rng.h"
+#include "base/rng.h"
 
 namespace elm {
 

@@ -15,9 +15,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "autodiff/shared_data.h"
-#include "autodiff/test_binary.h"
-#include "data/pt_reader.h"
+#include "base/shared_data.h"
+#include "base/test_binary.h"
+#include "io/pt_reader.h"
 #include "elm/checkpoint.h"
 #include "elm/model.h"
 #include "elm/model_config.h"

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "autodiff/status_macros.h"
+#include "base/status_macros.h"
 #include "data/neuronio.h"
 #include "data/neuronio_generator.h"
 #include "experiments/eval/classification_metrics.h"

@@ -21,7 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "autodiff/tape.h"
-#include "autodiff/thread_pool.h"
+#include "base/thread_pool.h"
 #include "data/dataset.h"
 #include "experiments/eval/neuronio_eval.h"
 #include "experiments/model_registry.h"

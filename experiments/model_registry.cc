@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "autodiff/status_macros.h"
+#include "base/status_macros.h"
 #include "elm/lif.h"
 #include "elm/lstm.h"
 #include "elm/model.h"

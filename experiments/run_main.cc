@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "autodiff/status_macros.h"
-#include "autodiff/user_path.h"
+#include "base/status_macros.h"
+#include "base/user_path.h"
 #include "experiments/spec.h"
 #include "experiments/trainer.h"
 #include "gflags/gflags.h"

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "autodiff/status_macros.h"
+#include "base/status_macros.h"
 #include "data/dataset_factory.h"
 #include "experiments/model_registry.h"
 #include "experiments/report/report.h"

@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "autodiff/status_macros.h"
+#include "base/status_macros.h"
 #include "elm/model_config.h"
 #include "experiments/model_registry.h"
 #include "google/protobuf/descriptor.h"

@@ -14,7 +14,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "autodiff/status_macros.h"
+#include "base/status_macros.h"
 #include "elm/checkpoint.h"
 #include "experiments/model_registry.h"
 #include "experiments/spec.h"

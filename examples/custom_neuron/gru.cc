@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "autodiff/ops.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 
 namespace mylab {
 

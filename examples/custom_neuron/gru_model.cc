@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "autodiff/status_macros.h"
+#include "base/status_macros.h"
 #include "experiments/model_registry.h"
 #include "gru.h"
 #include "gru_config.pb.h"

@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "autodiff/status_macros.h"
+#include "base/status_macros.h"
 #include "glog/logging.h"
 
 namespace elm {

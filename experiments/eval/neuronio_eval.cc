@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "autodiff/status_macros.h"
+#include "base/status_macros.h"
 #include "autodiff/tensor.h"
 #include "elm/heads.h"
 #include "glog/logging.h"

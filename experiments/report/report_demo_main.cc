@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "autodiff/rng.h"
+#include "base/rng.h"
 #include "experiments/report/report.h"
 #include "experiments/report/svg_plot.h"
 

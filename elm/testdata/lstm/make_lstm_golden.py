@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes lstm_golden.txt: a PyTorch nn.LSTM + nn.Linear readout, its input,
 outputs, loss and every gradient, in float64, in the ELMTENSOR v1 text format
-(autodiff/elmtensor.h). elm/lstm_golden_test.cc checks our LstmModel against it.
+(io/elmtensor.h). elm/lstm_golden_test.cc checks our LstmModel against it.
 
 Run with Debian's python3-torch (1.13.1):
   apt-get install python3-torch && /usr/bin/python3 make_lstm_golden.py

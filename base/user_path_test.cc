@@ -1,0 +1,20 @@
+// Tests ResolveUserPath with and without BUILD_WORKING_DIRECTORY.
+#include "base/user_path.h"
+
+#include <cstdlib>
+
+#include "gtest/gtest.h"
+
+namespace elm {
+namespace {
+
+TEST(UserPathTest, RelativeToBazelRunDirectory) {
+  setenv("BUILD_WORKING_DIRECTORY", "/home/me/project", 1);
+  EXPECT_EQ(ResolveUserPath("data/x.txt"), "/home/me/project/data/x.txt");
+  EXPECT_EQ(ResolveUserPath("/abs/x.txt"), "/abs/x.txt");
+  unsetenv("BUILD_WORKING_DIRECTORY");
+  EXPECT_EQ(ResolveUserPath("data/x.txt"), "data/x.txt");
+}
+
+}  // namespace
+}  // namespace elm

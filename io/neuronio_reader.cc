@@ -1,0 +1,448 @@
+// The NeuronIO pickle reader: see neuronio_reader.h.
+#include "io/neuronio_reader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <utility>
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "base/status_macros.h"
+#include "io/pickle.h"
+#include "glog/logging.h"
+#include "io/neuronio_compact.h"
+
+namespace elm {
+namespace {
+
+constexpr char kSimsKey[] = "Results.listOfSingleSimulationDicts";
+
+absl::Status Invalid(const std::string& path, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
+}
+
+// ---- Reading (and gunzipping) the pickle ----
+
+// A file descriptor closed on destruction.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Gunzips `path` into an unlinked temporary file, returned open in *fd.
+absl::Status GunzipToTempFile(const std::string& path,
+                              std::unique_ptr<Fd>* fd) {
+  gzFile gz = gzopen(path.c_str(), "rb");
+  if (gz == nullptr) {
+    const int err = errno;
+    const std::string message =
+        absl::StrCat("cannot open ", path, ": ", std::strerror(err));
+    return err == ENOENT ? absl::NotFoundError(message)
+                         : absl::PermissionDeniedError(message);
+  }
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string name =
+      absl::StrCat(tmpdir != nullptr && tmpdir[0] != '\0' ? tmpdir : "/tmp",
+                   "/elm_neuronio_XXXXXX");
+  const int raw_fd = mkstemp(name.data());
+  if (raw_fd < 0) {
+    const int err = errno;
+    gzclose(gz);
+    return absl::InternalError(
+        absl::StrCat(path, ": cannot create ", name,
+                     " to gunzip into: ", std::strerror(err)));
+  }
+  unlink(name.c_str());
+  auto out = std::make_unique<Fd>(raw_fd);
+  constexpr int kChunk = 1 << 20;
+  std::unique_ptr<char[]> buffer(new char[kChunk]);
+  while (true) {
+    const int n = gzread(gz, buffer.get(), kChunk);
+    if (n < 0) break;
+    for (int done = 0; done < n;) {
+      const ssize_t w = write(out->get(), buffer.get() + done, n - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        const int err = errno;
+        gzclose(gz);
+        return absl::InternalError(
+            absl::StrCat(path, ": cannot write the gunzipped data to ", name,
+                         ": ", std::strerror(err)));
+      }
+      done += static_cast<int>(w);
+    }
+    if (n == 0) break;
+  }
+  int errnum = Z_OK;
+  const char* message = gzerror(gz, &errnum);
+  const std::string error = errnum == Z_OK ? "" : message;
+  gzclose(gz);
+  if (errnum == Z_BUF_ERROR) {
+    return Invalid(path, "gzip data truncated (unexpected end of file)");
+  }
+  if (errnum != Z_OK) return Invalid(path, absl::StrCat("gunzip: ", error));
+  *fd = std::move(out);
+  return absl::OkStatus();
+}
+
+// Unpickles `path`, through a temporary file when it ends in ".gz".
+absl::StatusOr<Pickle> ReadPickle(const std::string& path) {
+  UnpickleOptions options;
+  options.skip_keys = NeuronioSkippedKeys();
+  if (!absl::EndsWith(path, ".gz")) return ReadPickleFile(path, options);
+  std::unique_ptr<Fd> fd;
+  RETURN_IF_ERROR(GunzipToTempFile(path, &fd));
+  const std::string proc = absl::StrCat("/proc/self/fd/", fd->get());
+  absl::StatusOr<Pickle> pickle = ReadPickleFile(proc, options);
+  if (!pickle.ok()) {
+    // Name the user's file, not the temporary one.
+    return absl::Status(
+        pickle.status().code(),
+        absl::StrReplaceAll(pickle.status().message(),
+                            {{proc, absl::StrCat(path, " (gunzipped)")}}));
+  }
+  return pickle;
+}
+
+// ---- Converting the value tree ----
+
+// Numbers of a numeric array or of a list/tuple of ints and floats.
+absl::StatusOr<std::vector<double>> Numbers(const PickleValue& v) {
+  std::vector<double> out;
+  if (v.is_array()) {
+    const NdArray& a = v.array();
+    if (a.data_skipped()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the data of ", a.Description(), " were not read"));
+    }
+    if (a.shape().size() != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected a 1-D array, got ", a.Description()));
+    }
+    return a.ToDoubles();
+  }
+  if (v.is_list() || v.is_tuple()) {
+    out.reserve(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      const PickleValue item = v.item(i);
+      if (!item.is_int() && !item.is_float()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "item ", i, " is a ", item.TypeName(), ", not a number"));
+      }
+      out.push_back(item.AsNumber());
+    }
+    return out;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "expected an array or a list of numbers, got ", v.TypeName()));
+}
+
+// Integers of an integer array or of a list/tuple of ints.
+absl::StatusOr<std::vector<int64_t>> Integers(const PickleValue& v) {
+  if (v.is_array()) {
+    const NdArray& a = v.array();
+    if (a.data_skipped() || a.shape().size() != 1 ||
+        a.type() == NumpyType::kFloat16 || a.type() == NumpyType::kFloat32 ||
+        a.type() == NumpyType::kFloat64 || a.type() == NumpyType::kBool) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected a 1-D integer array, got ", a.Description()));
+    }
+    return a.ToInt64s();
+  }
+  if (v.is_list() || v.is_tuple()) {
+    std::vector<int64_t> out;
+    out.reserve(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      const PickleValue item = v.item(i);
+      if (!item.is_int()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "item ", i, " is a ", item.TypeName(), ", not an int"));
+      }
+      out.push_back(item.AsInt());
+    }
+    return out;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("expected a list or array of ints, got ", v.TypeName()));
+}
+
+// Names the place of a problem in one file: "<path>: <prefix><key>: <what>".
+class Context {
+ public:
+  Context(const std::string& path, std::string prefix)
+      : path_(path), prefix_(std::move(prefix)) {}
+
+  absl::Status Error(absl::string_view key, absl::string_view what) const {
+    if (key.empty()) return Invalid(path_, absl::StrCat(prefix_, what));
+    return Invalid(path_, absl::StrCat(prefix_, key, ": ", what));
+  }
+  absl::Status Error(absl::string_view key, const absl::Status& s) const {
+    return Error(key, s.message());
+  }
+  // The value of `key` in `dict`, which must be present.
+  absl::StatusOr<PickleValue> Require(const PickleValue& dict,
+                                      absl::string_view key) const {
+    std::optional<PickleValue> v = dict.Find(key);
+    if (!v.has_value()) return Error(key, "missing key");
+    return *v;
+  }
+  absl::StatusOr<PickleValue> RequireDict(const PickleValue& dict,
+                                          absl::string_view key) const {
+    ASSIGN_OR_RETURN(PickleValue v, Require(dict, key));
+    if (!v.is_dict()) {
+      return Error(key, absl::StrCat("expected a dict, got ", v.TypeName()));
+    }
+    return v;
+  }
+
+ private:
+  const std::string& path_;
+  const std::string prefix_;
+};
+
+absl::StatusOr<NeuronioParams> ConvertParams(const PickleValue& root,
+                                             const std::string& path) {
+  const Context file(path, "");
+  ASSIGN_OR_RETURN(const PickleValue params, file.RequireDict(root, "Params"));
+  const Context ctx(path, "Params.");
+  NeuronioParams out;
+
+  ASSIGN_OR_RETURN(const PickleValue types,
+                   ctx.Require(params, "allSegmentsType"));
+  if (!types.is_list() && !types.is_tuple()) {
+    return ctx.Error("allSegmentsType",
+                     absl::StrCat("expected a list, got ", types.TypeName()));
+  }
+  if (types.size() == 0) return ctx.Error("allSegmentsType", "empty");
+  for (size_t i = 0; i < types.size(); ++i) {
+    const PickleValue t = types.item(i);
+    if (!t.is_string() || t.is_skipped()) {
+      return ctx.Error(
+          "allSegmentsType",
+          absl::StrCat("item ", i, " is a ", t.TypeName(), ", not a string"));
+    }
+    out.segment_types.emplace_back(t.AsString());
+  }
+
+  ASSIGN_OR_RETURN(const PickleValue seconds,
+                   ctx.Require(params, "totalSimDurationInSec"));
+  if (!seconds.is_int() && !seconds.is_float()) {
+    return ctx.Error(
+        "totalSimDurationInSec",
+        absl::StrCat("expected a number, got ", seconds.TypeName()));
+  }
+  // An int in the released files; a float is taken when it is a whole number
+  // of ms up to rounding (0.4 s · 1000 = 400.00000000000006).
+  const double ms = seconds.AsNumber() * 1000.0;
+  const double whole = std::round(ms);
+  if (!(whole >= 1 && whole <= 1e9) || std::abs(ms - whole) > 1e-6) {
+    return ctx.Error("totalSimDurationInSec",
+                     absl::StrCat(seconds.DebugString(),
+                                  " s is not a positive whole number of ms"));
+  }
+  out.duration_ms = static_cast<int64_t>(whole);
+
+  if (std::optional<PickleValue> d = params.Find("allSegments_DistFromSoma")) {
+    absl::StatusOr<std::vector<double>> dist = Numbers(*d);
+    if (!dist.ok()) return ctx.Error("allSegments_DistFromSoma", dist.status());
+    if (dist->size() != out.segment_types.size()) {
+      return ctx.Error(
+          "allSegments_DistFromSoma",
+          absl::StrCat(dist->size(), " entries; allSegmentsType has ",
+                       out.segment_types.size()));
+    }
+    out.segment_dist_from_soma = std::move(*dist);
+  }
+  if (std::optional<PickleValue> s = params.Find("randomSeed")) {
+    if (s->is_int()) out.random_seed = s->AsInt();
+  }
+  if (std::optional<PickleValue> s = params.Find("excitatorySynapseType")) {
+    if (s->is_string() && !s->is_skipped()) {
+      out.excitatory_synapse_type = std::string(s->AsString());
+    }
+  }
+  if (std::optional<PickleValue> s = params.Find("inhibitorySynapseType")) {
+    if (s->is_string() && !s->is_skipped()) {
+      out.inhibitory_synapse_type = std::string(s->AsString());
+    }
+  }
+  return out;
+}
+
+// Adds the spikes of one spike-time dict (segment → times) to `lists`, at
+// channel offset + segment.
+absl::Status ConvertSpikeDict(const PickleValue& sim, absl::string_view key,
+                              int offset, const NeuronioParams& params,
+                              const Context& ctx,
+                              std::vector<std::vector<int32_t>>* lists) {
+  ASSIGN_OR_RETURN(const PickleValue dict, ctx.RequireDict(sim, key));
+  const int segments = params.num_segments();
+  std::vector<bool> seen(segments, false);
+  for (size_t i = 0; i < dict.size(); ++i) {
+    const PickleValue k = dict.key(i);
+    if (!k.is_int()) {
+      return ctx.Error(key, absl::StrCat("key ", i, " is a ", k.TypeName(),
+                                         ", not a segment index"));
+    }
+    const int64_t segment = k.AsInt();
+    if (segment < 0 || segment >= segments) {
+      return ctx.Error(key, absl::StrCat("segment index ", segment,
+                                         " outside [0, ", segments, ")"));
+    }
+    if (seen[segment]) {
+      return ctx.Error(key, absl::StrCat("segment ", segment, " listed twice"));
+    }
+    seen[segment] = true;
+    absl::StatusOr<std::vector<int64_t>> times = Integers(dict.value(i));
+    if (!times.ok()) {
+      return ctx.Error(key, absl::StrCat("segment ", segment, ": ",
+                                         times.status().message()));
+    }
+    std::vector<int32_t>& list = (*lists)[offset + segment];
+    list.reserve(times->size());
+    for (int64_t t : *times) {
+      if (t < 0 || t >= params.duration_ms) {
+        return ctx.Error(key,
+                         absl::StrCat("segment ", segment, ": spike time ", t,
+                                      " ms outside [0, ", params.duration_ms,
+                                      ") (Params.totalSimDurationInSec)"));
+      }
+      list.push_back(static_cast<int32_t>(t));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<NeuronioSimulation> ConvertSimulation(
+    const PickleValue& sim, int index, const NeuronioParams& params,
+    const std::string& path) {
+  const Context ctx(path, absl::StrCat("simulation ", index, " (", kSimsKey,
+                                       "[", index, "]): "));
+  if (!sim.is_dict()) {
+    return ctx.Error("", absl::StrCat("expected a dict, got ", sim.TypeName()));
+  }
+  NeuronioSimulation out;
+  out.num_segments = params.num_segments();
+  out.duration_ms = params.duration_ms;
+
+  std::vector<std::vector<int32_t>> lists(out.input_dim());
+  RETURN_IF_ERROR(
+      ConvertSpikeDict(sim, "exInputSpikeTimes", 0, params, ctx, &lists));
+  RETURN_IF_ERROR(ConvertSpikeDict(sim, "inhInputSpikeTimes", out.num_segments,
+                                   params, ctx, &lists));
+  out.channel_begin.resize(out.input_dim() + 1);
+  int64_t total = 0;
+  for (int c = 0; c < out.input_dim(); ++c) {
+    out.channel_begin[c] = total;
+    total += lists[c].size();
+  }
+  out.channel_begin[out.input_dim()] = total;
+  out.channel_times.reserve(total);
+  for (std::vector<int32_t>& list : lists) {
+    out.channel_times.insert(out.channel_times.end(), list.begin(), list.end());
+    std::vector<int32_t>().swap(list);
+  }
+  IndexNeuronioSteps(&out);
+
+  ASSIGN_OR_RETURN(const PickleValue spikes,
+                   ctx.Require(sim, "outputSpikeTimes"));
+  absl::StatusOr<std::vector<double>> times = Numbers(spikes);
+  if (!times.ok()) return ctx.Error("outputSpikeTimes", times.status());
+  for (size_t i = 0; i < times->size(); ++i) {
+    const double t = (*times)[i];
+    if (!std::isfinite(t) || t < 0 ||
+        !(t - 0.5 < static_cast<double>(out.duration_ms))) {
+      return ctx.Error("outputSpikeTimes",
+                       absl::StrCat("spike ", i, " at ", t,
+                                    " ms: its step int(t - 0.5) "
+                                    "is outside [0, ",
+                                    out.duration_ms, ")"));
+    }
+    out.output_spike_steps.push_back(NeuronioSpikeStep(t));
+  }
+  out.output_spike_times_ms = std::move(*times);
+
+  ASSIGN_OR_RETURN(const PickleValue soma,
+                   ctx.Require(sim, "somaVoltageLowRes"));
+  absl::StatusOr<std::vector<double>> volts = Numbers(soma);
+  if (!volts.ok()) return ctx.Error("somaVoltageLowRes", volts.status());
+  if (static_cast<int64_t>(volts->size()) != out.duration_ms) {
+    return ctx.Error(
+        "somaVoltageLowRes",
+        absl::StrCat(volts->size(), " samples; expected ", out.duration_ms,
+                     " (one per ms of Params.totalSimDurationInSec)"));
+  }
+  out.soma_mv.resize(volts->size());
+  for (size_t t = 0; t < volts->size(); ++t) {
+    if (!std::isfinite((*volts)[t])) {
+      return ctx.Error("somaVoltageLowRes",
+                       absl::StrCat("sample ", t, " is ", (*volts)[t]));
+    }
+    out.soma_mv[t] = static_cast<float>((*volts)[t]);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path) {
+  {
+    // A compact file (io/neuronio_compact.h), recognised by its magic.
+    char head[8] = {};
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f != nullptr) {
+      const size_t n = std::fread(head, 1, sizeof(head), f);
+      std::fclose(f);
+      if (IsNeuronioCompact(absl::string_view(head, n))) {
+        return ReadNeuronioCompact(path);
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(const Pickle pickle, ReadPickle(path));
+  const PickleValue root = pickle.root();
+  if (!root.is_dict()) {
+    return Invalid(path, absl::StrCat("expected a dict at the top, got ",
+                                      root.TypeName()));
+  }
+  NeuronioFile out;
+  out.path = path;
+  ASSIGN_OR_RETURN(out.params, ConvertParams(root, path));
+  const Context file(path, "");
+  ASSIGN_OR_RETURN(const PickleValue results,
+                   file.RequireDict(root, "Results"));
+  const Context in_results(path, "Results.");
+  ASSIGN_OR_RETURN(const PickleValue sims,
+                   in_results.Require(results, "listOfSingleSimulationDicts"));
+  if (!sims.is_list() && !sims.is_tuple()) {
+    return in_results.Error(
+        "listOfSingleSimulationDicts",
+        absl::StrCat("expected a list, got ", sims.TypeName()));
+  }
+  out.simulations.reserve(sims.size());
+  for (size_t i = 0; i < sims.size(); ++i) {
+    ASSIGN_OR_RETURN(
+        NeuronioSimulation sim,
+        ConvertSimulation(sims.item(i), static_cast<int>(i), out.params, path));
+    out.simulations.push_back(std::move(sim));
+  }
+  return out;
+}
+
+}  // namespace elm

@@ -1,0 +1,39 @@
+// Reads a NeuronIO file from disk: the simulation pickles of the released
+// dataset (plain or gzipped, Python 2 cPickle or Python 3 protocol 2) or the
+// compact form of io/neuronio_compact.h, into a NeuronioFile
+// (io/neuronio_file.h). The large voltage traces (`dendriticVoltagesLowRes`,
+// the high-resolution traces) are stepped over in the file and never held in
+// memory. Every file problem is an absl::Status naming the file, the
+// simulation and the key.
+#ifndef ELM_IO_NEURONIO_READER_H_
+#define ELM_IO_NEURONIO_READER_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "io/neuronio_file.h"
+
+namespace elm {
+
+// Reads a NeuronIO pickle (Python 2 cPickle or Python 3 protocol 2), or a
+// compact file (io/neuronio_compact.h, recognised by its magic "ELMNIO1\n",
+// read with ReadNeuronioCompact and its errors). For a pickle, a path
+// ending in ".gz" is gunzipped first into an unlinked temporary file under
+// $TMPDIR (or /tmp), so neither encoding holds the skipped traces in memory.
+// Nothing is taken from the file name. Requires Params.allSegmentsType,
+// Params.totalSimDurationInSec and Results.listOfSingleSimulationDicts, and per
+// simulation exInputSpikeTimes and inhInputSpikeTimes (dicts of segment index
+// → list or integer array of ms), outputSpikeTimes (array or list of ms) and
+// somaVoltageLowRes (one sample per ms). Errors (InvalidArgument, naming the
+// file, the simulation index and the key): a missing key or a value of the
+// wrong kind, a segment index outside [0, num_segments) or listed twice, an
+// input spike time outside [0, duration), an output spike time that is
+// negative, not finite or whose step int(t − 0.5) is not below the duration,
+// a soma trace whose length is not the duration or with a non-finite sample;
+// and the pickle reader's errors (truncation, corruption), which name the file
+// and the byte.
+absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path);
+
+}  // namespace elm
+
+#endif  // ELM_IO_NEURONIO_READER_H_
