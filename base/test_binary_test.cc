@@ -7,13 +7,13 @@ namespace elm {
 namespace {
 
 TEST(TestBinaryTest, CapturesOutputAndExitCode) {
-  CommandResult r = RunTestBinary("autodiff/testdata/echo_args.sh", "a b", "GREETING=hi");
+  CommandResult r = RunTestBinary("base/testdata/echo_args.sh", "a b", "GREETING=hi");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.output, "hi a b\nto stderr\n");
 }
 
 TEST(TestBinaryTest, MissingBinaryIsANonZeroExit) {
-  CommandResult r = RunTestBinary("autodiff/no_such_binary", "");
+  CommandResult r = RunTestBinary("base/no_such_binary", "");
   EXPECT_NE(r.exit_code, 0);
 }
 

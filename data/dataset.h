@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/csr.h"
 
 namespace elm {
 
@@ -22,14 +23,10 @@ const char* SplitName(Split split);
 
 // A batch of B sequences of T steps over D input channels.
 struct Batch {
-  int64_t batch = 0;      // B
-  int64_t steps = 0;      // T
-  int64_t input_dim = 0;  // D
-  // Sparse inputs, CSR over rows r = b·T + t: the nonzeros of row r are
-  // (channel[k], value[k]) for k in [row_begin[r], row_begin[r + 1]). [B·T + 1]
-  std::vector<int64_t> row_begin;
-  std::vector<int32_t> channel;
-  std::vector<float> value;
+  int64_t batch = 0;  // B
+  int64_t steps = 0;  // T
+  // Sparse inputs [B·T, D] (base/csr.h), rows r = b·T + t.
+  CsrMatrix inputs;
   // Per-step targets [B·T] (NeuronIO): spike in {0, 1} and the scaled soma
   // (min(v, −55) + 67.7)·0.1. Empty for classification.
   std::vector<float> spike;
@@ -37,10 +34,11 @@ struct Batch {
   // One label per sequence [B] (classification). Empty for per-step targets.
   std::vector<int64_t> labels;
 
+  int64_t input_dim() const { return inputs.cols; }  // D
   // Writes the dense inputs [B·T, D] (zeros elsewhere) to `out`.
-  void ToDense(float* out) const;
-  // Checks the invariants (sizes, sorted row_begin, channels in range); for
-  // tests and readers.
+  void ToDense(float* out) const { inputs.ToDense(out); }
+  // Checks the invariants (inputs of B·T rows and consistent, target sizes);
+  // for tests and readers.
   bool IsConsistent(std::string* why) const;
 };
 

@@ -50,8 +50,8 @@ std::vector<Batch> Draw(const Dataset& dataset, Split split, int batch_size,
 bool SameBatches(const std::vector<Batch>& a, const std::vector<Batch>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].row_begin != b[i].row_begin || a[i].channel != b[i].channel ||
-        a[i].value != b[i].value || a[i].spike != b[i].spike ||
+    if (a[i].inputs.row_begin != b[i].inputs.row_begin || a[i].inputs.col != b[i].inputs.col ||
+        a[i].inputs.value != b[i].inputs.value || a[i].spike != b[i].spike ||
         a[i].soma != b[i].soma || a[i].labels != b[i].labels) {
       return false;
     }
@@ -300,13 +300,13 @@ TEST(DatasetFactoryTest, GeneratedNeuronioSpecBuildsAndSamples) {
       EXPECT_TRUE(b.IsConsistent(&why)) << why;
       EXPECT_EQ(b.batch, 2);
       EXPECT_EQ(b.steps, 500);
-      EXPECT_EQ(b.input_dim, kNeuronioInputDim);
+      EXPECT_EQ(b.input_dim(), kNeuronioInputDim);
       EXPECT_EQ(b.spike.size(), 1000u);
       EXPECT_EQ(b.soma.size(), 1000u);
-      EXPECT_FALSE(b.channel.empty());
-      for (size_t k = 0; k < b.channel.size(); ++k) {
-        ASSERT_EQ(b.value[k],
-                  b.channel[k] < kNeuronioNumSegments ? 1.0f : -1.0f);
+      EXPECT_FALSE(b.inputs.col.empty());
+      for (size_t k = 0; k < b.inputs.col.size(); ++k) {
+        ASSERT_EQ(b.inputs.value[k],
+                  b.inputs.col[k] < kNeuronioNumSegments ? 1.0f : -1.0f);
       }
       for (float v : b.spike) ASSERT_TRUE(v == 0.0f || v == 1.0f);
     }

@@ -14,10 +14,11 @@ Batch Small() {
   Batch b;
   b.batch = 2;
   b.steps = 2;
-  b.input_dim = 3;
-  b.row_begin = {0, 1, 1, 3, 4};
-  b.channel = {2, 0, 1, 0};
-  b.value = {1, -1, 1, 2};
+  b.inputs.rows = 4;
+  b.inputs.cols = 3;
+  b.inputs.row_begin = {0, 1, 1, 3, 4};
+  b.inputs.col = {2, 0, 1, 0};
+  b.inputs.value = {1, -1, 1, 2};
   b.labels = {4, 7};
   return b;
 }
@@ -34,11 +35,11 @@ TEST(BatchTest, ToDense) {
 TEST(BatchTest, InconsistenciesAreNamed) {
   std::string why;
   Batch b = Small();
-  b.channel[1] = 3;
+  b.inputs.col[1] = 3;
   EXPECT_FALSE(b.IsConsistent(&why));
-  EXPECT_NE(why.find("channel 3"), std::string::npos) << why;
+  EXPECT_NE(why.find("col 3"), std::string::npos) << why;
   b = Small();
-  b.row_begin.pop_back();
+  b.inputs.row_begin.pop_back();
   EXPECT_FALSE(b.IsConsistent(&why));
   b = Small();
   b.labels.push_back(1);

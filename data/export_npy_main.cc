@@ -130,11 +130,11 @@ absl::Status Run(Split split) {
             ? (b->spike.size() == static_cast<size_t>(batch * steps) &&
                b->soma.size() == static_cast<size_t>(batch * steps))
             : b->labels.size() == static_cast<size_t>(batch);
-    if (b->batch != batch || b->steps != steps || b->input_dim != dim ||
+    if (b->batch != batch || b->steps != steps || b->input_dim() != dim ||
         !targets_ok) {
       return absl::InternalError(absl::StrCat(
           "batch ", n, " of the ", SplitName(split), " sampler has shape (",
-          b->batch, ", ", b->steps, ", ", b->input_dim, ") with ",
+          b->batch, ", ", b->steps, ", ", b->input_dim(), ") with ",
           b->spike.size(), " spike, ", b->soma.size(), " soma and ",
           b->labels.size(), " label targets; expected (", batch, ", ", steps,
           ", ", dim, ")"));

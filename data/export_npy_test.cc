@@ -73,7 +73,7 @@ Expected Sample(const std::string& spec_path, Split split, int batches,
     EXPECT_TRUE(b.ok()) << b.status();
     if (!b.ok()) return e;
     const size_t at = e.inputs.size();
-    e.inputs.resize(at + b->batch * b->steps * b->input_dim);
+    e.inputs.resize(at + b->batch * b->steps * b->input_dim());
     b->ToDense(e.inputs.data() + at);
     e.spike.insert(e.spike.end(), b->spike.begin(), b->spike.end());
     e.soma.insert(e.soma.end(), b->soma.begin(), b->soma.end());

@@ -77,9 +77,10 @@ class FashionMnistSampler : public BatchSampler {
     Batch b;
     b.batch = batch_;
     b.steps = info_.steps;
-    b.input_dim = info_.input_dim;
-    b.row_begin.reserve(b.batch * b.steps + 1);
-    b.row_begin.push_back(0);
+    b.inputs.rows = b.batch * b.steps;
+    b.inputs.cols = info_.input_dim;
+    b.inputs.row_begin.reserve(b.batch * b.steps + 1);
+    b.inputs.row_begin.push_back(0);
     b.labels.resize(batch_);
     for (int s = 0; s < batch_; ++s) {
       const int64_t i = order_[pos_ + s];
@@ -252,9 +253,9 @@ void AppendFashionMnistImage(const uint8_t* pixels,
                              FashionMnistEncoding encoding, Batch* batch) {
   if (encoding == FashionMnistEncoding::kPixel) {
     for (int p = 0; p < kFashionMnistPixels; ++p) {
-      batch->channel.push_back(pixels[p] / (256 / kFashionMnistGreyBins));
-      batch->value.push_back(1.0f);
-      batch->row_begin.push_back(static_cast<int64_t>(batch->channel.size()));
+      batch->inputs.col.push_back(pixels[p] / (256 / kFashionMnistGreyBins));
+      batch->inputs.value.push_back(1.0f);
+      batch->inputs.row_begin.push_back(static_cast<int64_t>(batch->inputs.col.size()));
     }
     return;
   }
@@ -262,10 +263,10 @@ void AppendFashionMnistImage(const uint8_t* pixels,
     for (int c = 0; c < kFashionMnistCols; ++c) {
       const uint8_t v = pixels[r * kFashionMnistCols + c];
       if (v == 0) continue;
-      batch->channel.push_back(c);
-      batch->value.push_back(static_cast<float>(v) / 255.0f);
+      batch->inputs.col.push_back(c);
+      batch->inputs.value.push_back(static_cast<float>(v) / 255.0f);
     }
-    batch->row_begin.push_back(static_cast<int64_t>(batch->channel.size()));
+    batch->inputs.row_begin.push_back(static_cast<int64_t>(batch->inputs.col.size()));
   }
 }
 

@@ -128,30 +128,30 @@ TEST(FashionMnistTest, EncodesOneImageBothWays) {
   img[28 + 5] = 51;  // row 1, column 5: 0.2
   img[783] = 128;    // bin 8
   Batch b;
-  b.row_begin.push_back(0);
+  b.inputs.row_begin.push_back(0);
   AppendFashionMnistImage(img.data(), FashionMnistEncoding::kPixel, &b);
-  ASSERT_EQ(b.row_begin.size(), 785u);
-  ASSERT_EQ(b.channel.size(), 784u);
-  EXPECT_EQ(b.channel[0], 15);
-  EXPECT_EQ(b.channel[1], 1);
-  EXPECT_EQ(b.channel[2], 0);
-  EXPECT_EQ(b.channel[3], 0);
-  EXPECT_EQ(b.channel[33], 3);
-  EXPECT_EQ(b.channel[783], 8);
-  for (int t = 0; t < 784; ++t) EXPECT_EQ(b.row_begin[t], t);
-  for (float v : b.value) EXPECT_EQ(v, 1.0f);
+  ASSERT_EQ(b.inputs.row_begin.size(), 785u);
+  ASSERT_EQ(b.inputs.col.size(), 784u);
+  EXPECT_EQ(b.inputs.col[0], 15);
+  EXPECT_EQ(b.inputs.col[1], 1);
+  EXPECT_EQ(b.inputs.col[2], 0);
+  EXPECT_EQ(b.inputs.col[3], 0);
+  EXPECT_EQ(b.inputs.col[33], 3);
+  EXPECT_EQ(b.inputs.col[783], 8);
+  for (int t = 0; t < 784; ++t) EXPECT_EQ(b.inputs.row_begin[t], t);
+  for (float v : b.inputs.value) EXPECT_EQ(v, 1.0f);
 
   Batch r;
-  r.row_begin.push_back(0);
+  r.inputs.row_begin.push_back(0);
   AppendFashionMnistImage(img.data(), FashionMnistEncoding::kRow, &r);
-  ASSERT_EQ(r.row_begin.size(), 29u);
-  EXPECT_EQ(r.row_begin[1], 3);  // row 0: columns 0, 1, 2
-  EXPECT_EQ(r.row_begin[2], 4);  // row 1: column 5
-  EXPECT_EQ(r.row_begin[28], 5);
-  EXPECT_EQ(r.channel, (std::vector<int32_t>{0, 1, 2, 5, 27}));
-  EXPECT_FLOAT_EQ(r.value[0], 1.0f);
-  EXPECT_FLOAT_EQ(r.value[3], 0.2f);
-  EXPECT_FLOAT_EQ(r.value[4], 128.0f / 255.0f);
+  ASSERT_EQ(r.inputs.row_begin.size(), 29u);
+  EXPECT_EQ(r.inputs.row_begin[1], 3);  // row 0: columns 0, 1, 2
+  EXPECT_EQ(r.inputs.row_begin[2], 4);  // row 1: column 5
+  EXPECT_EQ(r.inputs.row_begin[28], 5);
+  EXPECT_EQ(r.inputs.col, (std::vector<int32_t>{0, 1, 2, 5, 27}));
+  EXPECT_FLOAT_EQ(r.inputs.value[0], 1.0f);
+  EXPECT_FLOAT_EQ(r.inputs.value[3], 0.2f);
+  EXPECT_FLOAT_EQ(r.inputs.value[4], 128.0f / 255.0f);
 }
 
 TEST(FashionMnistTest, DatasetSplitsAndSamplers) {
@@ -191,12 +191,12 @@ TEST(FashionMnistTest, DatasetSplitsAndSamplers) {
     EXPECT_EQ(b.labels, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
     // The batch's first sequence equals image 20 encoded alone.
     Batch one;
-    one.row_begin.push_back(0);
+    one.inputs.row_begin.push_back(0);
     const IdxArray im = Synthetic(30, 1);
     AppendFashionMnistImage(&im.data[20 * 784], enc, &one);
-    const int64_t n = one.channel.size();
-    EXPECT_EQ(std::vector<int32_t>(b.channel.begin(), b.channel.begin() + n),
-              one.channel);
+    const int64_t n = one.inputs.col.size();
+    EXPECT_EQ(std::vector<int32_t>(b.inputs.col.begin(), b.inputs.col.begin() + n),
+              one.inputs.col);
     // Train: deterministic per seed, an epoch covers each image once.
     auto t1 = (*d)->MakeSampler(Split::kTrain, 5, 3).value();
     auto t2 = (*d)->MakeSampler(Split::kTrain, 5, 3).value();
@@ -204,7 +204,7 @@ TEST(FashionMnistTest, DatasetSplitsAndSamplers) {
     for (int i = 0; i < 4; ++i) {
       Batch x = t1->Next().value(), y = t2->Next().value();
       EXPECT_EQ(x.labels, y.labels);
-      EXPECT_EQ(x.channel, y.channel);
+      EXPECT_EQ(x.inputs.col, y.inputs.col);
       for (int64_t l : x.labels) ++counts[l];
     }
     EXPECT_EQ(counts, std::vector<int>(10, 2));
@@ -258,21 +258,21 @@ TEST(FashionMnistTest, DebianPackageFiles) {
 
   // Both encodings of the first image.
   Batch px, row;
-  px.row_begin.push_back(0);
-  row.row_begin.push_back(0);
+  px.inputs.row_begin.push_back(0);
+  row.inputs.row_begin.push_back(0);
   AppendFashionMnistImage(train->pixels.data(), FashionMnistEncoding::kPixel,
                           &px);
   AppendFashionMnistImage(train->pixels.data(), FashionMnistEncoding::kRow,
                           &row);
-  ASSERT_EQ(px.channel.size(), 784u);
-  EXPECT_EQ(px.channel[10 * 28 + 13], 193 / 16);
-  ASSERT_EQ(row.row_begin.size(), 29u);
+  ASSERT_EQ(px.inputs.col.size(), 784u);
+  EXPECT_EQ(px.inputs.col[10 * 28 + 13], 193 / 16);
+  ASSERT_EQ(row.inputs.row_begin.size(), 29u);
   // Row 10 starts with column 13 at 193/255.
-  const int64_t k = row.row_begin[10];
-  EXPECT_EQ(row.channel[k], 13);
-  EXPECT_FLOAT_EQ(row.value[k], 193.0f / 255.0f);
+  const int64_t k = row.inputs.row_begin[10];
+  EXPECT_EQ(row.inputs.col[k], 13);
+  EXPECT_FLOAT_EQ(row.inputs.value[k], 193.0f / 255.0f);
   double total = 0;
-  for (float v : row.value) total += v;
+  for (float v : row.inputs.value) total += v;
   EXPECT_NEAR(total * 255.0, 76247.0, 0.05);
 
   // The dataset over the package directory.

@@ -172,17 +172,18 @@ class ListOpsSampler : public BatchSampler {
     Batch b;
     b.batch = batch_;
     b.steps = steps_;
-    b.input_dim = kListOpsVocabSize;
+    b.inputs.rows = b.batch * b.steps;
+    b.inputs.cols = kListOpsVocabSize;
     const int64_t rows = b.batch * b.steps;
-    b.row_begin.resize(rows + 1);
-    for (int64_t r = 0; r <= rows; ++r) b.row_begin[r] = r;
-    b.channel.assign(rows, kListOpsPad);
-    b.value.assign(rows, 1.0f);
+    b.inputs.row_begin.resize(rows + 1);
+    for (int64_t r = 0; r <= rows; ++r) b.inputs.row_begin[r] = r;
+    b.inputs.col.assign(rows, kListOpsPad);
+    b.inputs.value.assign(rows, 1.0f);
     b.labels.resize(batch_);
     for (int s = 0; s < batch_; ++s) {
       const ListOpsExample& e = (*pool_)[order_[pos_ + s]];
       std::copy(e.tokens.begin(), e.tokens.end(),
-                b.channel.begin() + static_cast<int64_t>(s) * steps_);
+                b.inputs.col.begin() + static_cast<int64_t>(s) * steps_);
       b.labels[s] = e.label;
     }
     pos_ += batch_;

@@ -298,11 +298,11 @@ TEST(ListOpsTest, DatasetBatchesAreOneHotAndPadded) {
     EXPECT_EQ(b->labels[s2], e.label);
     for (int64_t t = 0; t < 2000; ++t) {
       const int64_t r = s2 * 2000 + t;
-      ASSERT_EQ(b->row_begin[r + 1] - b->row_begin[r], 1);
+      ASSERT_EQ(b->inputs.row_begin[r + 1] - b->inputs.row_begin[r], 1);
       const int32_t want =
           t < static_cast<int64_t>(e.tokens.size()) ? e.tokens[t] : kListOpsPad;
-      EXPECT_EQ(b->channel[b->row_begin[r]], want);
-      EXPECT_EQ(b->value[b->row_begin[r]], 1.0f);
+      EXPECT_EQ(b->inputs.col[b->inputs.row_begin[r]], want);
+      EXPECT_EQ(b->inputs.value[b->inputs.row_begin[r]], 1.0f);
     }
   }
   // Train: shuffled, deterministic per seed, an epoch covers each once.
@@ -311,7 +311,7 @@ TEST(ListOpsTest, DatasetBatchesAreOneHotAndPadded) {
   std::multiset<int64_t> labels;
   for (int i = 0; i < 5; ++i) {
     Batch x = t1->Next().value(), y = t2->Next().value();
-    EXPECT_EQ(x.channel, y.channel);
+    EXPECT_EQ(x.inputs.col, y.inputs.col);
     EXPECT_EQ(x.labels, y.labels);
     labels.insert(x.labels.begin(), x.labels.end());
   }

@@ -1,4 +1,4 @@
-// NeuronIO reader, targets, dense windows and the training sampler: see
+// NeuronIO dense windows, targets, spec checks and the training sampler: see
 // neuronio.h.
 #include "data/neuronio.h"
 
@@ -239,16 +239,17 @@ absl::StatusOr<Batch> NeuronioSampler::Next() {
   Batch out;
   out.batch = batch_;
   out.steps = window;
-  out.input_dim = kNeuronioInputDim;
+  out.inputs.rows = out.batch * out.steps;
+  out.inputs.cols = kNeuronioInputDim;
   int64_t nonzeros = 0;
   for (const NeuronioWindow& w : last_windows_) {
     const NeuronioSimulation& sim = file.simulations[w.simulation];
     nonzeros += sim.step_begin[w.start + window] - sim.step_begin[w.start];
   }
-  out.row_begin.reserve(batch_ * window + 1);
-  out.row_begin.push_back(0);
-  out.channel.reserve(nonzeros);
-  out.value.reserve(nonzeros);
+  out.inputs.row_begin.reserve(batch_ * window + 1);
+  out.inputs.row_begin.push_back(0);
+  out.inputs.col.reserve(nonzeros);
+  out.inputs.value.reserve(nonzeros);
   out.spike.resize(batch_ * window);
   out.soma.resize(batch_ * window);
   for (int b = 0; b < batch_; ++b) {
@@ -256,10 +257,10 @@ absl::StatusOr<Batch> NeuronioSampler::Next() {
     const NeuronioSimulation& sim = file.simulations[w.simulation];
     for (int64_t t = w.start; t < w.start + window; ++t) {
       for (int32_t c : sim.StepChannels(t)) {
-        out.channel.push_back(c);
-        out.value.push_back(sim.InputSign(c));
+        out.inputs.col.push_back(c);
+        out.inputs.value.push_back(sim.InputSign(c));
       }
-      out.row_begin.push_back(static_cast<int64_t>(out.channel.size()));
+      out.inputs.row_begin.push_back(static_cast<int64_t>(out.inputs.col.size()));
     }
     NeuronioTargets(sim, w.start, window, &out.spike[b * window],
                     &out.soma[b * window]);

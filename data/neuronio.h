@@ -1,20 +1,14 @@
-// NeuronIO (Beniaguev et al. 2021) as the ELM reference uses it. This provides
-// a reader of the simulation pickles (`ReadNeuronioFile`, plain or gzipped)
-// into a sparse per-simulation form: input spike times per synapse (639
-// excitatory then 639 inhibitory channels, one of each per segment), also
-// indexed by time step, output spike times and the 1 ms soma voltage, with the
-// large voltage traces (`dendriticVoltagesLowRes`, the high-resolution traces)
-// stepped over in the file and never held in memory; the reference's targets
-// (spike at step int(t − 0.5), soma clipped at −55 mV then (v + 67.7)·0.1) and
-// input signs (+1 excitatory, −1 inhibitory); dense windows for evaluators
-// (`Densify`, `NeuronioTargets`); and the reference's training sampler
-// (`NeuronioSampler`, over any file source: files on disk here, in-memory
-// generated files in data/neuronio_generator.h) as a `Dataset`
-// (`MakeNeuronioDataset`): per loaded file int(fraction · sims · duration /
-// (batch · window)) batches of windows from simulations drawn without
-// replacement, then the next file picked uniformly with replacement, all from
-// a seeded Rng. Every file and spec problem is an absl::Status naming
-// the file, the simulation and the key, or the spec field.
+// The NeuronIO dataset (Beniaguev et al. 2021) as the ELM reference samples
+// it, over files read by io/neuronio_reader.h (the simulation pickles or
+// their compact form) into io/neuronio_file.h's NeuronioFile: dense windows
+// for evaluators (`Densify`, `NeuronioTargets`), the spec checks, and the
+// reference's training sampler (`NeuronioSampler`, over any file source:
+// files on disk here, in-memory generated files in data/neuronio_generator.h)
+// as a `Dataset` (`MakeNeuronioDataset`): per loaded file int(fraction · sims
+// · duration / (batch · window)) batches of windows from simulations drawn
+// without replacement, then the next file picked uniformly with replacement,
+// all from a seeded Rng. Every file and spec problem is an absl::Status
+// naming the file, the simulation and the key, or the spec field.
 #ifndef ELM_DATA_NEURONIO_H_
 #define ELM_DATA_NEURONIO_H_
 

@@ -233,10 +233,10 @@ TEST(NeuronioCompactTest, TrailingBytesAreAnError) {
 void ExpectSameBatch(const Batch& a, const Batch& b) {
   EXPECT_EQ(a.batch, b.batch);
   EXPECT_EQ(a.steps, b.steps);
-  EXPECT_EQ(a.input_dim, b.input_dim);
-  EXPECT_EQ(a.row_begin, b.row_begin);
-  EXPECT_EQ(a.channel, b.channel);
-  EXPECT_EQ(a.value, b.value);
+  EXPECT_EQ(a.input_dim(), b.input_dim());
+  EXPECT_EQ(a.inputs.row_begin, b.inputs.row_begin);
+  EXPECT_EQ(a.inputs.col, b.inputs.col);
+  EXPECT_EQ(a.inputs.value, b.inputs.value);
   EXPECT_EQ(a.spike, b.spike);
   EXPECT_EQ(a.soma, b.soma);
 }

@@ -390,11 +390,11 @@ TEST(NeuronioGeneratorTest, InMemoryDatasetSamplesWindows) {
     ASSERT_TRUE(a.ok() && b.ok() && c.ok());
     std::string why;
     ASSERT_TRUE(a->IsConsistent(&why)) << why;
-    EXPECT_EQ(a->channel, b->channel);
+    EXPECT_EQ(a->inputs.col, b->inputs.col);
     EXPECT_EQ(a->soma, b->soma);
-    any_diff |= a->channel != c->channel;
-    for (size_t k = 0; k < a->channel.size(); ++k) {
-      ASSERT_EQ(a->value[k], a->channel[k] < 639 ? 1.0f : -1.0f);
+    any_diff |= a->inputs.col != c->inputs.col;
+    for (size_t k = 0; k < a->inputs.col.size(); ++k) {
+      ASSERT_EQ(a->inputs.value[k], a->inputs.col[k] < 639 ? 1.0f : -1.0f);
     }
     // Each row block is a window of some simulation: its targets match
     // NeuronioTargets at some start in [ignore, duration - window).
@@ -407,7 +407,7 @@ TEST(NeuronioGeneratorTest, InMemoryDatasetSamplesWindows) {
             NeuronioTargets(sim, start, 200, spike.data(), soma.data());
             found = std::equal(soma.begin(), soma.end(),
                                a->soma.begin() + r * 200) &&
-                    a->row_begin[r * 200 + 200] - a->row_begin[r * 200] ==
+                    a->inputs.row_begin[r * 200 + 200] - a->inputs.row_begin[r * 200] ==
                         sim.step_begin[start + 200] - sim.step_begin[start];
           }
         }
@@ -465,10 +465,10 @@ TEST(NeuronioGeneratorTest, InMemoryDatasetMatchesTheDiskDatasetOnTheFixtures) {
             ASSERT_TRUE(y.ok()) << y.status();
             ASSERT_EQ(x->batch, y->batch);
             ASSERT_EQ(x->steps, y->steps);
-            ASSERT_EQ(x->input_dim, y->input_dim);
-            ASSERT_EQ(x->row_begin, y->row_begin) << "batch " << i;
-            ASSERT_EQ(x->channel, y->channel) << "batch " << i;
-            ASSERT_EQ(x->value, y->value) << "batch " << i;
+            ASSERT_EQ(x->input_dim(), y->input_dim());
+            ASSERT_EQ(x->inputs.row_begin, y->inputs.row_begin) << "batch " << i;
+            ASSERT_EQ(x->inputs.col, y->inputs.col) << "batch " << i;
+            ASSERT_EQ(x->inputs.value, y->inputs.value) << "batch " << i;
             ASSERT_EQ(x->spike, y->spike) << "batch " << i;
             ASSERT_EQ(x->soma, y->soma) << "batch " << i;
           }
@@ -498,7 +498,7 @@ TEST(NeuronioGeneratorTest, InMemorySamplerOutlivesTheDataset) {
     absl::StatusOr<Batch> a = (*s)->Next();
     absl::StatusOr<Batch> b = (*want)->Next();
     ASSERT_TRUE(a.ok() && b.ok());
-    EXPECT_EQ(a->channel, b->channel);
+    EXPECT_EQ(a->inputs.col, b->inputs.col);
     EXPECT_EQ(a->soma, b->soma);
   }
 }

@@ -952,7 +952,7 @@ TEST(NeuronioTest, SamplerFollowsTheReferenceRules) {
     ASSERT_TRUE(b->IsConsistent(&why)) << why;
     ASSERT_EQ(b->batch, kBatch);
     ASSERT_EQ(b->steps, kWindow);
-    ASSERT_EQ(b->input_dim, kNeuronioInputDim);
+    ASSERT_EQ(b->input_dim(), kNeuronioInputDim);
     const std::vector<NeuronioWindow>& w = (*s)->last_windows();
     ASSERT_EQ(w.size(), static_cast<size_t>(kBatch));
     std::set<int> sims;
@@ -979,11 +979,11 @@ TEST(NeuronioTest, SamplerFollowsTheReferenceRules) {
         const int64_t row = r * kWindow + t;
         const absl::Span<const int32_t> channels =
             sim.StepChannels(w[r].start + t);
-        ASSERT_EQ(b->row_begin[row + 1] - b->row_begin[row],
+        ASSERT_EQ(b->inputs.row_begin[row + 1] - b->inputs.row_begin[row],
                   static_cast<int64_t>(channels.size()));
         for (size_t k = 0; k < channels.size(); ++k) {
-          ASSERT_EQ(b->channel[b->row_begin[row] + k], channels[k]);
-          ASSERT_EQ(b->value[b->row_begin[row] + k],
+          ASSERT_EQ(b->inputs.col[b->inputs.row_begin[row] + k], channels[k]);
+          ASSERT_EQ(b->inputs.value[b->inputs.row_begin[row] + k],
                     channels[k] < 639 ? 1.0f : -1.0f);
         }
       }
@@ -1041,8 +1041,8 @@ std::vector<Batch> Draw(
 bool SameBatches(const std::vector<Batch>& a, const std::vector<Batch>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].row_begin != b[i].row_begin || a[i].channel != b[i].channel ||
-        a[i].value != b[i].value || a[i].spike != b[i].spike ||
+    if (a[i].inputs.row_begin != b[i].inputs.row_begin || a[i].inputs.col != b[i].inputs.col ||
+        a[i].inputs.value != b[i].inputs.value || a[i].spike != b[i].spike ||
         a[i].soma != b[i].soma) {
       return false;
     }

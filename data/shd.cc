@@ -427,9 +427,10 @@ class ShdSampler : public BatchSampler {
     Batch b;
     b.batch = batch_;
     b.steps = adding_ ? 2 * bins_ : bins_;
-    b.input_dim = kShdNumUnits;
-    b.row_begin.reserve(b.batch * b.steps + 1);
-    b.row_begin.push_back(0);
+    b.inputs.rows = b.batch * b.steps;
+    b.inputs.cols = kShdNumUnits;
+    b.inputs.row_begin.reserve(b.batch * b.steps + 1);
+    b.inputs.row_begin.push_back(0);
     b.labels.resize(batch_);
     if (adding_) {
       std::vector<uint64_t> idx(2 * batch_);
@@ -467,11 +468,11 @@ class ShdSampler : public BatchSampler {
 
   static void Append(const ShdFrames& f, Batch* b) {
     const int64_t base =
-        static_cast<int64_t>(b->channel.size()) - f.bin_begin[0];
-    b->channel.insert(b->channel.end(), f.unit.begin(), f.unit.end());
-    b->value.insert(b->value.end(), f.count.begin(), f.count.end());
+        static_cast<int64_t>(b->inputs.col.size()) - f.bin_begin[0];
+    b->inputs.col.insert(b->inputs.col.end(), f.unit.begin(), f.unit.end());
+    b->inputs.value.insert(b->inputs.value.end(), f.count.begin(), f.count.end());
     for (size_t t = 1; t < f.bin_begin.size(); ++t) {
-      b->row_begin.push_back(base + f.bin_begin[t]);
+      b->inputs.row_begin.push_back(base + f.bin_begin[t]);
     }
   }
 

@@ -895,16 +895,16 @@ std::vector<float> Dense(const ShdFrames& f) {
 // The id (unit of the bin-0 spike) of sequence b at step t of a batch.
 int IdAt(const Batch& b, int64_t seq, int64_t step) {
   const int64_t r = seq * b.steps + step;
-  EXPECT_EQ(b.row_begin[r + 1] - b.row_begin[r], 1);
-  return b.channel[b.row_begin[r]];
+  EXPECT_EQ(b.inputs.row_begin[r + 1] - b.inputs.row_begin[r], 1);
+  return b.inputs.col[b.inputs.row_begin[r]];
 }
 
 void ExpectSameBatch(const Batch& a, const Batch& b) {
   EXPECT_EQ(a.batch, b.batch);
   EXPECT_EQ(a.steps, b.steps);
-  EXPECT_EQ(a.row_begin, b.row_begin);
-  EXPECT_EQ(a.channel, b.channel);
-  EXPECT_EQ(a.value, b.value);
+  EXPECT_EQ(a.inputs.row_begin, b.inputs.row_begin);
+  EXPECT_EQ(a.inputs.col, b.inputs.col);
+  EXPECT_EQ(a.inputs.value, b.inputs.value);
   EXPECT_EQ(a.labels, b.labels);
 }
 
@@ -987,10 +987,10 @@ TEST(ShdDatasetTest, TrainSamplerShufflesEachEpochAndIsDeterministic) {
       ASSERT_TRUE(b->IsConsistent(&why)) << why;
       ASSERT_EQ(b->batch, kBatch);
       ASSERT_EQ(b->steps, 100);
-      ASSERT_EQ(b->input_dim, 700);
+      ASSERT_EQ(b->input_dim(), 700);
       ExpectSameBatch(*b, *b2);
-      other_differs |= b->channel != b3->channel;
-      std::vector<float> dense(b->batch * b->steps * b->input_dim);
+      other_differs |= b->inputs.col != b3->inputs.col;
+      std::vector<float> dense(b->batch * b->steps * b->input_dim());
       b->ToDense(dense.data());
       for (int s = 0; s < kBatch; ++s) {
         const int id = IdAt(*b, s, 0);
@@ -1005,7 +1005,7 @@ TEST(ShdDatasetTest, TrainSamplerShufflesEachEpochAndIsDeterministic) {
         EXPECT_EQ(b->labels[s], want.label);
         const std::vector<float> want_dense = Dense(want);
         ASSERT_TRUE(std::equal(want_dense.begin(), want_dense.end(),
-                               dense.begin() + s * b->steps * b->input_dim));
+                               dense.begin() + s * b->steps * b->input_dim()));
       }
     }
   }
@@ -1091,11 +1091,11 @@ TEST(ShdDatasetTest, AddingConcatenatesTwoSamplesAndAddsLabels) {
       absl::StatusOr<Batch> b3 = (*other)->Next();
       ASSERT_TRUE(b.ok() && b2.ok() && b3.ok());
       ExpectSameBatch(*b, *b2);
-      other_differs |= b->labels != b3->labels || b->channel != b3->channel;
+      other_differs |= b->labels != b3->labels || b->inputs.col != b3->inputs.col;
       std::string why;
       ASSERT_TRUE(b->IsConsistent(&why)) << why;
       ASSERT_EQ(b->steps, 200);
-      std::vector<float> dense(b->batch * b->steps * b->input_dim);
+      std::vector<float> dense(b->batch * b->steps * b->input_dim());
       b->ToDense(dense.data());
       for (int s = 0; s < kBatch; ++s) {
         const int first = IdAt(*b, s, 0);
@@ -1218,7 +1218,7 @@ TEST(ShdFactoryTest, BuildsFromFiles) {
   EXPECT_EQ(at(0, 99, 699), 1.0f);
   EXPECT_EQ(at(2, 25, 3), 1.0f);
   EXPECT_EQ(std::accumulate(dense.begin(), dense.end(), 0.0f), 4.0f);
-  EXPECT_EQ(b->value.size(), 4u);
+  EXPECT_EQ(b->inputs.value.size(), 4u);
 }
 
 TEST(ShdFactoryTest, MockFixtureAsShdAndShdAdding) {
@@ -1241,9 +1241,9 @@ TEST(ShdFactoryTest, MockFixtureAsShdAndShdAdding) {
   const std::vector<float> kept = {258, 0, 147, 297, 246, 58, 131, 78};
   for (int s = 0; s < 8; ++s) {
     float sum = 0;
-    for (int64_t k = b->row_begin[s * 100]; k < b->row_begin[(s + 1) * 100];
+    for (int64_t k = b->inputs.row_begin[s * 100]; k < b->inputs.row_begin[(s + 1) * 100];
          ++k) {
-      sum += b->value[k];
+      sum += b->inputs.value[k];
     }
     EXPECT_EQ(sum, kept[s]) << "sample " << s;
   }

@@ -1823,7 +1823,7 @@ Var<T> FusedElmUnroll(Tape<T>& tape, const FusedElmSpec& spec,
 
 template <typename T>
 Var<T> FusedElmUnroll(Tape<T>& tape, const FusedElmSpec& spec,
-                      const FusedElmParams<T>& p, const CsrInput& x,
+                      const FusedElmParams<T>& p, const CsrView& x,
                       int64_t steps, Var<T>* memory_record,
                       const FusedElmOptions& options) {
   CHECK_EQ(x.cols, spec.num_input);
@@ -1850,11 +1850,11 @@ template Var<double> FusedElmUnroll<double>(Tape<double>&, const FusedElmSpec&,
                                             const FusedElmOptions&);
 template Var<float> FusedElmUnroll<float>(Tape<float>&, const FusedElmSpec&,
                                           const FusedElmParams<float>&,
-                                          const CsrInput&, int64_t, Var<float>*,
+                                          const CsrView&, int64_t, Var<float>*,
                                           const FusedElmOptions&);
 template Var<double> FusedElmUnroll<double>(Tape<double>&, const FusedElmSpec&,
                                             const FusedElmParams<double>&,
-                                            const CsrInput&, int64_t,
+                                            const CsrView&, int64_t,
                                             Var<double>*,
                                             const FusedElmOptions&);
 

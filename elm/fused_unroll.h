@@ -113,19 +113,9 @@
 #include <vector>
 
 #include "autodiff/tape.h"
+#include "base/csr.h"
 
 namespace elm {
-
-// Sparse [rows, cols] inputs in CSR form: row r's nonzeros are (col[k],
-// value[k]) for k in [row_begin[r], row_begin[r + 1]). Rows are b·T + t. The
-// arrays must outlive the tape use.
-struct CsrInput {
-  const int64_t* row_begin = nullptr;
-  const int32_t* col = nullptr;
-  const float* value = nullptr;
-  int64_t rows = 0;
-  int64_t cols = 0;
-};
 
 // The structure the fused unroll needs, independent of the parameter values.
 struct FusedElmSpec {
@@ -207,7 +197,7 @@ Var<T> FusedElmUnroll(Tape<T>& tape, const FusedElmSpec& spec,
 // The same for sparse inputs (no input gradient).
 template <typename T>
 Var<T> FusedElmUnroll(Tape<T>& tape, const FusedElmSpec& spec,
-                      const FusedElmParams<T>& p, const CsrInput& x,
+                      const FusedElmParams<T>& p, const CsrView& x,
                       int64_t steps, Var<T>* memory_record = nullptr,
                       const FusedElmOptions& options = {});
 

@@ -475,7 +475,7 @@ TEST(FusedUnrollTest, SparseInputsMatchDense) {
   Tape<float> t1, t2;
   Var<float> y1 =
       model->FusedUnroll(t1, t1.Constant(x.data(), R, N), c.steps, &g_dense);
-  CsrInput csr{row_begin.data(), col.data(), val.data(), R, N};
+  CsrView csr{row_begin.data(), col.data(), val.data(), R, N};
   Var<float> y2 = model->FusedUnroll(t2, csr, c.steps, &g_sparse);
   t1.Backward(SumAll(t1, y1));
   t2.Backward(SumAll(t2, y2));

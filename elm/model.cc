@@ -490,7 +490,7 @@ Var<T> ElmModel<T>::FusedUnroll(Tape<T>& tape, Var<T> x, int64_t steps,
 }
 
 template <typename T>
-Var<T> ElmModel<T>::FusedUnroll(Tape<T>& tape, const CsrInput& x, int64_t steps,
+Var<T> ElmModel<T>::FusedUnroll(Tape<T>& tape, const CsrView& x, int64_t steps,
                                 GradBlock<T>* grads, Var<T>* memory) {
   CHECK(CanFuse())
       << "sparse inputs need the fused path (one tau_s per branch)";

@@ -125,7 +125,7 @@ class ElmModel {
   Var<T> FusedUnroll(Tape<T>& tape, Var<T> x, int64_t steps,
                      GradBlock<T>* grads, Var<T>* memory = nullptr);
   // Sparse inputs (CSR over rows b·T + t); needs CanFuse().
-  Var<T> FusedUnroll(Tape<T>& tape, const CsrInput& x, int64_t steps,
+  Var<T> FusedUnroll(Tape<T>& tape, const CsrView& x, int64_t steps,
                      GradBlock<T>* grads, Var<T>* memory = nullptr);
   // False for a v1 model whose τ_s differ within a branch.
   bool CanFuse() const { return can_fuse_; }

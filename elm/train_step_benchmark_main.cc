@@ -165,7 +165,7 @@ int RunOne(const std::string& name, int steps, int threads) {
     Tape<float>& tape = tapes[s];
     tape.Reset();
     const int64_t rows = static_cast<int64_t>(sh.row_begin.size()) - 1;
-    CsrInput x{sh.row_begin.data(), sh.col.data(), sh.val.data(), rows, n_in};
+    CsrView x{sh.row_begin.data(), sh.col.data(), sh.val.data(), rows, n_in};
     Var<float> y = model->FusedUnroll(tape, x, steps, &grads[s]);
     Var<float> loss;
     if (classify) {

@@ -36,8 +36,7 @@ std::vector<float> Evaluator::Predict(const Batch& batch) {
     const int64_t b0 = B * s / shards, b1 = B * (s + 1) / shards;
     Tape<float>& tape = tapes_[s];
     tape.Reset();
-    CsrInput x{batch.row_begin.data() + b0 * T, batch.channel.data(),
-               batch.value.data(), (b1 - b0) * T, batch.input_dim};
+    const CsrView x = batch.inputs.view().Rows(b0 * T, (b1 - b0) * T);
     Var<float> out = model_->Forward(tape, x, T, /*grads=*/nullptr);
     parts[s].assign(out.value, out.value + out.size());
     tape.Reset();

@@ -30,7 +30,7 @@ class ElmSequenceModel : public SequenceModel {
   }
   ParamSet<float>& params() override { return model_.params(); }
   const ParamSet<float>& params() const override { return model_.params(); }
-  Var<float> Forward(Tape<float>& tape, const CsrInput& x, int64_t steps,
+  Var<float> Forward(Tape<float>& tape, const CsrView& x, int64_t steps,
                      GradBlock<float>* grads) override {
     if (model_.CanFuse()) return model_.FusedUnroll(tape, x, steps, grads);
     return model_.Unroll(tape, DenseInput(tape, x), steps, grads).y;
@@ -54,7 +54,7 @@ class LstmSequenceModel : public SequenceModel {
       : model_(std::move(model)) {}
   ParamSet<float>& params() override { return model_.params(); }
   const ParamSet<float>& params() const override { return model_.params(); }
-  Var<float> Forward(Tape<float>& tape, const CsrInput& x, int64_t steps,
+  Var<float> Forward(Tape<float>& tape, const CsrView& x, int64_t steps,
                      GradBlock<float>* grads) override {
     return model_.FusedUnroll(tape, DenseInput(tape, x), steps, grads).y;
   }
@@ -75,7 +75,7 @@ class LifSequenceModel : public SequenceModel {
   explicit LifSequenceModel(LifModel<float> model) : model_(std::move(model)) {}
   ParamSet<float>& params() override { return model_.params(); }
   const ParamSet<float>& params() const override { return model_.params(); }
-  Var<float> Forward(Tape<float>& tape, const CsrInput& x, int64_t steps,
+  Var<float> Forward(Tape<float>& tape, const CsrView& x, int64_t steps,
                      GradBlock<float>* grads) override {
     return model_.Unroll(tape, DenseInput(tape, x), steps, grads).y;
   }
@@ -329,7 +329,7 @@ absl::Status LoadParamStateDict(absl::Span<const NamedTensor> tensors,
   return absl::OkStatus();
 }
 
-Var<float> DenseInput(Tape<float>& tape, const CsrInput& x) {
+Var<float> DenseInput(Tape<float>& tape, const CsrView& x) {
   Var<float> v = tape.NewVar(x.rows, x.cols, /*needs_grad=*/false);
   std::fill(v.value, v.value + x.rows * x.cols, 0.0f);
   for (int64_t r = 0; r < x.rows; ++r) {

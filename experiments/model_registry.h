@@ -73,7 +73,7 @@ class SequenceModel {
   // when the tape runs backward (null: no gradients). Called concurrently
   // from several threads, each with its own tape and GradBlock, so it must
   // only read shared state.
-  virtual Var<float> Forward(Tape<float>& tape, const CsrInput& x,
+  virtual Var<float> Forward(Tape<float>& tape, const CsrView& x,
                              int64_t steps, GradBlock<float>* grads) = 0;
 
   // The weights as named tensors (torch-compatible names where the model has
@@ -140,7 +140,7 @@ absl::Status LoadParamStateDict(absl::Span<const NamedTensor> tensors,
 
 // A dense constant [rows, cols] on `tape` holding the CSR input x, for models
 // that take dense inputs.
-Var<float> DenseInput(Tape<float>& tape, const CsrInput& x);
+Var<float> DenseInput(Tape<float>& tape, const CsrView& x);
 
 }  // namespace elm
 

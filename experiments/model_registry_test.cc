@@ -33,14 +33,14 @@ struct Input {
   std::vector<int64_t> row_begin{0};
   std::vector<int32_t> col;
   std::vector<float> val;
-  CsrInput csr;
+  CsrView csr;
   Input(int64_t B, int64_t T, int64_t D) {
     for (int64_t r = 0; r < B * T; ++r) {
       col.push_back(static_cast<int32_t>(r % D));
       val.push_back(r % 3 == 0 ? -1.0f : 1.0f);
       row_begin.push_back(static_cast<int64_t>(col.size()));
     }
-    csr = CsrInput{row_begin.data(), col.data(), val.data(), B * T, D};
+    csr = CsrView{row_begin.data(), col.data(), val.data(), B * T, D};
   }
 };
 
@@ -184,7 +184,7 @@ TEST(ModelRegistryTest, DenseInputSumsTheNonzeros) {
   const std::vector<int64_t> row_begin = {0, 2, 2, 3};
   const std::vector<int32_t> col = {1, 3, 0};
   const std::vector<float> val = {2, -1, 5};
-  CsrInput x{row_begin.data(), col.data(), val.data(), 3, 4};
+  CsrView x{row_begin.data(), col.data(), val.data(), 3, 4};
   Tape<float> tape;
   Var<float> d = DenseInput(tape, x);
   const std::vector<float> want = {0, 2, 0, -1, 0, 0, 0, 0, 5, 0, 0, 0};

@@ -403,16 +403,17 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
     Rng rng(DeriveSeed(t.seed(), kDropoutSeed, static_cast<uint64_t>(step)));
     dropped.batch = B;
     dropped.steps = T;
-    dropped.input_dim = batch.input_dim;
-    dropped.row_begin.assign(1, 0);
+    dropped.inputs.rows = B * T;
+    dropped.inputs.cols = batch.input_dim();
+    dropped.inputs.row_begin.assign(1, 0);
     for (int64_t r = 0; r < B * T; ++r) {
-      for (int64_t k = batch.row_begin[r]; k < batch.row_begin[r + 1]; ++k) {
+      for (int64_t k = batch.inputs.row_begin[r]; k < batch.inputs.row_begin[r + 1]; ++k) {
         if (rng.Uniform() >= t.input_dropout()) {
-          dropped.channel.push_back(batch.channel[k]);
-          dropped.value.push_back(batch.value[k]);
+          dropped.inputs.col.push_back(batch.inputs.col[k]);
+          dropped.inputs.value.push_back(batch.inputs.value[k]);
         }
       }
-      dropped.row_begin.push_back(static_cast<int64_t>(dropped.channel.size()));
+      dropped.inputs.row_begin.push_back(static_cast<int64_t>(dropped.inputs.col.size()));
     }
     in = &dropped;
   }
@@ -424,8 +425,7 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
     Tape<float>& tape = tapes_[s];
     tape.Reset();
     const int64_t rows = (b1 - b0) * T;
-    CsrInput x{in->row_begin.data() + b0 * T, in->channel.data(),
-               in->value.data(), rows, in->input_dim};
+    const CsrView x = in->inputs.view().Rows(b0 * T, rows);
     Var<float> y = model_->Forward(tape, x, T, &grads_[s]);
     Var<float> loss;
     std::array<double, 4>& p = parts[s];

@@ -213,7 +213,7 @@ class NanAfterModel : public SequenceModel {
       : inner_(std::move(inner)) {}
   ParamSet<float>& params() override { return inner_->params(); }
   const ParamSet<float>& params() const override { return inner_->params(); }
-  Var<float> Forward(Tape<float>& tape, const CsrInput& x, int64_t steps,
+  Var<float> Forward(Tape<float>& tape, const CsrView& x, int64_t steps,
                      GradBlock<float>* grads) override {
     Var<float> y = inner_->Forward(tape, x, steps, grads);
     if (calls_.fetch_add(1) >= 6) y.value[0] = std::nanf("");

@@ -28,7 +28,7 @@ class GruSequenceModel : public elm::SequenceModel {
   const elm::ParamSet<float>& params() const override {
     return model_.params();
   }
-  elm::Var<float> Forward(elm::Tape<float>& tape, const elm::CsrInput& x,
+  elm::Var<float> Forward(elm::Tape<float>& tape, const elm::CsrView& x,
                           int64_t steps,
                           elm::GradBlock<float>* grads) override {
     return model_.Forward(tape, elm::DenseInput(tape, x), steps, grads);

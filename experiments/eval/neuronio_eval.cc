@@ -127,30 +127,31 @@ Batch NeuronioWindowBatch(absl::Span<const NeuronioWindowRef> windows,
   Batch out;
   out.batch = static_cast<int64_t>(windows.size());
   out.steps = window_ms;
-  out.input_dim = windows[0].sim->input_dim();
+  out.inputs.rows = out.batch * out.steps;
+  out.inputs.cols = windows[0].sim->input_dim();
   int64_t nonzeros = 0;
   for (const NeuronioWindowRef& w : windows) {
     CHECK(w.sim != nullptr);
-    CHECK_EQ(w.sim->input_dim(), out.input_dim);
+    CHECK_EQ(w.sim->input_dim(), out.input_dim());
     CHECK_GE(w.start, 0);
     const int64_t begin = std::min(w.start, w.sim->duration_ms);
     const int64_t end = std::min(w.start + window_ms, w.sim->duration_ms);
     nonzeros += w.sim->step_begin[end] - w.sim->step_begin[begin];
   }
-  out.row_begin.reserve(out.batch * window_ms + 1);
-  out.row_begin.push_back(0);
-  out.channel.reserve(nonzeros);
-  out.value.reserve(nonzeros);
+  out.inputs.row_begin.reserve(out.batch * window_ms + 1);
+  out.inputs.row_begin.push_back(0);
+  out.inputs.col.reserve(nonzeros);
+  out.inputs.value.reserve(nonzeros);
   for (const NeuronioWindowRef& w : windows) {
     const NeuronioSimulation& sim = *w.sim;
     for (int64_t t = w.start; t < w.start + window_ms; ++t) {
       if (t < sim.duration_ms) {  // zero padding past the end
         for (int32_t c : sim.StepChannels(t)) {
-          out.channel.push_back(c);
-          out.value.push_back(sim.InputSign(c));
+          out.inputs.col.push_back(c);
+          out.inputs.value.push_back(sim.InputSign(c));
         }
       }
-      out.row_begin.push_back(static_cast<int64_t>(out.channel.size()));
+      out.inputs.row_begin.push_back(static_cast<int64_t>(out.inputs.col.size()));
     }
   }
   return out;

@@ -103,7 +103,7 @@ struct FakeModel {
     std::string why;
     if (!batch.IsConsistent(&why)) problem = "inconsistent: " + why;
     if (batch.steps != window) problem = "wrong steps";
-    if (batch.input_dim != kNeuronioInputDim) problem = "wrong input_dim";
+    if (batch.input_dim() != kNeuronioInputDim) problem = "wrong input_dim";
     if (!batch.spike.empty() || !batch.soma.empty() || !batch.labels.empty()) {
       problem = "targets filled";
     }
@@ -112,10 +112,10 @@ struct FakeModel {
       const int64_t o = r % batch.steps;
       int id = -1;
       int64_t low = -1, high = -1;
-      for (int64_t k = batch.row_begin[r]; k < batch.row_begin[r + 1]; ++k) {
-        const int c = batch.channel[k];
+      for (int64_t k = batch.inputs.row_begin[r]; k < batch.inputs.row_begin[r + 1]; ++k) {
+        const int c = batch.inputs.col[k];
         const float want_sign = c < kNeuronioNumSegments ? 1.0f : -1.0f;
-        if (batch.value[k] != want_sign) problem = "wrong input sign";
+        if (batch.inputs.value[k] != want_sign) problem = "wrong input sign";
         if (c < kClockPeriod) {
           low = c;
         } else if (c < kNeuronioNumSegments) {
@@ -124,7 +124,7 @@ struct FakeModel {
           high = c - kNeuronioNumSegments;
         }
       }
-      if (batch.row_begin[r] == batch.row_begin[r + 1]) {  // padding
+      if (batch.inputs.row_begin[r] == batch.inputs.row_begin[r + 1]) {  // padding
         (*y)[2 * r] = kPadLogit;
         (*y)[2 * r + 1] = kPadSoma;
         continue;
@@ -262,8 +262,8 @@ TEST(NeuronioWindowBatchTest, MatchesDensifyWithPadding) {
   Densify(b, 1000, 300, want.data() + 300 * kNeuronioInputDim);
   EXPECT_EQ(dense, want);
   // Rows of steps 1200.. (past the end) are empty; the last real step is not.
-  EXPECT_EQ(batch.row_begin[300 + 200], batch.row_begin[300 + 300]);
-  EXPECT_EQ(batch.row_begin[300 + 200] - batch.row_begin[300 + 199], 3);
+  EXPECT_EQ(batch.inputs.row_begin[300 + 200], batch.inputs.row_begin[300 + 300]);
+  EXPECT_EQ(batch.inputs.row_begin[300 + 200] - batch.inputs.row_begin[300 + 199], 3);
 }
 
 // ---- One file: stitching and recalibration
