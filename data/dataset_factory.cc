@@ -21,26 +21,10 @@
 #include "data/neuronio_generator.h"
 #include "data/shd.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/io/tokenizer.h"
-#include "google/protobuf/text_format.h"
+#include "base/text_proto.h"
 
 namespace elm {
 namespace {
-
-// Collects the text-format parser's errors as "line L, column C: message"
-// (one-based, as editors count).
-class CollectErrors : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    errors_.push_back(absl::StrCat("line ", line + 1, ", column ", column + 1,
-                                   ": ", message));
-  }
-  const std::vector<std::string>& errors() const { return errors_; }
-
- private:
-  std::vector<std::string> errors_;
-};
 
 }  // namespace
 
@@ -56,16 +40,12 @@ std::string DatasetKindName(const DatasetSpec& spec) {
 
 absl::StatusOr<DatasetSpec> ParseDatasetSpecText(absl::string_view text,
                                                  absl::string_view source) {
-  google::protobuf::TextFormat::Parser parser;
-  CollectErrors errors;
-  parser.RecordErrorsTo(&errors);
   DatasetSpec spec;
-  if (!parser.ParseFromString(std::string(text), &spec)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "dataset spec '", source,
-        "' is not a valid elm.DatasetSpec text proto: ",
-        errors.errors().empty() ? "parse error"
-                                : absl::StrJoin(errors.errors(), "; ")));
+  if (absl::Status s = ParseTextProto(text, &spec); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dataset spec '", source,
+                     "' is not a valid elm.DatasetSpec text proto: ",
+                     s.message()));
   }
   return spec;
 }

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/rng.h"
 #include "base/status_macros.h"
+#include "data/epoch_order.h"
 
 namespace elm {
 namespace {
@@ -63,17 +64,10 @@ class FashionMnistSampler : public BatchSampler {
         encoding_(encoding),
         info_(info),
         batch_(batch),
-        shuffle_(shuffle),
-        rng_(seed) {
-    for (int64_t i = begin; i < end; ++i) order_.push_back(i);
-    if (shuffle_) Shuffle();
-  }
+        order_(begin, end - begin, shuffle, seed) {}
 
   absl::StatusOr<Batch> Next() override {
-    if (pos_ + batch_ > order_.size()) {
-      pos_ = 0;
-      if (shuffle_) Shuffle();
-    }
+    const absl::Span<const int64_t> picks = order_.Next(batch_);
     Batch b;
     b.batch = batch_;
     b.steps = info_.steps;
@@ -83,30 +77,20 @@ class FashionMnistSampler : public BatchSampler {
     b.inputs.row_begin.push_back(0);
     b.labels.resize(batch_);
     for (int s = 0; s < batch_; ++s) {
-      const int64_t i = order_[pos_ + s];
+      const int64_t i = picks[s];
       AppendFashionMnistImage(&images_->pixels[i * kFashionMnistPixels],
                               encoding_, &b);
       b.labels[s] = images_->labels[i];
     }
-    pos_ += batch_;
     return b;
   }
 
  private:
-  void Shuffle() {
-    for (size_t i = order_.size(); i > 1; --i) {
-      std::swap(order_[i - 1], order_[rng_.UniformInt(i)]);
-    }
-  }
-
   const FashionMnistImages* images_;
   FashionMnistEncoding encoding_;
   DatasetInfo info_;
   int batch_;
-  bool shuffle_;
-  Rng rng_;
-  std::vector<int64_t> order_;
-  size_t pos_ = 0;
+  EpochOrder order_;
 };
 
 }  // namespace

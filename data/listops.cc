@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
+#include "data/epoch_order.h"
 
 namespace elm {
 namespace {
@@ -157,18 +158,10 @@ class ListOpsSampler : public BatchSampler {
       : pool_(pool),
         batch_(batch),
         steps_(steps),
-        shuffle_(shuffle),
-        rng_(seed) {
-    order_.resize(pool_->size());
-    for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
-    if (shuffle_) Shuffle();
-  }
+        order_(0, static_cast<int64_t>(pool_->size()), shuffle, seed) {}
 
   absl::StatusOr<Batch> Next() override {
-    if (pos_ + batch_ > order_.size()) {
-      pos_ = 0;
-      if (shuffle_) Shuffle();
-    }
+    const absl::Span<const int64_t> picks = order_.Next(batch_);
     Batch b;
     b.batch = batch_;
     b.steps = steps_;
@@ -181,29 +174,19 @@ class ListOpsSampler : public BatchSampler {
     b.inputs.value.assign(rows, 1.0f);
     b.labels.resize(batch_);
     for (int s = 0; s < batch_; ++s) {
-      const ListOpsExample& e = (*pool_)[order_[pos_ + s]];
+      const ListOpsExample& e = (*pool_)[picks[s]];
       std::copy(e.tokens.begin(), e.tokens.end(),
                 b.inputs.col.begin() + static_cast<int64_t>(s) * steps_);
       b.labels[s] = e.label;
     }
-    pos_ += batch_;
     return b;
   }
 
  private:
-  void Shuffle() {
-    for (size_t i = order_.size(); i > 1; --i) {
-      std::swap(order_[i - 1], order_[rng_.UniformInt(i)]);
-    }
-  }
-
   const std::vector<ListOpsExample>* pool_;
   int batch_;
   int64_t steps_;
-  bool shuffle_;
-  Rng rng_;
-  std::vector<size_t> order_;
-  size_t pos_ = 0;
+  EpochOrder order_;
 };
 
 }  // namespace

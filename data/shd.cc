@@ -19,6 +19,7 @@
 #include "base/rng.h"
 #include "base/status_macros.h"
 #include "base/user_path.h"
+#include "data/epoch_order.h"
 #include "glog/logging.h"
 #include "hdf5.h"
 
@@ -416,12 +417,9 @@ class ShdSampler : public BatchSampler {
         batch_(batch),
         bins_(bins),
         adding_(adding),
-        shuffle_(shuffle),
-        rng_(seed) {
-    order_.resize(pool_.size());
-    for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
-    if (!adding_ && shuffle_) Shuffle();
-  }
+        pair_rng_(seed),
+        order_(0, static_cast<int64_t>(pool_.size()), !adding && shuffle,
+               seed) {}
 
   absl::StatusOr<Batch> Next() override {
     Batch b;
@@ -434,7 +432,7 @@ class ShdSampler : public BatchSampler {
     b.labels.resize(batch_);
     if (adding_) {
       std::vector<uint64_t> idx(2 * batch_);
-      for (uint64_t& i : idx) i = rng_.UniformInt(pool_.size());
+      for (uint64_t& i : idx) i = pair_rng_.UniformInt(pool_.size());
       for (int s = 0; s < batch_; ++s) {
         const ShdFrames& first = *pool_[idx[s]];
         const ShdFrames& second = *pool_[idx[batch_ + s]];
@@ -443,29 +441,17 @@ class ShdSampler : public BatchSampler {
         b.labels[s] = first.label % 10 + second.label % 10;
       }
     } else {
-      if (pos_ + batch_ > order_.size()) {
-        pos_ = 0;
-        if (shuffle_) Shuffle();
-      }
+      const absl::Span<const int64_t> picks = order_.Next(batch_);
       for (int s = 0; s < batch_; ++s) {
-        const ShdFrames& f = *pool_[order_[pos_ + s]];
+        const ShdFrames& f = *pool_[picks[s]];
         Append(f, &b);
         b.labels[s] = f.label;
       }
-      pos_ += batch_;
     }
     return b;
   }
 
  private:
-  // Fisher–Yates over the current order (as numpy's in-place shuffle, another
-  // stream).
-  void Shuffle() {
-    for (size_t i = order_.size(); i > 1; --i) {
-      std::swap(order_[i - 1], order_[rng_.UniformInt(i)]);
-    }
-  }
-
   static void Append(const ShdFrames& f, Batch* b) {
     const int64_t base =
         static_cast<int64_t>(b->inputs.col.size()) - f.bin_begin[0];
@@ -480,10 +466,10 @@ class ShdSampler : public BatchSampler {
   const int batch_;
   const int64_t bins_;
   const bool adding_;
-  const bool shuffle_;
-  Rng rng_;
-  std::vector<size_t> order_;
-  size_t pos_ = 0;
+  // SHD-Adding: both digits of a pair drawn uniformly with replacement. (The
+  // order below is then unused, so this stream is the one seed's alone.)
+  Rng pair_rng_;
+  EpochOrder order_;  // SHD
 };
 
 absl::Status SpecError(absl::string_view field, absl::string_view problem) {

@@ -20,24 +20,11 @@
 #include "elm/model_config.h"
 #include "experiments/model_registry.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "base/text_proto.h"
 
 namespace elm {
 namespace {
-
-class CollectErrors : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    errors_.push_back(absl::StrCat("line ", line + 1, ", column ", column + 1,
-                                   ": ", message));
-  }
-  const std::vector<std::string>& errors() const { return errors_; }
-
- private:
-  std::vector<std::string> errors_;
-};
 
 absl::Status Bad(absl::string_view field, double value,
                  absl::string_view expected) {
@@ -322,15 +309,11 @@ absl::Status ValidateEval(const EvalSpec& e) {
 
 absl::StatusOr<ExperimentSpec> ParseExperimentSpecText(
     absl::string_view text, absl::string_view source) {
-  google::protobuf::TextFormat::Parser parser;
-  CollectErrors errors;
-  parser.RecordErrorsTo(&errors);
   ExperimentSpec spec;
-  if (!parser.ParseFromString(std::string(text), &spec)) {
+  if (absl::Status s = ParseTextProto(text, &spec); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "spec '", source, "' is not a valid elm.ExperimentSpec text proto: ",
-        errors.errors().empty() ? "parse error"
-                                : absl::StrJoin(errors.errors(), "; ")));
+        s.message()));
   }
   return spec;
 }
@@ -393,15 +376,13 @@ absl::Status ApplySpecOverride(absl::string_view assignment,
         field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE
             ? absl::StrCat(field->name(), " ", text)
             : absl::StrCat(field->name(), ": ", text);
-    google::protobuf::TextFormat::Parser parser;
-    CollectErrors errors;
-    parser.RecordErrorsTo(&errors);
-    parser.AllowPartialMessage(true);
     std::unique_ptr<google::protobuf::Message> scratch(message->New());
-    if (!parser.ParseFromString(full, scratch.get())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "override '", assignment, "': bad value for ", d->name(), ".",
-          field->name(), ": ", absl::StrJoin(errors.errors(), "; ")));
+    if (absl::Status s =
+            ParseTextProto(full, scratch.get(), /*allow_partial=*/true);
+        !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("override '", assignment, "': bad value for ",
+                       d->name(), ".", field->name(), ": ", s.message()));
     }
     r->ClearField(message, field);
     message->MergeFrom(*scratch);
