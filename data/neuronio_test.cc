@@ -1,27 +1,23 @@
-// Tests the NeuronIO reader and sampler: every value of
+// Tests the NeuronIO sampler and dataset (data/neuronio.h): every value of
 // ../shared/data/neuronio/expected_stats.json from both fixture encodings
-// (gzipped and gunzipped), synthetic pickles written by a small pickle writer
-// (a ~120 MB dendriticVoltagesLowRes that must never be held, with peak memory
-// from /proc/self/status; malformed files with the errors they must give), the
-// reference's target conventions, dense windows, and the training sampler's
-// rules (window starts, simulations without replacement, batches per file
-// load, determinism per seed, targets matching the sampled windows).
+// (gzipped and gunzipped) through ReadNeuronioFile, Densify and
+// NeuronioTargets; synthetic pickles (io/neuronio_test_files.h) read back in
+// each encoding and densified; and the training sampler's rules (window
+// starts, simulations without replacement, batches per file load, determinism
+// per seed, targets matching the sampled windows) and spec errors. The reader's
+// own tests (large traces, malformed files) are io/neuronio_reader_test.cc;
+// the target conventions, io/neuronio_file_test.cc.
 #include "data/neuronio.h"
 
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -35,10 +31,21 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "io/neuronio_test_files.h"
 
 namespace elm {
 namespace {
 
+using ::elm::neuronio_testing::ExpectSimulationIs;
+using ::elm::neuronio_testing::Gunzip;
+using ::elm::neuronio_testing::Gzip;
+using ::elm::neuronio_testing::MakeSynth;
+using ::elm::neuronio_testing::ReadAll;
+using ::elm::neuronio_testing::Seconds;
+using ::elm::neuronio_testing::SynthFile;
+using ::elm::neuronio_testing::SynthSim;
+using ::elm::neuronio_testing::TempPath;
+using ::elm::neuronio_testing::WriteSynth;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -46,424 +53,6 @@ constexpr char kPy2Fixture[] =
     "neuronio_l5pc_2sims_6s_seed100520_py2style.p.gz";
 constexpr char kPy3Fixture[] =
     "neuronio_l5pc_2sims_6s_seed100520_py3proto2.p.gz";
-
-std::string TempPath(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
-}
-
-double Seconds(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
-// Gzips (level 1) or gunzips `from` into `to`.
-void Gzip(const std::string& from, const std::string& to) {
-  std::ifstream in(from, std::ios::binary);
-  gzFile out = gzopen(to.c_str(), "wb1");
-  ASSERT_NE(out, nullptr) << to;
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    in.read(buffer.data(), buffer.size());
-    if (in.gcount() > 0) {
-      ASSERT_EQ(gzwrite(out, buffer.data(), in.gcount()), in.gcount());
-    }
-  }
-  ASSERT_EQ(gzclose(out), Z_OK);
-}
-
-void Gunzip(const std::string& from, const std::string& to) {
-  gzFile in = gzopen(from.c_str(), "rb");
-  ASSERT_NE(in, nullptr) << from;
-  std::ofstream out(to, std::ios::binary);
-  std::vector<char> buffer(1 << 20);
-  int n;
-  while ((n = gzread(in, buffer.data(), buffer.size())) > 0) {
-    out.write(buffer.data(), n);
-  }
-  ASSERT_EQ(n, 0) << from;
-  gzclose(in);
-  ASSERT_TRUE(out.good()) << to;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteAll(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), bytes.size());
-  ASSERT_TRUE(out.good()) << path;
-}
-
-// ---- A small protocol-2 pickle writer (Python 2 encoding: str as
-// SHORT_BINSTRING / BINSTRING), streaming to a file ----
-
-class PickleWriter {
- public:
-  explicit PickleWriter(std::ostream* out) : out_(out) {}
-  ~PickleWriter() { Flush(); }
-
-  void Op(uint8_t op) { buf_.push_back(static_cast<char>(op)); }
-  void Le(uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) buf_.push_back(static_cast<char>(v >> (8 * i)));
-  }
-  void Str(const std::string& s) {
-    if (s.size() < 256) {
-      Op('U');
-      Le(s.size(), 1);
-    } else {
-      Op('T');
-      Le(s.size(), 4);
-    }
-    buf_ += s;
-  }
-  void Int(int64_t v) {
-    if (v >= 0 && v < 256) {
-      Op('K');
-      Le(v, 1);
-    } else if (v >= 0 && v < 65536) {
-      Op('M');
-      Le(v, 2);
-    } else if (v >= INT32_MIN && v <= INT32_MAX) {
-      Op('J');
-      Le(static_cast<uint32_t>(v), 4);
-    } else {
-      Op(0x8a);
-      Le(8, 1);
-      Le(static_cast<uint64_t>(v), 8);
-    }
-  }
-  void Float(double v) {
-    uint64_t bits;
-    std::memcpy(&bits, &v, 8);
-    Op('G');
-    for (int i = 7; i >= 0; --i)
-      buf_.push_back(static_cast<char>(bits >> (8 * i)));
-  }
-  void Global(const std::string& module, const std::string& name) {
-    Op('c');
-    buf_ += module + "\n" + name + "\n";
-  }
-  // {  ...key value pairs...  }
-  void DictBegin() {
-    Op('}');
-    Op('(');
-  }
-  void DictEnd() { Op('u'); }
-  void ListBegin() {
-    Op(']');
-    Op('(');
-  }
-  void ListEnd() { Op('e'); }
-  // numpy.dtype(descr, False, True) with its BUILD state (3, '<', None, None,
-  // None, -1, -1, 0), as numpy pickles it.
-  void Dtype(const std::string& descr) {
-    Global("numpy", "dtype");
-    Str(descr);
-    Op(0x89);  // False
-    Op(0x88);  // True
-    Op(0x87);  // TUPLE3
-    Op('R');
-    Op('(');
-    Int(3);
-    Str("<");
-    Op('N');
-    Op('N');
-    Op('N');
-    Int(-1);
-    Int(-1);
-    Int(0);
-    Op('t');
-    Op('b');
-  }
-  // numpy.ndarray of `descr` and `shape`, raw data given or streamed.
-  void ArrayBegin(const std::string& descr, const std::vector<int64_t>& shape) {
-    Global("numpy.core.multiarray", "_reconstruct");
-    Global("numpy", "ndarray");
-    Int(0);
-    Op(0x85);  // TUPLE1
-    Str("b");
-    Op(0x87);  // TUPLE3
-    Op('R');
-    Op('(');
-    Int(1);
-    Op('(');
-    for (int64_t d : shape) Int(d);
-    Op('t');
-    Dtype(descr);
-    Op(0x89);  // not Fortran order
-  }
-  void ArrayEnd() {
-    Op('t');
-    Op('b');
-  }
-  template <typename T>
-  void Array(const std::string& descr, const std::vector<T>& values) {
-    ArrayBegin(descr, {static_cast<int64_t>(values.size())});
-    Str(std::string(reinterpret_cast<const char*>(values.data()),
-                    values.size() * sizeof(T)));
-    ArrayEnd();
-  }
-  // A BINSTRING of n bytes, streamed in chunks of the repeated `pattern`.
-  void LargeString(int64_t n, const std::string& pattern) {
-    Op('T');
-    Le(n, 4);
-    Flush();
-    std::string chunk;
-    while (chunk.size() < (1 << 20)) chunk += pattern;
-    for (int64_t done = 0; done < n;) {
-      const int64_t take = std::min<int64_t>(chunk.size(), n - done);
-      out_->write(chunk.data(), take);
-      done += take;
-    }
-  }
-  // Memoizes the top of the stack (BINPUT / LONG_BINPUT); returns the index.
-  uint32_t Put() {
-    const uint32_t i = next_memo_++;
-    if (i < 256) {
-      Op('q');
-      Le(i, 1);
-    } else {
-      Op('r');
-      Le(i, 4);
-    }
-    return i;
-  }
-  void Get(uint32_t i) {
-    if (i < 256) {
-      Op('h');
-      Le(i, 1);
-    } else {
-      Op('j');
-      Le(i, 4);
-    }
-  }
-  // A numpy.int64 scalar as Python 2 cPickle writes it (the Kaggle files'
-  // spike times and segment keys): scalar(dtype('i8'), <8 bytes>), with the
-  // callable and the dtype memoized once and every intermediate memoized.
-  void NumpyInt64(int64_t v) {
-    if (scalar_memo_ == kNone) {
-      Global("numpy.core.multiarray", "scalar");
-      scalar_memo_ = Put();
-      Dtype("i8");
-      dtype_memo_ = Put();
-    } else {
-      Get(scalar_memo_);
-      Get(dtype_memo_);
-    }
-    std::string bytes(8, '\0');
-    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
-    Str(bytes);
-    Put();
-    Op(0x86);  // TUPLE2
-    Put();
-    Op('R');
-    Put();
-  }
-  void Flush() {
-    out_->write(buf_.data(), buf_.size());
-    buf_.clear();
-  }
-
- private:
-  static constexpr uint32_t kNone = ~uint32_t{0};
-  std::ostream* out_;
-  std::string buf_;
-  uint32_t next_memo_ = 0;
-  uint32_t scalar_memo_ = kNone;
-  uint32_t dtype_memo_ = kNone;
-};
-
-// A synthetic NeuronIO file.
-struct SynthSim {
-  std::map<int64_t, std::vector<int64_t>> ex, inh;  // segment → times
-  std::vector<double> output_spikes;                // written as float64
-  std::vector<float> soma;                          // written as float32
-};
-
-struct SynthFile {
-  int segments = kNeuronioNumSegments;
-  int64_t duration_ms = 1000;
-  std::vector<SynthSim> sims;
-  // Keys left out (anywhere they occur).
-  std::set<std::string> omit;
-  // How segment keys and spike times are written: lists of ints (false,
-  // false), int64 arrays, or numpy.int64 scalars as in the Kaggle files.
-  bool times_as_arrays = false;
-  bool numpy_scalars = false;
-  // Columns of each simulation's float16 dendriticVoltagesLowRes
-  // [segments, dvt_columns]; 0: none.
-  int64_t dvt_columns = 0;
-};
-
-// Random content: each channel spikes about `rate` times per ms, one
-// excitatory channel lists a time twice, soma crosses −55 mV.
-SynthFile MakeSynth(int sims, int64_t duration_ms, uint64_t seed,
-                    double rate = 0.002) {
-  Rng rng(seed);
-  SynthFile f;
-  f.duration_ms = duration_ms;
-  for (int s = 0; s < sims; ++s) {
-    SynthSim sim;
-    for (auto* dict : {&sim.ex, &sim.inh}) {
-      for (int seg = 0; seg < f.segments; ++seg) {
-        std::vector<int64_t> times(
-            rng.UniformInt(static_cast<uint64_t>(2 * rate * duration_ms) + 1));
-        for (int64_t& t : times) t = rng.UniformInt(duration_ms);
-        std::sort(times.begin(), times.end());
-        if (!times.empty() || rng.Bernoulli(0.5)) (*dict)[seg] = times;
-      }
-    }
-    sim.ex[3] = {5, 5, duration_ms - 1};  // a repeat: X is boolean
-    for (int64_t t = 10 + s; t < duration_ms; t += 97) {
-      sim.output_spikes.push_back(t + 0.625);
-    }
-    sim.soma.resize(duration_ms);
-    for (int64_t t = 0; t < duration_ms; ++t) {
-      sim.soma[t] = -75.0f + static_cast<float>((t * 7 + s * 13) % 40);
-    }
-    f.sims.push_back(std::move(sim));
-  }
-  return f;
-}
-
-void WriteSynth(const SynthFile& f, const std::string& path) {
-  std::ofstream out(path, std::ios::binary);
-  {
-    PickleWriter w(&out);
-    auto keep = [&](const std::string& key) { return !f.omit.count(key); };
-    w.Op(0x80);
-    w.Le(2, 1);
-    w.DictBegin();
-    if (keep("Params")) {
-      w.Str("Params");
-      w.DictBegin();
-      if (keep("allSegmentsType")) {
-        w.Str("allSegmentsType");
-        w.ListBegin();
-        for (int i = 0; i < f.segments; ++i) {
-          w.Str(i < f.segments * 262 / 639 ? "basal" : "apical");
-        }
-        w.ListEnd();
-      }
-      w.Str("allSegments_DistFromSoma");
-      w.ListBegin();
-      for (int i = 0; i < f.segments; ++i) w.Float(i * 1.5);
-      w.ListEnd();
-      if (keep("totalSimDurationInSec")) {
-        w.Str("totalSimDurationInSec");
-        if (f.duration_ms % 1000 == 0) {
-          w.Int(f.duration_ms / 1000);
-        } else {
-          w.Float(f.duration_ms / 1000.0);
-        }
-      }
-      w.Str("randomSeed");
-      w.Int(1234567);
-      w.Str("excitatorySynapseType");
-      w.Str("NMDA");
-      w.Str("inhibitorySynapseType");
-      w.Str("GABA_A");
-      w.Str("collectAndSaveDVTs");
-      w.Op(f.dvt_columns > 0 ? 0x88 : 0x89);
-      w.DictEnd();
-    }
-    if (keep("Results")) {
-      w.Str("Results");
-      w.DictBegin();
-      w.Str("listOfSingleSimulationDicts");
-      w.ListBegin();
-      for (const SynthSim& sim : f.sims) {
-        w.DictBegin();
-        const std::pair<const char*,
-                        const std::map<int64_t, std::vector<int64_t>>*>
-            dicts[2] = {{"exInputSpikeTimes", &sim.ex},
-                        {"inhInputSpikeTimes", &sim.inh}};
-        for (const auto& [key, dict] : dicts) {
-          if (!keep(key)) continue;
-          w.Str(key);
-          w.DictBegin();
-          for (const auto& [seg, times] : *dict) {
-            f.numpy_scalars ? w.NumpyInt64(seg) : w.Int(seg);
-            if (f.times_as_arrays) {
-              w.Array("i8", times);
-            } else {
-              w.ListBegin();
-              for (int64_t t : times) {
-                f.numpy_scalars ? w.NumpyInt64(t) : w.Int(t);
-              }
-              w.ListEnd();
-            }
-          }
-          w.DictEnd();
-        }
-        if (keep("outputSpikeTimes")) {
-          w.Str("outputSpikeTimes");
-          w.Array("f8", sim.output_spikes);
-        }
-        if (keep("somaVoltageLowRes")) {
-          w.Str("somaVoltageLowRes");
-          w.Array("f4", sim.soma);
-        }
-        w.Str("recordingTimeLowRes");
-        std::vector<float> times(f.duration_ms);
-        for (int64_t t = 0; t < f.duration_ms; ++t) times[t] = t;
-        w.Array("f4", times);
-        if (f.dvt_columns > 0) {
-          w.Str("dendriticVoltagesLowRes");
-          w.ArrayBegin("f2", {f.segments, f.dvt_columns});
-          w.LargeString(int64_t{2} * f.segments * f.dvt_columns,
-                        std::string("\x00\xbc", 2));  // float16 −1
-          w.ArrayEnd();
-        }
-        w.DictEnd();
-      }
-      w.ListEnd();
-      w.DictEnd();
-    }
-    w.DictEnd();
-    w.Op('.');
-  }
-  ASSERT_TRUE(out.good()) << path;
-}
-
-// The simulation `sim` should hold what `want` was written with.
-void ExpectSimulationIs(const NeuronioSimulation& sim, const SynthSim& want,
-                        const SynthFile& f) {
-  ASSERT_EQ(sim.num_segments, f.segments);
-  ASSERT_EQ(sim.duration_ms, f.duration_ms);
-  for (int c = 0; c < 2 * f.segments; ++c) {
-    const auto& dict = c < f.segments ? want.ex : want.inh;
-    const auto it = dict.find(c % f.segments);
-    const std::vector<int64_t> expected =
-        it == dict.end() ? std::vector<int64_t>() : it->second;
-    const absl::Span<const int32_t> got = sim.InputSpikeTimes(c);
-    ASSERT_EQ(std::vector<int64_t>(got.begin(), got.end()), expected) << c;
-  }
-  EXPECT_EQ(sim.output_spike_times_ms, want.output_spikes);
-  EXPECT_EQ(sim.soma_mv, want.soma);
-}
-
-// ---- Conventions ----
-
-TEST(NeuronioTest, TargetConventions) {
-  EXPECT_EQ(NeuronioSpikeStep(1358.0), 1357);
-  EXPECT_EQ(NeuronioSpikeStep(10.75), 10);
-  EXPECT_EQ(NeuronioSpikeStep(10.5), 10);
-  EXPECT_EQ(NeuronioSpikeStep(10.25), 9);
-  EXPECT_EQ(NeuronioSpikeStep(1.4), 0);
-  EXPECT_EQ(NeuronioSpikeStep(0.25), 0);  // int(-0.25) = 0, not floor
-  EXPECT_EQ(NeuronioSpikeStep(0.0), 0);
-  // float32 arithmetic, as torch does it.
-  EXPECT_EQ(NeuronioSomaTarget(-50.0f), (-55.0f + 67.7f) * 0.1f);
-  EXPECT_EQ(NeuronioSomaTarget(24.3f), (-55.0f + 67.7f) * 0.1f);
-  EXPECT_EQ(NeuronioSomaTarget(-76.375f), (-76.375f + 67.7f) * 0.1f);
-  EXPECT_NEAR(NeuronioSomaTarget(-67.7f), 0.0f, 1e-7);
-}
 
 // ---- The fixtures ----
 
@@ -723,168 +312,6 @@ TEST(NeuronioTest, ReadsWhatWasWrittenInEachEncodingPlainOrGzipped) {
   }
 }
 
-TEST(NeuronioTest, LargeDendriticVoltagesAreNeverHeld) {
-  SynthFile f = MakeSynth(16, 6000, 3, /*rate=*/0.0005);
-  f.dvt_columns = 6000;  // 16 × 639 × 6000 float16 = 123 MB
-  const int64_t dvt_bytes = int64_t{16} * 639 * 6000 * 2;
-  const std::string path = TempPath("big_dvt.p");
-  WriteSynth(f, path);
-  Gzip(path, path + ".gz");
-  for (const std::string& p : {path, path + ".gz"}) {
-    SCOPED_TRACE(p);
-    const bool reset = ResetPeakRss();
-    const int64_t before = PeakRss();
-    const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<NeuronioFile> file = ReadNeuronioFile(p);
-    const double seconds = Seconds(start);
-    const int64_t growth = PeakRss() - before;
-    ASSERT_TRUE(file.ok()) << file.status();
-    ASSERT_EQ(file->simulations.size(), 16u);
-    ExpectSimulationIs(file->simulations[15], f.sims[15], f);
-    int64_t kept = 0;
-    for (const NeuronioSimulation& s : file->simulations) {
-      kept += s.channel_times.size() * 4 + s.step_channels.size() * 4 +
-              s.step_begin.size() * 8 + s.soma_mv.size() * 4;
-    }
-    std::printf(
-        "%s: %.1f MB of dendriticVoltagesLowRes skipped in %.3f s; peak RSS "
-        "+%.1f MB, %.1f MB kept%s\n",
-        p.c_str(), dvt_bytes / 1e6, seconds, growth / 1e6, kept / 1e6,
-        reset ? "" : " [peak not resettable]");
-    if (!reset) continue;
-    // What is kept, the value tree of the small values, and buffers; nothing
-    // near the array (123 MB).
-    EXPECT_LT(growth, kept + (int64_t{16} << 20));
-    EXPECT_LT(growth, dvt_bytes / 5);
-  }
-  std::remove(path.c_str());
-  std::remove((path + ".gz").c_str());
-}
-
-// Writes `f` and returns the error reading it gives.
-std::string ErrorOf(const SynthFile& f, const std::string& name) {
-  const std::string path = TempPath(name);
-  WriteSynth(f, path);
-  absl::StatusOr<NeuronioFile> file = ReadNeuronioFile(path);
-  std::remove(path.c_str());
-  EXPECT_FALSE(file.ok()) << name;
-  return file.ok() ? "" : std::string(file.status().message());
-}
-
-TEST(NeuronioTest, ErrorsNameTheFileSimulationAndKey) {
-  const SynthFile good = MakeSynth(2, 100, 5, 0.01);
-  {
-    SynthFile f = good;
-    f.sims[1].inh[639] = {3};
-    EXPECT_THAT(ErrorOf(f, "segment.p"),
-                AllOf(HasSubstr("segment.p: simulation 1 "),
-                      HasSubstr("listOfSingleSimulationDicts[1]"),
-                      HasSubstr("inhInputSpikeTimes: segment index 639 "
-                                "outside [0, 639)")));
-  }
-  {
-    SynthFile f = good;
-    f.sims[0].ex[-1] = {3};
-    EXPECT_THAT(ErrorOf(f, "negative_segment.p"),
-                HasSubstr("exInputSpikeTimes: segment index -1 outside"));
-  }
-  {
-    SynthFile f = good;
-    f.sims[0].ex[17] = {4, 100};
-    EXPECT_THAT(ErrorOf(f, "late.p"),
-                AllOf(HasSubstr("late.p: simulation 0 "),
-                      HasSubstr("exInputSpikeTimes: segment 17: spike time "
-                                "100 ms outside [0, 100)")));
-  }
-  {
-    SynthFile f = good;
-    f.sims[1].inh[2] = {-1};
-    EXPECT_THAT(
-        ErrorOf(f, "early.p"),
-        AllOf(HasSubstr("simulation 1 "),
-              HasSubstr("inhInputSpikeTimes: segment 2: spike time -1")));
-  }
-  {
-    SynthFile f = good;
-    f.sims[1].output_spikes = {50.0, 100.5};  // step int(100.0) = 100
-    EXPECT_THAT(ErrorOf(f, "output.p"),
-                AllOf(HasSubstr("simulation 1 "),
-                      HasSubstr("outputSpikeTimes: spike 1 at 100.5 ms")));
-    f.sims[1].output_spikes = {-0.25};
-    EXPECT_THAT(ErrorOf(f, "output_negative.p"),
-                HasSubstr("outputSpikeTimes: spike 0 at -0.25 ms"));
-  }
-  {
-    SynthFile f = good;
-    f.sims[0].soma.pop_back();
-    EXPECT_THAT(ErrorOf(f, "short_soma.p"),
-                AllOf(HasSubstr("short_soma.p: simulation 0 "),
-                      HasSubstr("somaVoltageLowRes: 99 samples; expected "
-                                "100")));
-    f.sims[0].soma.push_back(NAN);
-    EXPECT_THAT(ErrorOf(f, "nan_soma.p"),
-                HasSubstr("somaVoltageLowRes: sample 99 is nan"));
-  }
-  for (const char* key : {"exInputSpikeTimes", "inhInputSpikeTimes",
-                          "outputSpikeTimes", "somaVoltageLowRes"}) {
-    SynthFile f = good;
-    f.omit = {key};
-    EXPECT_THAT(ErrorOf(f, "missing.p"),
-                AllOf(HasSubstr("missing.p: simulation 0 "),
-                      HasSubstr(absl::StrCat(key, ": missing key"))));
-  }
-  {
-    SynthFile f = good;
-    f.omit = {"totalSimDurationInSec"};
-    EXPECT_THAT(ErrorOf(f, "no_duration.p"),
-                HasSubstr("no_duration.p: Params.totalSimDurationInSec: "
-                          "missing key"));
-    f.omit = {"allSegmentsType"};
-    EXPECT_THAT(ErrorOf(f, "no_types.p"),
-                HasSubstr("no_types.p: Params.allSegmentsType: missing key"));
-    f.omit = {"Params"};
-    EXPECT_THAT(ErrorOf(f, "no_params.p"),
-                HasSubstr("no_params.p: Params: missing key"));
-    f.omit = {"Results"};
-    EXPECT_THAT(ErrorOf(f, "no_results.p"),
-                HasSubstr("no_results.p: Results: missing key"));
-  }
-  // Truncated, plain and gzipped.
-  const std::string path = TempPath("truncated.p");
-  WriteSynth(good, path);
-  const std::string bytes = ReadAll(path);
-  WriteAll(path, bytes.substr(0, bytes.size() / 2));
-  absl::StatusOr<NeuronioFile> cut = ReadNeuronioFile(path);
-  ASSERT_FALSE(cut.ok());
-  EXPECT_THAT(cut.status().message(),
-              AllOf(HasSubstr(path), HasSubstr("byte ")));
-  WriteAll(path, bytes);
-  Gzip(path, path + ".gz");
-  const std::string gz = ReadAll(path + ".gz");
-  WriteAll(path + ".gz", gz.substr(0, gz.size() - 100));
-  cut = ReadNeuronioFile(path + ".gz");
-  ASSERT_FALSE(cut.ok());
-  EXPECT_THAT(cut.status().message(),
-              AllOf(HasSubstr(path + ".gz"), HasSubstr("gzip data truncated")));
-  // The pickle reader's errors inside a gzipped file name the user's file.
-  WriteAll(path, bytes.substr(0, bytes.size() - 1));  // no STOP
-  Gzip(path, path + ".gz");
-  cut = ReadNeuronioFile(path + ".gz");
-  ASSERT_FALSE(cut.ok());
-  EXPECT_THAT(cut.status().message(),
-              AllOf(HasSubstr(path + ".gz (gunzipped): byte "),
-                    ::testing::Not(HasSubstr("/proc/self"))));
-  std::remove(path.c_str());
-  std::remove((path + ".gz").c_str());
-  // Absent.
-  absl::StatusOr<NeuronioFile> none = ReadNeuronioFile(TempPath("none.p"));
-  EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(none.status().message(), HasSubstr("none.p"));
-  none = ReadNeuronioFile(TempPath("none.p.gz"));
-  EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(none.status().message(), HasSubstr("none.p.gz"));
-}
-
 // ---- The sampler ----
 
 // Three synthetic files of 6 simulations of 1000 ms under TEST_TMPDIR/synth/,
@@ -1041,7 +468,8 @@ std::vector<Batch> Draw(
 bool SameBatches(const std::vector<Batch>& a, const std::vector<Batch>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].inputs.row_begin != b[i].inputs.row_begin || a[i].inputs.col != b[i].inputs.col ||
+    if (a[i].inputs.row_begin != b[i].inputs.row_begin ||
+        a[i].inputs.col != b[i].inputs.col ||
         a[i].inputs.value != b[i].inputs.value || a[i].spike != b[i].spike ||
         a[i].soma != b[i].soma) {
       return false;

@@ -1,0 +1,374 @@
+// The NeuronIO test helpers of io/neuronio_test_files.h.
+#include "io/neuronio_test_files.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "base/rng.h"
+#include "gtest/gtest.h"
+#include "io/neuronio_file.h"
+
+namespace elm {
+namespace neuronio_testing {
+
+std::string TempPath(const std::string& name) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
+}
+
+double Seconds(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// Gzips (level 1) or gunzips `from` into `to`.
+void Gzip(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  gzFile out = gzopen(to.c_str(), "wb1");
+  ASSERT_NE(out, nullptr) << to;
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), buffer.size());
+    if (in.gcount() > 0) {
+      ASSERT_EQ(gzwrite(out, buffer.data(), in.gcount()), in.gcount());
+    }
+  }
+  ASSERT_EQ(gzclose(out), Z_OK);
+}
+
+void Gunzip(const std::string& from, const std::string& to) {
+  gzFile in = gzopen(from.c_str(), "rb");
+  ASSERT_NE(in, nullptr) << from;
+  std::ofstream out(to, std::ios::binary);
+  std::vector<char> buffer(1 << 20);
+  int n;
+  while ((n = gzread(in, buffer.data(), buffer.size())) > 0) {
+    out.write(buffer.data(), n);
+  }
+  ASSERT_EQ(n, 0) << from;
+  gzclose(in);
+  ASSERT_TRUE(out.good()) << to;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteAll(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), bytes.size());
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// ---- PickleWriter ----
+
+void PickleWriter::Le(uint64_t v, int n) {
+  for (int i = 0; i < n; ++i) buf_.push_back(static_cast<char>(v >> (8 * i)));
+}
+
+void PickleWriter::Str(const std::string& s) {
+  if (s.size() < 256) {
+    Op('U');
+    Le(s.size(), 1);
+  } else {
+    Op('T');
+    Le(s.size(), 4);
+  }
+  buf_ += s;
+}
+
+void PickleWriter::Int(int64_t v) {
+  if (v >= 0 && v < 256) {
+    Op('K');
+    Le(v, 1);
+  } else if (v >= 0 && v < 65536) {
+    Op('M');
+    Le(v, 2);
+  } else if (v >= INT32_MIN && v <= INT32_MAX) {
+    Op('J');
+    Le(static_cast<uint32_t>(v), 4);
+  } else {
+    Op(0x8a);
+    Le(8, 1);
+    Le(static_cast<uint64_t>(v), 8);
+  }
+}
+
+void PickleWriter::Float(double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, 8);
+  Op('G');
+  for (int i = 7; i >= 0; --i)
+    buf_.push_back(static_cast<char>(bits >> (8 * i)));
+}
+
+void PickleWriter::Global(const std::string& module, const std::string& name) {
+  Op('c');
+  buf_ += module + "\n" + name + "\n";
+}
+
+void PickleWriter::Dtype(const std::string& descr) {
+  Global("numpy", "dtype");
+  Str(descr);
+  Op(0x89);  // False
+  Op(0x88);  // True
+  Op(0x87);  // TUPLE3
+  Op('R');
+  Op('(');
+  Int(3);
+  Str("<");
+  Op('N');
+  Op('N');
+  Op('N');
+  Int(-1);
+  Int(-1);
+  Int(0);
+  Op('t');
+  Op('b');
+}
+
+void PickleWriter::ArrayBegin(const std::string& descr,
+                              const std::vector<int64_t>& shape) {
+  Global("numpy.core.multiarray", "_reconstruct");
+  Global("numpy", "ndarray");
+  Int(0);
+  Op(0x85);  // TUPLE1
+  Str("b");
+  Op(0x87);  // TUPLE3
+  Op('R');
+  Op('(');
+  Int(1);
+  Op('(');
+  for (int64_t d : shape) Int(d);
+  Op('t');
+  Dtype(descr);
+  Op(0x89);  // not Fortran order
+}
+
+void PickleWriter::LargeString(int64_t n, const std::string& pattern) {
+  Op('T');
+  Le(n, 4);
+  Flush();
+  std::string chunk;
+  while (chunk.size() < (1 << 20)) chunk += pattern;
+  for (int64_t done = 0; done < n;) {
+    const int64_t take = std::min<int64_t>(chunk.size(), n - done);
+    out_->write(chunk.data(), take);
+    done += take;
+  }
+}
+
+uint32_t PickleWriter::Put() {
+  const uint32_t i = next_memo_++;
+  if (i < 256) {
+    Op('q');
+    Le(i, 1);
+  } else {
+    Op('r');
+    Le(i, 4);
+  }
+  return i;
+}
+
+void PickleWriter::Get(uint32_t i) {
+  if (i < 256) {
+    Op('h');
+    Le(i, 1);
+  } else {
+    Op('j');
+    Le(i, 4);
+  }
+}
+
+void PickleWriter::NumpyInt64(int64_t v) {
+  if (scalar_memo_ == kNone) {
+    Global("numpy.core.multiarray", "scalar");
+    scalar_memo_ = Put();
+    Dtype("i8");
+    dtype_memo_ = Put();
+  } else {
+    Get(scalar_memo_);
+    Get(dtype_memo_);
+  }
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
+  Str(bytes);
+  Put();
+  Op(0x86);  // TUPLE2
+  Put();
+  Op('R');
+  Put();
+}
+
+void PickleWriter::Flush() {
+  out_->write(buf_.data(), buf_.size());
+  buf_.clear();
+}
+
+// ---- Synthetic files ----
+
+// Random content: each channel spikes about `rate` times per ms, one
+// excitatory channel lists a time twice, soma crosses −55 mV.
+SynthFile MakeSynth(int sims, int64_t duration_ms, uint64_t seed, double rate) {
+  Rng rng(seed);
+  SynthFile f;
+  f.duration_ms = duration_ms;
+  for (int s = 0; s < sims; ++s) {
+    SynthSim sim;
+    for (auto* dict : {&sim.ex, &sim.inh}) {
+      for (int seg = 0; seg < f.segments; ++seg) {
+        std::vector<int64_t> times(
+            rng.UniformInt(static_cast<uint64_t>(2 * rate * duration_ms) + 1));
+        for (int64_t& t : times) t = rng.UniformInt(duration_ms);
+        std::sort(times.begin(), times.end());
+        if (!times.empty() || rng.Bernoulli(0.5)) (*dict)[seg] = times;
+      }
+    }
+    sim.ex[3] = {5, 5, duration_ms - 1};  // a repeat: X is boolean
+    for (int64_t t = 10 + s; t < duration_ms; t += 97) {
+      sim.output_spikes.push_back(t + 0.625);
+    }
+    sim.soma.resize(duration_ms);
+    for (int64_t t = 0; t < duration_ms; ++t) {
+      sim.soma[t] = -75.0f + static_cast<float>((t * 7 + s * 13) % 40);
+    }
+    f.sims.push_back(std::move(sim));
+  }
+  return f;
+}
+
+void WriteSynth(const SynthFile& f, const std::string& path) {
+  std::ofstream out(path, std::ios::binary);
+  {
+    PickleWriter w(&out);
+    auto keep = [&](const std::string& key) { return !f.omit.count(key); };
+    w.Op(0x80);
+    w.Le(2, 1);
+    w.DictBegin();
+    if (keep("Params")) {
+      w.Str("Params");
+      w.DictBegin();
+      if (keep("allSegmentsType")) {
+        w.Str("allSegmentsType");
+        w.ListBegin();
+        for (int i = 0; i < f.segments; ++i) {
+          w.Str(i < f.segments * 262 / 639 ? "basal" : "apical");
+        }
+        w.ListEnd();
+      }
+      w.Str("allSegments_DistFromSoma");
+      w.ListBegin();
+      for (int i = 0; i < f.segments; ++i) w.Float(i * 1.5);
+      w.ListEnd();
+      if (keep("totalSimDurationInSec")) {
+        w.Str("totalSimDurationInSec");
+        if (f.duration_ms % 1000 == 0) {
+          w.Int(f.duration_ms / 1000);
+        } else {
+          w.Float(f.duration_ms / 1000.0);
+        }
+      }
+      w.Str("randomSeed");
+      w.Int(1234567);
+      w.Str("excitatorySynapseType");
+      w.Str("NMDA");
+      w.Str("inhibitorySynapseType");
+      w.Str("GABA_A");
+      w.Str("collectAndSaveDVTs");
+      w.Op(f.dvt_columns > 0 ? 0x88 : 0x89);
+      w.DictEnd();
+    }
+    if (keep("Results")) {
+      w.Str("Results");
+      w.DictBegin();
+      w.Str("listOfSingleSimulationDicts");
+      w.ListBegin();
+      for (const SynthSim& sim : f.sims) {
+        w.DictBegin();
+        const std::pair<const char*,
+                        const std::map<int64_t, std::vector<int64_t>>*>
+            dicts[2] = {{"exInputSpikeTimes", &sim.ex},
+                        {"inhInputSpikeTimes", &sim.inh}};
+        for (const auto& [key, dict] : dicts) {
+          if (!keep(key)) continue;
+          w.Str(key);
+          w.DictBegin();
+          for (const auto& [seg, times] : *dict) {
+            f.numpy_scalars ? w.NumpyInt64(seg) : w.Int(seg);
+            if (f.times_as_arrays) {
+              w.Array("i8", times);
+            } else {
+              w.ListBegin();
+              for (int64_t t : times) {
+                f.numpy_scalars ? w.NumpyInt64(t) : w.Int(t);
+              }
+              w.ListEnd();
+            }
+          }
+          w.DictEnd();
+        }
+        if (keep("outputSpikeTimes")) {
+          w.Str("outputSpikeTimes");
+          w.Array("f8", sim.output_spikes);
+        }
+        if (keep("somaVoltageLowRes")) {
+          w.Str("somaVoltageLowRes");
+          w.Array("f4", sim.soma);
+        }
+        w.Str("recordingTimeLowRes");
+        std::vector<float> times(f.duration_ms);
+        for (int64_t t = 0; t < f.duration_ms; ++t) times[t] = t;
+        w.Array("f4", times);
+        if (f.dvt_columns > 0) {
+          w.Str("dendriticVoltagesLowRes");
+          w.ArrayBegin("f2", {f.segments, f.dvt_columns});
+          w.LargeString(int64_t{2} * f.segments * f.dvt_columns,
+                        std::string("\x00\xbc", 2));  // float16 −1
+          w.ArrayEnd();
+        }
+        w.DictEnd();
+      }
+      w.ListEnd();
+      w.DictEnd();
+    }
+    w.DictEnd();
+    w.Op('.');
+  }
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// The simulation `sim` should hold what `want` was written with.
+void ExpectSimulationIs(const NeuronioSimulation& sim, const SynthSim& want,
+                        const SynthFile& f) {
+  ASSERT_EQ(sim.num_segments, f.segments);
+  ASSERT_EQ(sim.duration_ms, f.duration_ms);
+  for (int c = 0; c < 2 * f.segments; ++c) {
+    const auto& dict = c < f.segments ? want.ex : want.inh;
+    const auto it = dict.find(c % f.segments);
+    const std::vector<int64_t> expected =
+        it == dict.end() ? std::vector<int64_t>() : it->second;
+    const absl::Span<const int32_t> got = sim.InputSpikeTimes(c);
+    ASSERT_EQ(std::vector<int64_t>(got.begin(), got.end()), expected) << c;
+  }
+  EXPECT_EQ(sim.output_spike_times_ms, want.output_spikes);
+  EXPECT_EQ(sim.soma_mv, want.soma);
+}
+
+}  // namespace neuronio_testing
+}  // namespace elm
