@@ -1,8 +1,16 @@
-// Tests the reference's target conventions of io/neuronio_file.h: the step of
+// Tests io/neuronio_file.h: the reference's target conventions (the step of
 // an output spike, int(t − 0.5) truncated toward zero, and the float32 soma
-// target (min(v, −55) + 67.7) · 0.1.
+// target (min(v, −55) + 67.7) · 0.1), the step index IndexNeuronioSteps builds
+// from the per-channel spike times (repeats dropped, channels ascending), the
+// accessors, and the keys the reader skips.
 #include "io/neuronio_file.h"
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace elm {
@@ -21,6 +29,61 @@ TEST(NeuronioFileTest, TargetConventions) {
   EXPECT_EQ(NeuronioSomaTarget(24.3f), (-55.0f + 67.7f) * 0.1f);
   EXPECT_EQ(NeuronioSomaTarget(-76.375f), (-76.375f + 67.7f) * 0.1f);
   EXPECT_NEAR(NeuronioSomaTarget(-67.7f), 0.0f, 1e-7);
+}
+
+std::vector<int32_t> Vec(absl::Span<const int32_t> s) {
+  return std::vector<int32_t>(s.begin(), s.end());
+}
+
+TEST(NeuronioFileTest, IndexNeuronioStepsDropsRepeatsAndSortsChannels) {
+  // 3 segments (6 channels), 5 steps; times as a file lists them: unsorted,
+  // channel 1 lists t = 2 twice.
+  NeuronioSimulation sim;
+  sim.num_segments = 3;
+  sim.duration_ms = 5;
+  const std::vector<std::vector<int32_t>> times = {{4, 0}, {2, 2, 1}, {},
+                                                   {2},    {},        {0, 4}};
+  sim.channel_begin = {0};
+  for (const auto& t : times) {
+    sim.channel_times.insert(sim.channel_times.end(), t.begin(), t.end());
+    sim.channel_begin.push_back(sim.channel_times.size());
+  }
+  IndexNeuronioSteps(&sim);
+  ASSERT_EQ(sim.step_begin.size(), 6u);
+  EXPECT_EQ(sim.step_begin.front(), 0);
+  EXPECT_EQ(Vec(sim.StepChannels(0)), (std::vector<int32_t>{0, 5}));
+  EXPECT_EQ(Vec(sim.StepChannels(1)), (std::vector<int32_t>{1}));
+  EXPECT_EQ(Vec(sim.StepChannels(2)), (std::vector<int32_t>{1, 3}));
+  EXPECT_TRUE(sim.StepChannels(3).empty());
+  EXPECT_EQ(Vec(sim.StepChannels(4)), (std::vector<int32_t>{0, 5}));
+  EXPECT_EQ(sim.step_begin.back(), 7);  // 8 listed times, 1 repeat
+  EXPECT_EQ(sim.step_channels.size(), 7u);
+  // The per-channel times stay as listed.
+  EXPECT_EQ(Vec(sim.InputSpikeTimes(1)), (std::vector<int32_t>{2, 2, 1}));
+  EXPECT_TRUE(sim.InputSpikeTimes(4).empty());
+  EXPECT_EQ(sim.input_dim(), 6);
+  EXPECT_EQ(sim.InputSign(2), 1.0f);
+  EXPECT_EQ(sim.InputSign(3), -1.0f);
+}
+
+TEST(NeuronioFileTest, ParamsAndSkippedKeys) {
+  NeuronioParams p;
+  p.segment_types = {"basal", "apical", "basal"};
+  EXPECT_EQ(p.num_segments(), 3);
+  EXPECT_EQ(p.CountSegments("basal"), 2);
+  EXPECT_EQ(p.CountSegments("apical"), 1);
+  EXPECT_EQ(p.CountSegments("soma"), 0);
+  EXPECT_EQ(kNeuronioInputDim, 2 * kNeuronioNumSegments);
+  EXPECT_THAT(
+      NeuronioSkippedKeys(),
+      ::testing::IsSupersetOf({"dendriticVoltagesLowRes", "somaVoltageHighRes",
+                               "recordingTimeLowRes"}));
+  // The reader needs these; they must never be skipped.
+  for (const char* key : {"exInputSpikeTimes", "inhInputSpikeTimes",
+                          "outputSpikeTimes", "somaVoltageLowRes"}) {
+    EXPECT_THAT(NeuronioSkippedKeys(),
+                ::testing::Not(::testing::Contains(key)));
+  }
 }
 
 }  // namespace
