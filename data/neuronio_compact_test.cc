@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <utility>
@@ -18,12 +17,16 @@
 #include "data/dataset_spec.pb.h"
 #include "data/neuronio.h"
 #include "data/neuronio_generator.h"
+#include "io/neuronio_test_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace elm {
 namespace {
 
+using ::elm::neuronio_testing::ExpectSameFile;
+using ::elm::neuronio_testing::ReadAll;
+using ::elm::neuronio_testing::WriteAll;
 using ::testing::HasSubstr;
 
 std::string TempPath(const std::string& name) {
@@ -46,41 +49,6 @@ NeuronioFile Generated(uint64_t seed) {
   return *std::move(file);
 }
 
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
-
-void WriteBytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), bytes.size());
-}
-
-void ExpectSameFile(const NeuronioFile& a, const NeuronioFile& b) {
-  EXPECT_EQ(a.params.segment_types, b.params.segment_types);
-  EXPECT_EQ(a.params.duration_ms, b.params.duration_ms);
-  EXPECT_EQ(a.params.segment_dist_from_soma, b.params.segment_dist_from_soma);
-  EXPECT_EQ(a.params.random_seed, b.params.random_seed);
-  EXPECT_EQ(a.params.excitatory_synapse_type, b.params.excitatory_synapse_type);
-  EXPECT_EQ(a.params.inhibitory_synapse_type, b.params.inhibitory_synapse_type);
-  ASSERT_EQ(a.simulations.size(), b.simulations.size());
-  for (size_t i = 0; i < a.simulations.size(); ++i) {
-    SCOPED_TRACE(absl::StrCat("simulation ", i));
-    const NeuronioSimulation& x = a.simulations[i];
-    const NeuronioSimulation& y = b.simulations[i];
-    EXPECT_EQ(x.num_segments, y.num_segments);
-    EXPECT_EQ(x.duration_ms, y.duration_ms);
-    EXPECT_EQ(x.channel_begin, y.channel_begin);
-    EXPECT_EQ(x.channel_times, y.channel_times);
-    EXPECT_EQ(x.step_begin, y.step_begin);
-    EXPECT_EQ(x.step_channels, y.step_channels);
-    EXPECT_EQ(x.output_spike_times_ms, y.output_spike_times_ms);
-    EXPECT_EQ(x.output_spike_steps, y.output_spike_steps);
-    EXPECT_EQ(x.soma_mv, y.soma_mv);
-  }
-}
-
 TEST(NeuronioCompactTest, RoundTripKeepsEveryArray) {
   const NeuronioFile file = Generated(7);
   ASSERT_FALSE(file.simulations.empty());
@@ -89,7 +57,7 @@ TEST(NeuronioCompactTest, RoundTripKeepsEveryArray) {
   ASSERT_GT(spikes, 0);
   const std::string path = TempPath("round_trip.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(file, path).ok());
-  EXPECT_EQ(ReadBytes(path).substr(0, 8), "ELMNIO1\n");
+  EXPECT_EQ(ReadAll(path).substr(0, 8), "ELMNIO1\n");
 
   absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path);
   ASSERT_TRUE(read.ok()) << read.status();
@@ -164,7 +132,7 @@ TEST(NeuronioCompactTest, WriteErrorsNameTheFile) {
 
 TEST(NeuronioCompactTest, BadMagicIsAnError) {
   const std::string path = TempPath("bad_magic.elmnio");
-  WriteBytes(path, "ELMNIO2\nxxxxxxxxxxxxxxxx");
+  WriteAll(path, "ELMNIO2\nxxxxxxxxxxxxxxxx");
   const absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path);
   ASSERT_FALSE(read.ok());
   EXPECT_THAT(read.status().message(), HasSubstr(path));
@@ -181,9 +149,9 @@ TEST(NeuronioCompactTest, MissingFileIsAnError) {
 TEST(NeuronioCompactTest, UnknownVersionIsAnError) {
   const std::string path = TempPath("version.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(Generated(4), path).ok());
-  std::string bytes = ReadBytes(path);
+  std::string bytes = ReadAll(path);
   bytes[8] = 9;
-  WriteBytes(path, bytes);
+  WriteAll(path, bytes);
   const absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path);
   ASSERT_FALSE(read.ok());
   EXPECT_THAT(read.status().message(), HasSubstr("unsupported version 9"));
@@ -193,12 +161,12 @@ TEST(NeuronioCompactTest, UnknownVersionIsAnError) {
 TEST(NeuronioCompactTest, TruncatedFilesAreErrors) {
   const std::string path = TempPath("full.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(Generated(5), path).ok());
-  const std::string bytes = ReadBytes(path);
+  const std::string bytes = ReadAll(path);
   const std::string cut = TempPath("cut.elmnio");
   for (size_t size : {size_t{8}, size_t{14}, size_t{30}, bytes.size() / 2,
                       bytes.size() - 1}) {
     SCOPED_TRACE(absl::StrCat("cut at ", size));
-    WriteBytes(cut, bytes.substr(0, size));
+    WriteAll(cut, bytes.substr(0, size));
     const absl::StatusOr<NeuronioFile> read = ReadNeuronioFile(cut);
     ASSERT_FALSE(read.ok());
     EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
@@ -212,9 +180,9 @@ TEST(NeuronioCompactTest, TruncatedFilesAreErrors) {
 TEST(NeuronioCompactTest, CorruptByteFailsTheChecksum) {
   const std::string path = TempPath("corrupt.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(Generated(6), path).ok());
-  std::string bytes = ReadBytes(path);
+  std::string bytes = ReadAll(path);
   bytes[bytes.size() / 2] ^= 0x10;
-  WriteBytes(path, bytes);
+  WriteAll(path, bytes);
   const absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path);
   ASSERT_FALSE(read.ok());
   EXPECT_THAT(read.status().message(), HasSubstr("checksum mismatch"));
@@ -224,9 +192,9 @@ TEST(NeuronioCompactTest, CorruptByteFailsTheChecksum) {
 TEST(NeuronioCompactTest, TrailingBytesAreAnError) {
   const std::string path = TempPath("trailing.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(Generated(8), path).ok());
-  std::string bytes = ReadBytes(path);
+  std::string bytes = ReadAll(path);
   bytes.insert(bytes.size() - 4, "zz");
-  WriteBytes(path, bytes);
+  WriteAll(path, bytes);
   EXPECT_FALSE(ReadNeuronioCompact(path).ok());
 }
 

@@ -36,6 +36,7 @@
 namespace elm {
 namespace {
 
+using ::elm::neuronio_testing::ExpectSameFile;
 using ::elm::neuronio_testing::ExpectSimulationIs;
 using ::elm::neuronio_testing::Gunzip;
 using ::elm::neuronio_testing::Gzip;
@@ -166,24 +167,6 @@ void CheckAgainstStats(const NeuronioFile& file,
     // The targets are float32 (as in the reference's torch code); the json's
     // mean is float64 arithmetic.
     EXPECT_NEAR(target_sum / steps, Num(want, "elm_soma_target_mean"), 1e-6);
-  }
-}
-
-void ExpectSameFile(const NeuronioFile& a, const NeuronioFile& b) {
-  EXPECT_EQ(a.params.segment_types, b.params.segment_types);
-  EXPECT_EQ(a.params.duration_ms, b.params.duration_ms);
-  EXPECT_EQ(a.params.segment_dist_from_soma, b.params.segment_dist_from_soma);
-  ASSERT_EQ(a.simulations.size(), b.simulations.size());
-  for (size_t s = 0; s < a.simulations.size(); ++s) {
-    const NeuronioSimulation& x = a.simulations[s];
-    const NeuronioSimulation& y = b.simulations[s];
-    EXPECT_EQ(x.channel_begin, y.channel_begin);
-    EXPECT_EQ(x.channel_times, y.channel_times);
-    EXPECT_EQ(x.step_begin, y.step_begin);
-    EXPECT_EQ(x.step_channels, y.step_channels);
-    EXPECT_EQ(x.output_spike_times_ms, y.output_spike_times_ms);
-    EXPECT_EQ(x.output_spike_steps, y.output_spike_steps);
-    EXPECT_EQ(x.soma_mv, y.soma_mv);
   }
 }
 

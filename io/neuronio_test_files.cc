@@ -370,5 +370,29 @@ void ExpectSimulationIs(const NeuronioSimulation& sim, const SynthSim& want,
   EXPECT_EQ(sim.soma_mv, want.soma);
 }
 
+void ExpectSameFile(const NeuronioFile& a, const NeuronioFile& b) {
+  EXPECT_EQ(a.params.segment_types, b.params.segment_types);
+  EXPECT_EQ(a.params.duration_ms, b.params.duration_ms);
+  EXPECT_EQ(a.params.segment_dist_from_soma, b.params.segment_dist_from_soma);
+  EXPECT_EQ(a.params.random_seed, b.params.random_seed);
+  EXPECT_EQ(a.params.excitatory_synapse_type, b.params.excitatory_synapse_type);
+  EXPECT_EQ(a.params.inhibitory_synapse_type, b.params.inhibitory_synapse_type);
+  ASSERT_EQ(a.simulations.size(), b.simulations.size());
+  for (size_t i = 0; i < a.simulations.size(); ++i) {
+    SCOPED_TRACE(absl::StrCat("simulation ", i));
+    const NeuronioSimulation& x = a.simulations[i];
+    const NeuronioSimulation& y = b.simulations[i];
+    EXPECT_EQ(x.num_segments, y.num_segments);
+    EXPECT_EQ(x.duration_ms, y.duration_ms);
+    EXPECT_EQ(x.channel_begin, y.channel_begin);
+    EXPECT_EQ(x.channel_times, y.channel_times);
+    EXPECT_EQ(x.step_begin, y.step_begin);
+    EXPECT_EQ(x.step_channels, y.step_channels);
+    EXPECT_EQ(x.output_spike_times_ms, y.output_spike_times_ms);
+    EXPECT_EQ(x.output_spike_steps, y.output_spike_steps);
+    EXPECT_EQ(x.soma_mv, y.soma_mv);
+  }
+}
+
 }  // namespace neuronio_testing
 }  // namespace elm

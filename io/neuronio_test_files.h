@@ -135,6 +135,10 @@ void WriteSynth(const SynthFile& f, const std::string& path);
 void ExpectSimulationIs(const NeuronioSimulation& sim, const SynthSim& want,
                         const SynthFile& f);
 
+// Expects every kept Params entry and every array of every simulation of `a`
+// and `b` to be equal.
+void ExpectSameFile(const NeuronioFile& a, const NeuronioFile& b);
+
 }  // namespace neuronio_testing
 }  // namespace elm
 
