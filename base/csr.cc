@@ -24,6 +24,11 @@ void CsrView::ToDense(float* out) const {
   }
 }
 
+bool operator==(const CsrMatrix& a, const CsrMatrix& b) {
+  return a.rows == b.rows && a.cols == b.cols && a.row_begin == b.row_begin &&
+         a.col == b.col && a.value == b.value;
+}
+
 bool CsrMatrix::IsConsistent(std::string* why) const {
   if (rows < 0 || cols < 0) {
     *why = absl::StrCat("negative shape [", rows, ", ", cols, "]");

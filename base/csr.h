@@ -54,6 +54,12 @@ struct CsrMatrix {
   bool IsConsistent(std::string* why) const;
 };
 
+// The same shape and the same arrays (the same nonzeros in the same order).
+bool operator==(const CsrMatrix& a, const CsrMatrix& b);
+inline bool operator!=(const CsrMatrix& a, const CsrMatrix& b) {
+  return !(a == b);
+}
+
 }  // namespace elm
 
 #endif  // ELM_BASE_CSR_H_

@@ -60,6 +60,19 @@ TEST(CsrTest, ConsistencyNamesTheProblem) {
   EXPECT_FALSE(m.IsConsistent(&why));
 }
 
+TEST(CsrTest, EqualityComparesShapeAndEveryArray) {
+  EXPECT_TRUE(Example() == Example());
+  CsrMatrix m = Example();
+  m.value[3] = 0.25f;
+  EXPECT_TRUE(m != Example());
+  m = Example();
+  m.cols = 4;
+  EXPECT_FALSE(m == Example());
+  m = Example();
+  m.row_begin = {0, 2, 4, 4};  // same nonzeros, other rows
+  EXPECT_FALSE(m == Example());
+}
+
 TEST(CsrDeathTest, RowsOutOfRangeIsAProgrammerError) {
   const CsrMatrix m = Example();
   EXPECT_DEATH(m.view().Rows(2, 2), "");

@@ -19,6 +19,11 @@ const char* SplitName(Split split) {
   return "?";
 }
 
+bool operator==(const Batch& a, const Batch& b) {
+  return a.batch == b.batch && a.steps == b.steps && a.inputs == b.inputs &&
+         a.spike == b.spike && a.soma == b.soma && a.labels == b.labels;
+}
+
 bool Batch::IsConsistent(std::string* why) const {
   const int64_t rows = batch * steps;
   if (inputs.rows != rows) {

@@ -42,6 +42,10 @@ struct Batch {
   bool IsConsistent(std::string* why) const;
 };
 
+// Equal shapes, inputs, targets and labels.
+bool operator==(const Batch& a, const Batch& b);
+inline bool operator!=(const Batch& a, const Batch& b) { return !(a == b); }
+
 // What a model needs to know about a dataset.
 struct DatasetInfo {
   std::string name;

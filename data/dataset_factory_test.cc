@@ -47,18 +47,6 @@ std::vector<Batch> Draw(const Dataset& dataset, Split split, int batch_size,
   return out;
 }
 
-bool SameBatches(const std::vector<Batch>& a, const std::vector<Batch>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].inputs.row_begin != b[i].inputs.row_begin || a[i].inputs.col != b[i].inputs.col ||
-        a[i].inputs.value != b[i].inputs.value || a[i].spike != b[i].spike ||
-        a[i].soma != b[i].soma || a[i].labels != b[i].labels) {
-      return false;
-    }
-  }
-  return true;
-}
-
 TEST(DatasetFactoryTest, NoKindIsAnErrorSayingWhatToSet) {
   DatasetSpec spec;
   spec.set_seed(3);
@@ -99,8 +87,8 @@ TEST(DatasetFactoryTest, NeuronioSpecOnTheFixture) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].steps, 300);
   EXPECT_EQ(got[0].spike.size(), 600u);
-  EXPECT_TRUE(SameBatches(got, Draw(**direct, Split::kTrain, 2, 1, 2)));
-  EXPECT_FALSE(SameBatches(got, Draw(**other, Split::kTrain, 2, 1, 2)));
+  EXPECT_TRUE(got == Draw(**direct, Split::kTrain, 2, 1, 2));
+  EXPECT_FALSE(got == Draw(**other, Split::kTrain, 2, 1, 2));
 
   // A pattern matching nothing names the field.
   spec.mutable_neuronio()->add_valid_files(absl::StrCat(dir, "/nothing*.p"));
@@ -143,8 +131,8 @@ TEST(DatasetFactoryTest, ShdSpecOnTheFixture) {
   ASSERT_EQ(test.size(), 2u);
   EXPECT_EQ(test[0].labels, (std::vector<int64_t>{0, 19, 5, 15}));
   EXPECT_EQ(test[1].labels, (std::vector<int64_t>{9, 10, 3, 13}));
-  EXPECT_TRUE(SameBatches(Draw(**d, Split::kTrain, 2, 4, 3),
-                          Draw(**direct, Split::kTrain, 2, 4, 3)));
+  EXPECT_TRUE(Draw(**d, Split::kTrain, 2, 4, 3) ==
+              Draw(**direct, Split::kTrain, 2, 4, 3));
 
   spec.mutable_shd()->set_adding(true);
   EXPECT_EQ(DatasetKindName(spec), "shd_adding");
@@ -327,19 +315,19 @@ TEST(DatasetFactoryTest, GeneratedNeuronioSpecIsDeterministicPerSeed) {
   ASSERT_TRUE(c.ok()) << c.status();
   const std::vector<Batch> got = Draw(**a, Split::kTrain, 2, 1, 5);
   ASSERT_EQ(got.size(), 5u);
-  EXPECT_TRUE(SameBatches(got, Draw(**b, Split::kTrain, 2, 1, 5)));
-  EXPECT_FALSE(SameBatches(got, Draw(**c, Split::kTrain, 2, 1, 5)));
+  EXPECT_TRUE(got == Draw(**b, Split::kTrain, 2, 1, 5));
+  EXPECT_FALSE(got == Draw(**c, Split::kTrain, 2, 1, 5));
   // Another sampler seed draws other windows from the same data.
-  EXPECT_FALSE(SameBatches(got, Draw(**a, Split::kTrain, 2, 2, 5)));
+  EXPECT_FALSE(got == Draw(**a, Split::kTrain, 2, 2, 5));
   // Splits hold different data.
-  EXPECT_FALSE(SameBatches(Draw(**a, Split::kValid, 2, 1, 3),
-                           Draw(**a, Split::kTest, 2, 1, 3)));
+  EXPECT_FALSE(Draw(**a, Split::kValid, 2, 1, 3) ==
+               Draw(**a, Split::kTest, 2, 1, 3));
   // The same as MakeGeneratedNeuronioDataset with the spec's seed.
   const DatasetSpec spec = SmallGeneratedSpec(5);
   absl::StatusOr<std::unique_ptr<GeneratedNeuronioDataset>> direct =
       MakeGeneratedNeuronioDataset(spec.neuronio(), 5);
   ASSERT_TRUE(direct.ok()) << direct.status();
-  EXPECT_TRUE(SameBatches(got, Draw(**direct, Split::kTrain, 2, 1, 5)));
+  EXPECT_TRUE(got == Draw(**direct, Split::kTrain, 2, 1, 5));
 }
 
 TEST(DatasetFactoryTest, GeneratedNeuronioSpecErrorsNameTheField) {

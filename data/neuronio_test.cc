@@ -448,26 +448,13 @@ std::vector<Batch> Draw(
   return out;
 }
 
-bool SameBatches(const std::vector<Batch>& a, const std::vector<Batch>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].inputs.row_begin != b[i].inputs.row_begin ||
-        a[i].inputs.col != b[i].inputs.col ||
-        a[i].inputs.value != b[i].inputs.value || a[i].spike != b[i].spike ||
-        a[i].soma != b[i].soma) {
-      return false;
-    }
-  }
-  return true;
-}
-
 TEST(NeuronioTest, SameSeedSameBatches) {
   const NeuronioSpec spec = SynthSpec();
   const std::vector<Batch> a = Draw(spec, 1, 2, 4, 20);
   ASSERT_EQ(a.size(), 20u);
-  EXPECT_TRUE(SameBatches(a, Draw(spec, 1, 2, 4, 20)));
-  EXPECT_FALSE(SameBatches(a, Draw(spec, 1, 3, 4, 20)));
-  EXPECT_FALSE(SameBatches(a, Draw(spec, 5, 2, 4, 20)));
+  EXPECT_TRUE(a == Draw(spec, 1, 2, 4, 20));
+  EXPECT_FALSE(a == Draw(spec, 1, 3, 4, 20));
+  EXPECT_FALSE(a == Draw(spec, 5, 2, 4, 20));
   // Through the Dataset interface too.
   absl::StatusOr<std::unique_ptr<Dataset>> d = MakeNeuronioDataset(spec, 1);
   ASSERT_TRUE(d.ok()) << d.status();
@@ -476,7 +463,7 @@ TEST(NeuronioTest, SameSeedSameBatches) {
   ASSERT_TRUE(s.ok()) << s.status();
   std::vector<Batch> c;
   for (int i = 0; i < 20; ++i) c.push_back(*(*s)->Next());
-  EXPECT_TRUE(SameBatches(a, c));
+  EXPECT_TRUE((a == c));
 }
 
 TEST(NeuronioTest, BatchesPerFileLoadAsTheReferenceRoundsThem) {
