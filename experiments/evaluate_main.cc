@@ -52,7 +52,6 @@
 #include "data/dataset.h"
 #include "data/dataset_factory.h"
 #include "data/neuronio.h"
-#include "data/neuronio_generator.h"
 #include "elm/checkpoint.h"
 #include "elm/model.h"
 #include "elm/model_file.h"
@@ -60,6 +59,8 @@
 #include "experiments/model_registry.h"
 #include "experiments/proto/experiment.pb.h"
 #include "experiments/spec.h"
+#include "experiments/task.h"
+#include "experiments/tasks/task_factory.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
@@ -206,20 +207,6 @@ absl::Status KeepSplitOnly(Split split, DatasetSpec* data) {
   return absl::OkStatus();
 }
 
-// The files a NeuronIO evaluation goes through, for the progress lines.
-std::vector<std::string> SplitFileNames(const Dataset& dataset, Split split) {
-  std::vector<std::string> names;
-  if (const auto* disk = dynamic_cast<const NeuronioDataset*>(&dataset)) {
-    names = disk->files(split);
-  } else if (const auto* generated =
-                 dynamic_cast<const GeneratedNeuronioDataset*>(&dataset)) {
-    for (const NeuronioFile& f : generated->files(split)) {
-      names.push_back(f.path);
-    }
-  }
-  return names;
-}
-
 absl::Status WriteJson(const std::string& path,
                        const std::vector<std::pair<std::string, double>>& m) {
   std::string json = "{\n";
@@ -337,12 +324,13 @@ absl::Status Main(const std::vector<std::string>& overrides) {
     return Prefixed(dataset.status(), absl::StrCat(spec_name, ": "));
   }
   const DatasetInfo& info = (*dataset)->info();
+  const std::unique_ptr<Task> task = MakeTask(info, spec);
 
   // The model, checked against the data.
   std::unique_ptr<SequenceModel> model;
   if (source.elm.has_value()) {
     const ElmConfig& c = source.elm->config();
-    const int64_t outputs = ModelOutputsFor(info);
+    const int64_t outputs = task->num_outputs();
     if (c.num_input() != info.input_dim) {
       return absl::InvalidArgumentError(absl::StrCat(
           source.path, " has ", c.num_input(), " inputs; the ", info.name,
@@ -372,7 +360,8 @@ absl::Status Main(const std::vector<std::string>& overrides) {
     RETURN_IF_ERROR(model->LoadStateDict(tensors, source.path));
   }
 
-  const std::vector<std::string> files = SplitFileNames(**dataset, split);
+  const std::vector<std::string> files =
+      task->EvaluationFiles(**dataset, split);
   std::fprintf(
       stderr,
       "evaluate: %s (%lld parameters) on the %s split of the %s data (%s%s), "
@@ -389,7 +378,7 @@ absl::Status Main(const std::vector<std::string>& overrides) {
                                     data_start)
           .count());
   ThreadPool pool(threads);
-  Evaluator evaluator(spec, **dataset, model.get(), &pool);
+  Evaluator evaluator(*task, **dataset, model.get(), &pool);
   auto last = std::chrono::steady_clock::now();
   evaluator.set_progress([&](int done, int total) {
     const auto now = std::chrono::steady_clock::now();
@@ -403,38 +392,13 @@ absl::Status Main(const std::vector<std::string>& overrides) {
   ASSIGN_OR_RETURN(const EvalOutcome outcome, evaluator.Evaluate(split));
   std::fprintf(stderr, "evaluate: %s\n", outcome.summary.c_str());
 
-  std::vector<std::pair<std::string, double>> metrics;
-  if (outcome.neuronio != nullptr) {
-    const NeuronioMetrics& m = outcome.neuronio->metrics;
-    metrics = {
-        {"AUC", m.auc},
-        {"TP @ 0.0025 FP", m.tp_at_0p25_fp},
-        {"TP @ 0.0100 FP", m.tp_at_1_fp},
-        {"AUC @ 0.0025 FP", m.auc_at_0p25_fp},
-        {"AUC @ 0.0100 FP", m.auc_at_1_fp},
-        {"soma_explained_variance_percent", m.soma_explained_variance_percent},
-        {"soma_RMSE", m.soma_rmse_mv},
-        {"soma_MAE", m.soma_mae_mv}};
-  } else {
-    for (const char* name : {"accuracy", "balanced_accuracy", "loss"}) {
-      metrics.emplace_back(name, outcome.metrics.at(name));
-    }
-  }
+  std::vector<std::pair<std::string, double>> metrics = outcome.reported;
   for (const auto& [name, value] : metrics) {
     std::printf("%s: %s\n", name.c_str(), Num(value).c_str());
   }
   std::fflush(stdout);
   if (!FLAGS_json.empty()) {
-    if (outcome.neuronio != nullptr) {
-      metrics.emplace_back(
-          "num_simulations",
-          static_cast<double>(outcome.neuronio->metrics.num_simulations));
-      metrics.emplace_back(
-          "num_simulations_total",
-          static_cast<double>(outcome.neuronio->simulations_total));
-    } else {
-      metrics.emplace_back("num_sequences", outcome.metrics.at("sequences"));
-    }
+    metrics.insert(metrics.end(), outcome.scored.begin(), outcome.scored.end());
     RETURN_IF_ERROR(WriteJson(ResolveUserPath(FLAGS_json), metrics));
   }
   return absl::OkStatus();

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +16,9 @@
 #include "elm/lstm.h"
 #include "elm/model.h"
 #include "elm/model_config.h"
+#include "experiments/task.h"
+#include "experiments/tasks/neuronio_task.h"
+#include "experiments/tasks/task_factory.h"
 #include "glog/logging.h"
 
 namespace elm {
@@ -155,7 +160,7 @@ std::string ModelKindName(const ModelSpec& spec) {
 }
 
 int64_t ModelOutputsFor(const DatasetInfo& info) {
-  return info.num_classes > 0 ? info.num_classes : 2;
+  return MakeTask(info, ExperimentSpec())->num_outputs();
 }
 
 std::unique_ptr<SequenceModel> WrapElmModel(ElmModel<float> model) {
@@ -165,7 +170,8 @@ std::unique_ptr<SequenceModel> WrapElmModel(ElmModel<float> model) {
 absl::StatusOr<ElmConfig> ResolveElmConfig(const ModelSpec& spec,
                                            const DatasetInfo& info) {
   ElmConfig config = spec.elm();
-  const int64_t outputs = ModelOutputsFor(info);
+  const std::unique_ptr<Task> task = MakeTask(info, ExperimentSpec());
+  const int64_t outputs = task->num_outputs();
   if (!config.has_num_input()) {
     config.set_num_input(static_cast<int32_t>(info.input_dim));
   } else if (config.num_input() != info.input_dim) {
@@ -176,11 +182,9 @@ absl::StatusOr<ElmConfig> ResolveElmConfig(const ModelSpec& spec,
   if (!config.has_num_output()) {
     config.set_num_output(static_cast<int32_t>(outputs));
   } else if (config.num_output() != outputs) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model.elm.num_output = ", config.num_output(), "; the ",
-                     info.name, " data needs ", outputs,
-                     info.num_classes > 0 ? " (one per class)"
-                                          : " (spike logit and soma voltage)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model.elm.num_output = ", config.num_output(), "; the ", info.name,
+        " data needs ", outputs, " (", task->outputs_description(), ")"));
   }
   return config;
 }
@@ -214,11 +218,12 @@ absl::StatusOr<std::unique_ptr<SequenceModel>> MakeModel(
           new LstmSequenceModel(*std::move(model)));
     }
     case ModelSpec::kLif: {
-      if (info.num_classes > 0) {
+      const std::string task = MakeTask(info, ExperimentSpec())->name();
+      if (task != kNeuronioTaskName) {
         return absl::InvalidArgumentError(absl::StrCat(
             "model.lif: the LIF/ALIF baselines have the NeuronIO head (spike "
             "and soma); the ",
-            info.name, " data is a classification task"));
+            info.name, " data is a ", task, " task"));
       }
       const LifSpec& s = spec.lif();
       LifConfig config;

@@ -108,8 +108,9 @@ std::vector<std::string> RegisteredModelNames();
 // is set.
 std::string ModelKindName(const ModelSpec& spec);
 
-// The number of outputs a model must have for the data: 2 (spike logit,
-// scaled soma) for NeuronIO, num_classes for classification.
+// The number of outputs a model must have for the data, its task's
+// (experiments/tasks/task_factory.h): 2 (spike logit, scaled soma) for
+// NeuronIO, num_classes for classification.
 int64_t ModelOutputsFor(const DatasetInfo& info);
 
 // The model of `spec`: built-in kinds directly, a custom kind through its

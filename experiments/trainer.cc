@@ -5,15 +5,16 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -30,11 +31,13 @@
 #include "base/user_path.h"
 #include "data/dataset_factory.h"
 #include "elm/checkpoint.h"
-#include "elm/heads.h"
 #include "experiments/evaluation.h"
+#include "experiments/metrics_table.h"
 #include "experiments/model_registry.h"
 #include "experiments/run_report.h"
 #include "experiments/spec.h"
+#include "experiments/task.h"
+#include "experiments/tasks/task_factory.h"
 #include "glog/logging.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -105,15 +108,28 @@ std::string FormatDuration(double seconds) {
   return absl::StrFormat("%d:%02d", s / 60, s % 60);
 }
 
-// Columns of metrics.csv.
-const char kMetricsHeader[] =
-    "step,epoch,phase,loss,loss_spike,loss_soma,accuracy,lr,steps_per_s,"
-    "valid_loss,valid_accuracy,valid_auc,valid_soma_rmse_mv,"
-    "valid_soma_explained_variance_percent";
-
 std::string Num(double v) {
   if (std::isnan(v)) return "";
   return absl::StrFormat("%.9g", v);
+}
+
+// The header line of metrics.csv.
+std::string MetricsHeader() {
+  return absl::StrCat(absl::StrJoin(MetricsCsvColumns(), ","), "\n");
+}
+
+// A row of metrics.csv: step, epoch, phase, then `values` by column (blank
+// where a column has none).
+std::string MetricsRow(int64_t step, int epoch, absl::string_view phase,
+                       const std::map<std::string, double>& values) {
+  const std::vector<std::string>& columns = MetricsCsvColumns();
+  std::vector<std::string> cells = {absl::StrCat(step), absl::StrCat(epoch),
+                                    std::string(phase)};
+  for (size_t c = cells.size(); c < columns.size(); ++c) {
+    const auto it = values.find(columns[c]);
+    cells.push_back(it == values.end() ? std::string() : Num(it->second));
+  }
+  return absl::StrJoin(cells, ",");
 }
 
 class Trainer {
@@ -143,6 +159,7 @@ class Trainer {
   RunOptions options_;
   std::string dir_;
   std::unique_ptr<Dataset> dataset_;
+  std::unique_ptr<Task> task_;
   std::unique_ptr<SequenceModel> model_;
   std::unique_ptr<Optimizer<float>> optimizer_;
   std::unique_ptr<LrSchedule> schedule_;
@@ -153,9 +170,8 @@ class Trainer {
   int64_t total_steps_ = 0;
   int64_t step_ = 0;
   TrainerState state_;
-  // Sums over the current logging interval: loss, spike part, soma part,
-  // correct predictions, sequences; and its step count.
-  double interval_[5] = {0, 0, 0, 0, 0};
+  // Sums over the current logging interval, and its step count.
+  TrainMetrics interval_;
   int64_t interval_steps_ = 0;
   Clock::time_point interval_start_;
   Clock::time_point run_start_;
@@ -187,6 +203,7 @@ absl::Status Trainer::Setup() {
         stderr, "elm: data ready in %.1f s\n",
         std::chrono::duration<double>(Clock::now() - data_start).count());
   }
+  task_ = MakeTask(dataset_->info(), spec_);
   const TrainSpec& t = spec_.train();
   ASSIGN_OR_RETURN(model_, MakeModel(spec_.model(), dataset_->info(),
                                      DeriveSeed(t.seed(), kModelSeed, 0)));
@@ -227,7 +244,7 @@ absl::Status Trainer::Setup() {
   tapes_ = std::vector<Tape<float>>(threads);
   grads_.assign(threads, GradBlock<float>(model_->params()));
   evaluator_ =
-      std::make_unique<Evaluator>(spec_, *dataset_, model_.get(), pool_.get());
+      std::make_unique<Evaluator>(*task_, *dataset_, model_.get(), pool_.get());
   state_.set_best_epoch(-1);
   return absl::OkStatus();
 }
@@ -255,7 +272,7 @@ Checkpoint Trainer::MakeCheckpoint(bool with_optimizer) const {
       train_seconds_before_ +
       std::chrono::duration<double>(Clock::now() - run_start_).count());
   state.clear_interval_sums();
-  for (double v : interval_) state.add_interval_sums(v);
+  for (double v : interval_.ToSums()) state.add_interval_sums(v);
   state.set_interval_steps(interval_steps_);
   c.mutable_extra()->PackFrom(state);
   return c;
@@ -282,8 +299,7 @@ absl::Status Trainer::TryResume() {
     }
     std::remove(path.c_str());
     std::remove((dir_ + "/best.ckpt").c_str());
-    return WriteFileAtomically(dir_ + "/metrics.csv",
-                               absl::StrCat(kMetricsHeader, "\n"));
+    return WriteFileAtomically(dir_ + "/metrics.csv", MetricsHeader());
   }
   if (!FileExists(path)) {
     return absl::NotFoundError(absl::StrCat(
@@ -324,14 +340,12 @@ absl::Status Trainer::TryResume() {
   state_ = state;
   state_.clear_spec();
   train_seconds_before_ = state.train_seconds();
-  for (int i = 0; i < 5 && i < state.interval_sums_size(); ++i) {
-    interval_[i] = state.interval_sums(i);
-  }
+  interval_ = TrainMetrics::FromSums(state.interval_sums());
   interval_steps_ = state.interval_steps();
   for (int64_t i = 0; i < step_; ++i) schedule_->Step();
   // Keep the metrics rows up to the checkpoint.
   std::ifstream in(dir_ + "/metrics.csv");
-  std::string kept = absl::StrCat(kMetricsHeader, "\n");
+  std::string kept = MetricsHeader();
   std::string line;
   bool header = true;
   const int64_t epochs_done = step_ / spec_.train().batches_per_epoch();
@@ -376,17 +390,12 @@ absl::Status Trainer::FlushInterval(int epoch) {
   const double n = static_cast<double>(interval_steps_);
   const double secs =
       std::chrono::duration<double>(Clock::now() - interval_start_).count();
-  const bool classify = dataset_->info().num_classes > 0;
-  const double nan = std::nan("");
-  const std::string row = absl::StrJoin(
-      {absl::StrCat(step_), absl::StrCat(epoch), std::string("train"),
-       Num(interval_[0] / n), Num(classify ? nan : interval_[1] / n),
-       Num(classify ? nan : interval_[2] / n),
-       Num(classify ? interval_[3] / interval_[4] : nan), Num(optimizer_->lr()),
-       Num(secs > 0 ? n / secs : nan), std::string(), std::string(),
-       std::string(), std::string(), std::string()},
-      ",");
-  for (double& v : interval_) v = 0;
+  std::map<std::string, double> values =
+      task_->IntervalColumns(interval_, interval_steps_);
+  values["lr"] = optimizer_->lr();
+  values["steps_per_s"] = secs > 0 ? n / secs : std::nan("");
+  const std::string row = MetricsRow(step_, epoch, "train", values);
+  interval_ = TrainMetrics();
   interval_steps_ = 0;
   interval_start_ = Clock::now();
   return WriteMetricsRow(row);
@@ -394,7 +403,6 @@ absl::Status Trainer::FlushInterval(int epoch) {
 
 absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
   const TrainSpec& t = spec_.train();
-  const bool classify = dataset_->info().num_classes > 0;
   const int64_t B = batch.batch, T = batch.steps;
   // Input dropout: drop each nonzero with probability p (zeros stay zero).
   Batch dropped;
@@ -418,47 +426,14 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
     in = &dropped;
   }
   const int shards = static_cast<int>(std::min<int64_t>(tapes_.size(), B));
-  // Per shard: loss, spike part, soma part, correct.
-  std::vector<std::array<double, 4>> parts(shards);
+  std::vector<TrainMetrics> parts(shards);
   auto run_shard = [&](int s) {
     const int64_t b0 = B * s / shards, b1 = B * (s + 1) / shards;
     Tape<float>& tape = tapes_[s];
     tape.Reset();
-    const int64_t rows = (b1 - b0) * T;
-    const CsrView x = in->inputs.view().Rows(b0 * T, rows);
+    const CsrView x = in->inputs.view().Rows(b0 * T, (b1 - b0) * T);
     Var<float> y = model_->Forward(tape, x, T, &grads_[s]);
-    Var<float> loss;
-    std::array<double, 4>& p = parts[s];
-    p = {0, 0, 0, 0};
-    if (classify) {
-      Var<float> logits =
-          ClassReadout(tape, y, T,
-                       spec_.model().readout() == ModelSpec::MEAN_OVER_STEPS
-                           ? Readout::kMeanOverSteps
-                           : Readout::kLastStep);
-      std::vector<int64_t> labels(batch.labels.begin() + b0,
-                                  batch.labels.begin() + b1);
-      loss = SoftmaxCrossEntropy<float>(tape, logits, labels);
-      for (int64_t i = 0; i < b1 - b0; ++i) {
-        const float* row = logits.value + i * logits.cols;
-        const int64_t arg = std::max_element(row, row + logits.cols) - row;
-        p[3] += arg == labels[i] ? 1 : 0;
-      }
-    } else {
-      Var<float> spike = tape.Constant(batch.spike.data() + b0 * T, rows, 1);
-      Var<float> soma = tape.Constant(batch.soma.data() + b0 * T, rows, 1);
-      loss = NeuronioLoss(tape, y, spike, soma);
-      double bce = 0, mse = 0;
-      for (int64_t r = 0; r < rows; ++r) {
-        const double z = y.value[r * 2], s01 = spike.value[r];
-        bce += std::max(z, 0.0) - z * s01 + std::log1p(std::exp(-std::abs(z)));
-        const double d = y.value[r * 2 + 1] - soma.value[r];
-        mse += d * d;
-      }
-      p[1] = bce / rows;
-      p[2] = mse / rows;
-    }
-    p[0] = loss.value[0];
+    Var<float> loss = task_->Loss(tape, y, batch, b0, b1, &parts[s]);
     // The batch loss is the mean over the whole batch: weight each shard's
     // mean by its share.
     Var<float> weighted = Scale<float>(
@@ -466,15 +441,13 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
     tape.Backward(weighted);
   };
   pool_->Run(shards, run_shard);
-  double loss = 0, spike = 0, soma = 0, correct = 0;
+  TrainMetrics metrics;
   for (int s = 0; s < shards; ++s) {
-    const double w =
-        static_cast<double>(B * (s + 1) / shards - B * s / shards) / B;
-    loss += w * parts[s][0];
-    spike += w * parts[s][1];
-    soma += w * parts[s][2];
-    correct += parts[s][3];
+    metrics.AddShard(
+        parts[s],
+        static_cast<double>(B * (s + 1) / shards - B * s / shards) / B);
   }
+  const double loss = metrics.loss;
   for (int s = 1; s < shards; ++s) grads_[0].Add(grads_[s]);
   if (!std::isfinite(loss)) {
     return absl::DataLossError(absl::StrCat(
@@ -512,11 +485,7 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
                    model_->params().num_trainable_elements());
   schedule_->Step();
   for (GradBlock<float>& g : grads_) g.Zero();
-  interval_[0] += loss;
-  interval_[1] += spike;
-  interval_[2] += soma;
-  interval_[3] += correct;
-  interval_[4] += static_cast<double>(B);
+  interval_ += metrics;
   ++interval_steps_;
   return absl::OkStatus();
 }
@@ -534,7 +503,7 @@ void Trainer::Progress(int epoch, int64_t step, bool force) {
   const double rate = elapsed > 0 ? done / elapsed : 0;
   const double eta = rate > 0 ? (total_steps_ - step) / rate : NAN;
   const double loss =
-      interval_steps_ > 0 ? interval_[0] / interval_steps_ : last_loss_;
+      interval_steps_ > 0 ? interval_.loss / interval_steps_ : last_loss_;
   if (interval_steps_ > 0) last_loss_ = loss;
   const std::string line = absl::StrFormat(
       "epoch %d/%d  step %lld/%lld  loss %.4f  %.1f steps/s  ETA %s", epoch + 1,
@@ -556,18 +525,11 @@ absl::Status Trainer::EndEpoch(int epoch) {
     live_line_ = false;
   }
   ASSIGN_OR_RETURN(EvalOutcome valid, evaluator_->Evaluate(Split::kValid));
-  const double nan = std::nan("");
-  auto metric = [&](const char* name) {
-    auto it = valid.metrics.find(name);
-    return it == valid.metrics.end() ? nan : it->second;
-  };
-  RETURN_IF_ERROR(WriteMetricsRow(absl::StrJoin(
-      {absl::StrCat(step_), absl::StrCat(epoch), std::string("valid"),
-       std::string(), std::string(), std::string(), std::string(),
-       Num(optimizer_->lr()), std::string(), Num(metric("loss")),
-       Num(metric("accuracy")), Num(metric("auc")), Num(metric("soma_rmse_mv")),
-       Num(metric("soma_explained_variance_percent"))},
-      ",")));
+  std::map<std::string, double> values = {{"lr", optimizer_->lr()}};
+  for (const auto& [name, value] : valid.metrics) {
+    values[absl::StrCat("valid_", name)] = value;
+  }
+  RETURN_IF_ERROR(WriteMetricsRow(MetricsRow(step_, epoch, "valid", values)));
   const bool better =
       state_.best_epoch() < 0 || valid.selection < state_.best_metric();
   if (better) {
@@ -704,6 +666,7 @@ absl::Status Trainer::Finish(RunResult* result) {
   RETURN_IF_ERROR(WriteFileAtomically(dir_ + "/summary.json", json));
   RunReportInput report;
   report.spec = &spec_;
+  report.task = task_.get();
   report.output_dir = dir_;
   report.num_parameters = result->num_parameters;
   report.train_seconds = train_seconds;
