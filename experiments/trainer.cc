@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -32,6 +33,7 @@
 #include "data/dataset_factory.h"
 #include "elm/checkpoint.h"
 #include "experiments/evaluation.h"
+#include "experiments/json_output.h"
 #include "experiments/metrics_table.h"
 #include "experiments/model_registry.h"
 #include "experiments/run_report.h"
@@ -39,6 +41,7 @@
 #include "experiments/task.h"
 #include "experiments/tasks/task_factory.h"
 #include "glog/logging.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace elm {
@@ -130,6 +133,13 @@ std::string MetricsRow(int64_t step, int epoch, absl::string_view phase,
     cells.push_back(it == values.end() ? std::string() : Num(it->second));
   }
   return absl::StrJoin(cells, ",");
+}
+
+// A number of summary.json, as written there: to 9 significant digits.
+google::protobuf::Value SummaryNumber(double v) {
+  double rounded = v;
+  if (std::isfinite(v)) CHECK(absl::SimpleAtod(Num(v), &rounded)) << v;
+  return JsonNumber(rounded);
 }
 
 class Trainer {
@@ -642,27 +652,23 @@ absl::Status Trainer::Finish(RunResult* result) {
                 std::chrono::duration<double>(Clock::now() - run_start_).count()
           : 0;
   // summary.json
-  std::string json = "{\n";
-  absl::StrAppend(&json, "  \"name\": \"", spec_.name(), "\",\n");
-  absl::StrAppend(&json, "  \"model\": \"", ModelKindName(spec_.model()),
-                  "\",\n");
-  absl::StrAppend(&json, "  \"data\": \"", DatasetKindName(spec_.data()),
-                  "\",\n");
-  absl::StrAppend(&json, "  \"num_parameters\": ", result->num_parameters,
-                  ",\n");
-  absl::StrAppend(&json, "  \"steps\": ", step_, ",\n");
-  absl::StrAppend(&json, "  \"threads\": ", tapes_.size(), ",\n");
-  absl::StrAppend(&json, "  \"train_seconds\": ", Num(train_seconds), ",\n");
-  absl::StrAppend(&json, "  \"steps_per_s\": ", Num(steps_per_s), ",\n");
-  absl::StrAppend(&json, "  \"best_epoch\": ", state_.best_epoch(), ",\n");
-  absl::StrAppend(&json, "  \"test\": {");
-  bool first = true;
+  google::protobuf::Struct summary;
+  auto& fields = *summary.mutable_fields();
+  fields["name"] = JsonString(spec_.name());
+  fields["model"] = JsonString(ModelKindName(spec_.model()));
+  fields["data"] = JsonString(DatasetKindName(spec_.data()));
+  fields["num_parameters"] =
+      JsonNumber(static_cast<double>(result->num_parameters));
+  fields["steps"] = JsonNumber(static_cast<double>(step_));
+  fields["threads"] = JsonNumber(static_cast<double>(tapes_.size()));
+  fields["train_seconds"] = SummaryNumber(train_seconds);
+  fields["steps_per_s"] = SummaryNumber(steps_per_s);
+  fields["best_epoch"] = JsonNumber(state_.best_epoch());
+  google::protobuf::Struct* test_fields = fields["test"].mutable_struct_value();
   for (const auto& [name, value] : test.metrics) {
-    absl::StrAppend(&json, first ? "\n" : ",\n", "    \"", name,
-                    "\": ", std::isfinite(value) ? Num(value) : "null");
-    first = false;
+    (*test_fields->mutable_fields())[name] = SummaryNumber(value);
   }
-  absl::StrAppend(&json, "\n  }\n}\n");
+  ASSIGN_OR_RETURN(const std::string json, JsonText(summary));
   RETURN_IF_ERROR(WriteFileAtomically(dir_ + "/summary.json", json));
   RunReportInput report;
   report.spec = &spec_;
