@@ -87,6 +87,20 @@ TEST(ClipGradNormTest, MatchesTorchSemantics) {
   EXPECT_NEAR(std::sqrt(g.SquaredNorm()), 1.0, 1e-6);
 }
 
+// torch clips whenever max_norm / (n + 1e-6) < 1, so also for n a little
+// below max_norm (n > max_norm − 1e-6), by a factor just below 1.
+TEST(ClipGradNormTest, ClipsWithinEpsilonBelowTheLimitAsTorch) {
+  ParamSet<double> p;
+  p.Add("a", 1, 2);
+  GradBlock<double> g(p);
+  g.data()[0] = 3;
+  g.data()[1] = 4;  // norm 5
+  const double max_norm = 5.0 + 5e-7;
+  EXPECT_DOUBLE_EQ(ClipGradNorm(g, max_norm), 5.0);
+  EXPECT_DOUBLE_EQ(g.data()[0], 3 * max_norm / (5.0 + 1e-6));
+  EXPECT_LT(g.data()[0], 3.0);
+}
+
 TEST(FillUniformTest, RangeAndSeed) {
   Tensor<float> a(10, 10), b(10, 10);
   Rng r1(4), r2(4);

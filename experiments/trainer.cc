@@ -26,6 +26,7 @@
 #include "autodiff/lr_schedule.h"
 #include "autodiff/ops.h"
 #include "autodiff/optimizer.h"
+#include "autodiff/params.h"
 #include "base/rng.h"
 #include "base/status_macros.h"
 #include "base/thread_pool.h"
@@ -481,15 +482,7 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
         "' is not finite; stopping (the last good checkpoint is kept in ", dir_,
         "/checkpoints). Lower train.lr or set train.clip_grad_norm"));
   }
-  if (t.clip_grad_norm() > 0) {
-    const double norm = std::sqrt(norm2);
-    if (norm > t.clip_grad_norm()) {
-      const float scale =
-          static_cast<float>(t.clip_grad_norm() / (norm + 1e-6));
-      float* g = grads_[0].data();
-      for (int64_t i = 0; i < grads_[0].size(); ++i) g[i] *= scale;
-    }
-  }
+  if (t.clip_grad_norm() > 0) ClipGradNorm(grads_[0], t.clip_grad_norm());
   optimizer_->set_lr(schedule_->lr());
   optimizer_->Step(model_->params().data(), grads_[0].data(),
                    model_->params().num_trainable_elements());
