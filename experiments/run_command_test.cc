@@ -1,0 +1,100 @@
+// Tests of //experiments:run as a library: the printed result, the flag and
+// spec errors (naming the spec), and a run stopped early.
+#include "experiments/run_command.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace elm {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string TempPath(const std::string& name) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
+}
+
+TEST(ResultLinesTest, FinishedAndStopped) {
+  RunResult r;
+  r.output_dir = "/runs/x";
+  r.steps = 5;
+  EXPECT_EQ(ResultLines("x", r),
+            "x: stopped after 5 steps; rerun with --resume to go on\n");
+  r.finished = true;
+  r.train_seconds = 12.34;
+  r.test_metrics = {{"auc", 0.91234567}, {"soma_rmse_mv", 1.5}};
+  EXPECT_EQ(ResultLines("x", r),
+            "x: done in 12.3 s; results in /runs/x\n"
+            "  test auc = 0.912346\n"
+            "  test soma_rmse_mv = 1.5\n"
+            "  report: /runs/x/report.html\n");
+}
+
+// A tiny NeuronIO run on generated data.
+std::string TinySpecFile() {
+  const std::string path = TempPath("tiny.textproto");
+  std::ofstream(path) << R"pb(
+    name: "tiny"
+    model { elm { num_memory: 2 mlp_hidden_size: 4 } }
+    data {
+      neuronio {
+        window_ms: 100
+        ignore_start_ms: 100
+        generate {
+          num_train_files: 1
+          num_valid_files: 1
+          num_test_files: 1
+          simulations_per_file: 4
+          duration_ms: 1200
+        }
+      }
+    }
+    train { batch_size: 4 batches_per_epoch: 4 epochs: 1 threads: 1 }
+    eval { window_ms: 200 burn_in_ms: 50 ignore_start_ms: 100 }
+  )pb";
+  return path;
+}
+
+TEST(RunCommandTest, Errors) {
+  RunCommandOptions options;
+  EXPECT_THAT(std::string(RunCommand(options).message()),
+              HasSubstr("--spec is required"));
+  options.spec = TinySpecFile();
+  options.output_dir = TempPath("errors");
+  options.overrides = {"train.no_such_field=1"};
+  EXPECT_THAT(std::string(RunCommand(options).message()),
+              HasSubstr("no_such_field"));
+  // A bad value: the error names the spec file and the field.
+  options.overrides = {"train.batch_size=0"};
+  const absl::Status bad = RunCommand(options);
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.message()), StartsWith(options.spec + ": "));
+  EXPECT_THAT(std::string(bad.message()), HasSubstr("train.batch_size"));
+}
+
+TEST(RunCommandTest, StopsAfterStepsWithACheckpoint) {
+  RunCommandOptions options;
+  options.spec = TinySpecFile();
+  options.output_dir = TempPath("stopped");
+  options.overrides = {"train.lr=0.005"};
+  options.quiet = true;
+  options.stop_after_steps = 2;
+  ASSERT_TRUE(RunCommand(options).ok());
+  EXPECT_TRUE(
+      std::ifstream(options.output_dir + "/checkpoints/latest.ckpt").good());
+  // The override is in the run's spec.
+  std::ifstream spec(options.output_dir + "/spec.textproto");
+  const std::string text((std::istreambuf_iterator<char>(spec)),
+                         std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, HasSubstr("lr: 0.005"));
+}
+
+}  // namespace
+}  // namespace elm
