@@ -6,22 +6,30 @@
 #include "glog/logging.h"
 
 namespace elm {
-namespace {
 
-uint64_t SplitMix64(uint64_t& x) {
-  uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
 }
+
+uint64_t MixSeeds(uint64_t a, uint64_t b) {
+  return SplitMix64(a ^ SplitMix64(b));
+}
+
+namespace {
 
 uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 }  // namespace
 
 void Rng::Seed(uint64_t seed) {
-  uint64_t x = seed;
-  for (uint64_t& s : s_) s = SplitMix64(x);
+  // splitmix64 as a generator: state seed + k·0x9E3779B97F4A7C15, k = 1..4.
+  for (uint64_t& s : s_) {
+    s = SplitMix64(seed);
+    seed += 0x9E3779B97F4A7C15ull;
+  }
   has_spare_ = false;
 }
 

@@ -1,13 +1,22 @@
 // Rng: a small, fast, seeded random number generator (xoshiro256** seeded
-// through splitmix64) with the few distributions the library needs. The same
-// seed gives the same stream on every platform and compiler, unlike the
-// <random> distributions.
+// through splitmix64) with the few distributions the library needs, and
+// MixSeeds, which derives the seed of a sub-stream (a file, a split, a
+// simulation) from a parent seed. The same seed gives the same stream on every
+// platform and compiler, unlike the <random> distributions.
 #ifndef ELM_BASE_RNG_H_
 #define ELM_BASE_RNG_H_
 
 #include <cstdint>
 
 namespace elm {
+
+// One splitmix64 step: a bijective scrambling of x + 0x9E3779B97F4A7C15.
+uint64_t SplitMix64(uint64_t x);
+
+// The seed of sub-stream `b` of seed `a`: SplitMix64(a ^ SplitMix64(b)).
+// Part of every seeded result (datasets, generated NeuronIO files): its
+// values must never change.
+uint64_t MixSeeds(uint64_t a, uint64_t b);
 
 class Rng {
  public:

@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "base/rng.h"
 #include "base/status_macros.h"
 #include "base/user_path.h"
 #include "glog/logging.h"
@@ -28,15 +29,6 @@ namespace {
 absl::Status Invalid(const std::string& path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
 }
-
-uint64_t SplitMix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-uint64_t MixSeeds(uint64_t a, uint64_t b) { return SplitMix(a ^ SplitMix(b)); }
 
 const char* FilesField(Split split) {
   switch (split) {

@@ -62,6 +62,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/rng.h"
 
 namespace elm {
 namespace {
@@ -84,15 +85,6 @@ absl::Status CheckPositive(const std::string& field, double v) {
   }
   return absl::OkStatus();
 }
-
-uint64_t SplitMix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-// The seeds of simulations within a file and of generated files.
-uint64_t MixSeeds(uint64_t a, uint64_t b) { return SplitMix(a ^ SplitMix(b)); }
 
 int NumSegments(const NeuronioGeneratorOptions& o) {
   return o.input.num_basal + o.input.num_apical;
