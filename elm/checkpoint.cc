@@ -1,15 +1,11 @@
-// Implementation of elm/checkpoint.h: POSIX file I/O for the atomic write, the
-// trailer (a CheckpointTrailer appended as field 15 of the serialized body, so
-// the file stays one Checkpoint message), tensor conversion with validation,
-// and model/optimizer checkpoint assembly and restore.
+// Implementation of elm/checkpoint.h: the file written with
+// WriteFileAtomically (base/files.h), the trailer (a CheckpointTrailer appended
+// as field 15 of the serialized body, so the file stays one Checkpoint
+// message), tensor conversion with validation, and model/optimizer checkpoint
+// assembly and restore.
 #include "elm/checkpoint.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <climits>
 #include <cmath>
 #include <limits>
@@ -23,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "base/files.h"
 #include "base/status_macros.h"
 #include "glog/logging.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -118,26 +115,6 @@ std::string EncodeTrailer(uint64_t body_size, uint64_t hash) {
   std::string out;
   CHECK(only_trailer.SerializeToString(&out));
   return out;
-}
-
-// Writes all of `data` to `fd`; errno is set on failure.
-bool WriteAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    const ssize_t written = ::write(fd, data.data(), data.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(written));
-  }
-  return true;
-}
-
-std::string DirectoryOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 // Validates a tensor message; with `out` set, also converts it.
@@ -259,69 +236,12 @@ absl::Status SaveCheckpoint(const std::string& path,
   }
   absl::StrAppend(&data, EncodeTrailer(data.size(), Fnv1a64(data)));
 
-  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  const int fd =
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    const int error = errno;
-    std::string hint;
-    struct stat st;
-    const std::string dir = DirectoryOf(path);
-    if (::stat(dir.c_str(), &st) != 0) {
-      hint = absl::StrCat(" (directory '", dir, "' does not exist)");
-    } else if (!S_ISDIR(st.st_mode)) {
-      hint = absl::StrCat(" ('", dir, "' is not a directory)");
-    }
-    return absl::ErrnoToStatus(
-        error, absl::StrCat(path, ": cannot write checkpoint", hint,
-                            ": cannot create '", tmp, "'"));
-  }
-  // From here on, remove the temporary file on failure.
-  auto fail = [&](absl::string_view what, bool close_fd) {
-    const int error = errno;
-    if (close_fd) ::close(fd);
-    ::unlink(tmp.c_str());
-    return absl::ErrnoToStatus(
-        error, absl::StrCat(path, ": cannot write checkpoint: ", what, " '",
-                            tmp, "'"));
-  };
-  if (!WriteAll(fd, data)) return fail("cannot write", true);
-  if (::fsync(fd) != 0) return fail("cannot fsync", true);
-  if (::close(fd) != 0) return fail("cannot close", false);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return fail("cannot rename into place", false);
-  }
-  // Make the rename durable (best effort: some file systems refuse).
-  const int dir_fd =
-      ::open(DirectoryOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(path, data, "checkpoint");
 }
 
 absl::StatusOr<Checkpoint> LoadCheckpoint(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::ErrnoToStatus(errno,
-                               absl::StrCat(path, ": cannot open checkpoint"));
-  }
-  std::string data;
-  char buffer[1 << 16];
-  while (true) {
-    const ssize_t got = ::read(fd, buffer, sizeof(buffer));
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      return absl::ErrnoToStatus(
-          error, absl::StrCat(path, ": cannot read checkpoint"));
-    }
-    if (got == 0) break;
-    data.append(buffer, static_cast<size_t>(got));
-  }
-  ::close(fd);
+  ASSIGN_OR_RETURN(const std::string data,
+                   ReadFileToString(path, "checkpoint"));
 
   Checkpoint c;
   if (!c.ParseFromString(data)) {

@@ -6,9 +6,7 @@
 
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -18,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/files.h"
 #include "base/status_macros.h"
 
 namespace elm {
@@ -493,27 +492,7 @@ absl::StatusOr<ElmTensorFile> ParseElmTensorText(
 }
 
 absl::StatusOr<ElmTensorFile> ReadElmTensorFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    const int error = errno;
-    const std::string message =
-        absl::StrCat(path, ": cannot open file: ", std::strerror(error));
-    if (error == ENOENT) return absl::NotFoundError(message);
-    return absl::UnavailableError(message);
-  }
-  std::string text;
-  char buffer[1 << 16];
-  size_t got = 0;
-  while ((got = std::fread(buffer, 1, sizeof(buffer), f)) > 0) {
-    text.append(buffer, got);
-  }
-  const bool failed = std::ferror(f) != 0;
-  const int error = errno;
-  std::fclose(f);
-  if (failed) {
-    return absl::UnavailableError(
-        absl::StrCat(path, ": read error: ", std::strerror(error)));
-  }
+  ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
   return ParseElmTensorText(text, path);
 }
 
@@ -564,19 +543,7 @@ absl::StatusOr<std::string> FormatElmTensorText(const ElmTensorFile& file) {
 absl::Status WriteElmTensorFile(const std::string& path,
                                 const ElmTensorFile& file) {
   ASSIGN_OR_RETURN(std::string text, FormatElmTensorText(file));
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) {
-    return absl::UnavailableError(absl::StrCat(
-        path, ": cannot open file for writing: ", std::strerror(errno)));
-  }
-  const size_t wrote = std::fwrite(text.data(), 1, text.size(), f);
-  const int error = errno;
-  const bool close_failed = std::fclose(f) != 0;
-  if (wrote != text.size() || close_failed) {
-    return absl::UnavailableError(
-        absl::StrCat(path, ": write error: ", std::strerror(error)));
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(path, text, "ELMTENSOR file");
 }
 
 }  // namespace elm

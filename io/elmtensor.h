@@ -59,7 +59,7 @@ absl::StatusOr<ElmTensorFile> ReadElmTensorFile(const std::string& path);
 absl::StatusOr<std::string> FormatElmTensorText(const ElmTensorFile& file);
 
 // Formats `file` (as FormatElmTensorText) and writes it to `path`, replacing
-// any file there.
+// any file there atomically (WriteFileAtomically, base/files.h).
 absl::Status WriteElmTensorFile(const std::string& path,
                                 const ElmTensorFile& file);
 

@@ -1,17 +1,9 @@
 // The compact NeuronIO file format: see neuronio_compact.h.
 #include "io/neuronio_compact.h"
 
-#include <unistd.h>
-#include <zlib.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +12,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "base/checksum.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 #include "io/neuronio_file.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -107,18 +102,6 @@ class Reader {
   absl::Status status_;
 };
 
-uint32_t Crc(absl::string_view bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  size_t pos = 0;
-  while (pos < bytes.size()) {  // crc32 takes a uInt length
-    const size_t n = std::min<size_t>(bytes.size() - pos, 1u << 30);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + pos),
-                static_cast<uInt>(n));
-    pos += n;
-  }
-  return static_cast<uint32_t>(crc);
-}
-
 }  // namespace
 
 bool IsNeuronioCompact(absl::string_view head) {
@@ -167,42 +150,14 @@ absl::Status WriteNeuronioCompact(const NeuronioFile& file,
     w.Array(sim.output_spike_times_ms);
     w.Array(sim.soma_mv);
   }
-  w.Put<uint32_t>(Crc(w.buf()));
+  w.Put<uint32_t>(Crc32(w.buf()));
 
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) {
-    return Invalid(path, absl::StrCat("cannot create '", tmp,
-                                      "': ", std::strerror(errno)));
-  }
-  const std::string& buf = w.buf();
-  const bool wrote = std::fwrite(buf.data(), 1, buf.size(), f) == buf.size();
-  const int write_errno = errno;
-  const bool closed = std::fclose(f) == 0;
-  if (!wrote || !closed) {
-    std::remove(tmp.c_str());
-    return Invalid(
-        path, absl::StrCat("cannot write '", tmp,
-                           "': ", std::strerror(wrote ? errno : write_errno)));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    return Invalid(path, absl::StrCat("cannot rename '", tmp,
-                                      "' into place: ", std::strerror(e)));
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(path, w.buf(), "compact NeuronIO file");
 }
 
 absl::StatusOr<NeuronioFile> ReadNeuronioCompact(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Invalid(path,
-                   absl::StrCat("cannot be opened: ", std::strerror(errno)));
-  }
-  std::string data((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  if (in.bad()) return Invalid(path, "read error");
+  ASSIGN_OR_RETURN(const std::string data,
+                   ReadFileToString(path, "compact NeuronIO file"));
   if (!IsNeuronioCompact(data)) {
     return Invalid(path, absl::StrCat("bad magic: expected \"ELMNIO1\\n\" in "
                                       "the first 8 bytes (file has ",
@@ -242,7 +197,7 @@ absl::StatusOr<NeuronioFile> ReadNeuronioCompact(const std::string& path) {
             r.Str(&p.inhibitory_synapse_type, "the inhibitory synapse type");
   // A checksum mismatch explains truncation and corruption alike; report it
   // first unless the file is cut inside the fixed header.
-  const uint32_t crc = Crc(body);
+  const uint32_t crc = Crc32(body);
   if (ok && crc != stored_crc) {
     return Invalid(path, absl::StrCat("checksum mismatch (stored ", stored_crc,
                                       ", computed ", crc,

@@ -1,14 +1,9 @@
 // Implementation of report.h: the page is a fixed HTML5 skeleton with an inline
 // stylesheet (system fonts, a centred 1240 px column, figures in a responsive
 // two-column grid, zebra-striped tables), filled in with escaped text and the
-// figures' SVG; the file is written with POSIX open/write/fsync/rename.
+// figures' SVG; the file is written with WriteFileAtomically (base/files.h).
 #include "experiments/report/report.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdlib>
 #include <string>
 
@@ -17,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "base/files.h"
 #include "experiments/report/svg_plot.h"
 #include "glog/logging.h"
 
@@ -79,25 +75,6 @@ bool LooksNumeric(absl::string_view s) {
 std::string Cell(absl::string_view tag, absl::string_view text) {
   return absl::StrCat("<", tag, LooksNumeric(text) ? " class=\"num\"" : "", ">",
                       XmlEscape(text), "</", tag, ">");
-}
-
-std::string DirectoryOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-bool WriteAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
 }
 
 }  // namespace
@@ -191,39 +168,7 @@ std::string RenderReportHtml(const ReportContent& content) {
 absl::Status WriteReportHtml(const std::string& path,
                              const ReportContent& content) {
   const std::string html = RenderReportHtml(content);
-  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  const int fd =
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    const int error = errno;
-    std::string hint;
-    struct stat st;
-    const std::string dir = DirectoryOf(path);
-    if (::stat(dir.c_str(), &st) != 0) {
-      hint = absl::StrCat(" (directory '", dir, "' does not exist)");
-    } else if (!S_ISDIR(st.st_mode)) {
-      hint = absl::StrCat(" ('", dir, "' is not a directory)");
-    }
-    return absl::ErrnoToStatus(error,
-                               absl::StrCat(path, ": cannot write report", hint,
-                                            ": cannot create '", tmp, "'"));
-  }
-  // From here on, remove the temporary file on failure.
-  auto fail = [&](absl::string_view what, bool close_fd) {
-    const int error = errno;
-    if (close_fd) ::close(fd);
-    ::unlink(tmp.c_str());
-    return absl::ErrnoToStatus(
-        error,
-        absl::StrCat(path, ": cannot write report: ", what, " '", tmp, "'"));
-  };
-  if (!WriteAll(fd, html)) return fail("cannot write", true);
-  if (::fsync(fd) != 0) return fail("cannot fsync", true);
-  if (::close(fd) != 0) return fail("cannot close", false);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return fail("cannot rename into place", false);
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(path, html, "report");
 }
 
 }  // namespace elm

@@ -1,0 +1,209 @@
+// Tests WriteFileAtomically: contents, replacement, and failures that leave
+// the previous file and no temporary file behind.
+#include "base/files.h"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace elm {
+namespace {
+
+std::string TestDir(const std::string& name) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  const std::string dir =
+      absl::StrCat(root != nullptr ? root : "/tmp", "/files_test_", name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(WriteFileAtomicallyTest, WritesAndReplaces) {
+  const std::string dir = TestDir("replace");
+  const std::string path = dir + "/out.bin";
+  const std::string binary("a\0b\xff", 4);
+  ASSERT_TRUE(WriteFileAtomically(path, binary).ok());
+  EXPECT_EQ(Read(path), binary);
+  ASSERT_TRUE(WriteFileAtomically(path, "second").ok());
+  EXPECT_EQ(Read(path), "second");
+  ASSERT_TRUE(WriteFileAtomically(path, "").ok());
+  EXPECT_EQ(Read(path), "");
+  EXPECT_EQ(Entries(dir), std::vector<std::string>{"out.bin"});
+}
+
+TEST(WriteFileAtomicallyTest, ModeIsAPlainCreates) {
+  const std::string dir = TestDir("mode");
+  const mode_t mask = ::umask(022);
+  ASSERT_TRUE(WriteFileAtomically(dir + "/f", "x").ok());
+  ::umask(mask);
+  struct stat st;
+  ASSERT_EQ(::stat((dir + "/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+}
+
+TEST(WriteFileAtomicallyTest, MissingDirectoryIsNotFoundAndNamed) {
+  const std::string dir = TestDir("missing");
+  const std::string path = dir + "/no/such/out.txt";
+  const absl::Status st = WriteFileAtomically(path, "x", "report");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound) << st;
+  EXPECT_TRUE(absl::StartsWith(st.message(), path + ": cannot write report"))
+      << st;
+  EXPECT_TRUE(absl::StrContains(
+      st.message(),
+      absl::StrCat("directory '", dir, "/no/such' does not exist")))
+      << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), "No such file or directory"))
+      << st;
+  EXPECT_TRUE(Entries(dir).empty());
+}
+
+TEST(WriteFileAtomicallyTest, ParentThatIsAFileIsNamed) {
+  const std::string dir = TestDir("parent_file");
+  ASSERT_TRUE(WriteFileAtomically(dir + "/plain", "x").ok());
+  const absl::Status st = WriteFileAtomically(dir + "/plain/out", "y");
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(absl::StrContains(
+      st.message(), absl::StrCat("'", dir, "/plain' is not a directory")))
+      << st;
+  EXPECT_EQ(Read(dir + "/plain"), "x");
+}
+
+// The rename fails (the target is a non-empty directory): the temporary file
+// is removed and the target is untouched.
+TEST(WriteFileAtomicallyTest, FailedRenameRemovesTheTemporary) {
+  const std::string dir = TestDir("rename");
+  const std::string path = dir + "/target";
+  std::filesystem::create_directories(path + "/inside");
+  const absl::Status st = WriteFileAtomically(path, "x", "checkpoint");
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(absl::StrContains(st.message(), "cannot rename into place"))
+      << st;
+  EXPECT_TRUE(absl::StartsWith(st.message(), path + ": ")) << st;
+  EXPECT_EQ(Entries(dir), std::vector<std::string>{"target"});
+  EXPECT_TRUE(std::filesystem::is_directory(path + "/inside"));
+}
+
+// A read-only directory (not for root, who may write anyway): the previous
+// file keeps its contents.
+TEST(WriteFileAtomicallyTest, ReadOnlyDirectoryKeepsThePreviousFile) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
+  const std::string dir = TestDir("read_only");
+  const std::string path = dir + "/kept";
+  ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
+  ASSERT_EQ(::chmod(dir.c_str(), 0555), 0);
+  const absl::Status st = WriteFileAtomically(path, "new");
+  ::chmod(dir.c_str(), 0755);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied) << st;
+  EXPECT_TRUE(absl::StartsWith(st.message(), path + ": ")) << st;
+  EXPECT_EQ(Read(path), "old");
+  EXPECT_EQ(Entries(dir), std::vector<std::string>{"kept"});
+}
+
+// A write that fails half way (the file size limit, which binds root too):
+// the previous file keeps its contents and the temporary file is removed.
+TEST(WriteFileAtomicallyTest, FailedWriteKeepsThePreviousFile) {
+  const std::string dir = TestDir("too_big");
+  const std::string path = dir + "/kept";
+  ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = 1000;
+  const sighandler_t old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  const absl::Status st = WriteFileAtomically(path, std::string(5000, 'x'));
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  std::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(absl::StartsWith(st.message(), path + ": cannot write file: "))
+      << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), "File too large")) << st;
+  EXPECT_EQ(Read(path), "old");
+  EXPECT_EQ(Entries(dir), std::vector<std::string>{"kept"});
+}
+
+// Writers of one file at once never see each other's temporary file: the
+// result is one of the contents whole.
+TEST(WriteFileAtomicallyTest, ConcurrentWritersEachWriteWhole) {
+  const std::string dir = TestDir("concurrent");
+  const std::string path = dir + "/shared";
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> status(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      status[i] = WriteFileAtomically(path, std::string(10000, 'a' + i));
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const absl::Status& st : status) EXPECT_TRUE(st.ok()) << st;
+  const std::string got = Read(path);
+  ASSERT_EQ(got.size(), 10000u);
+  EXPECT_EQ(got, std::string(10000, got[0]));
+  EXPECT_EQ(Entries(dir), std::vector<std::string>{"shared"});
+}
+
+TEST(ReadFileToStringTest, ReadsWhatWasWritten) {
+  const std::string dir = TestDir("read");
+  std::string big(300000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+  ASSERT_TRUE(WriteFileAtomically(dir + "/big", big).ok());
+  absl::StatusOr<std::string> got = ReadFileToString(dir + "/big");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, big);
+}
+
+TEST(ReadFileToStringTest, ErrorsNameTheFile) {
+  const std::string path = TestDir("read_missing") + "/missing";
+  absl::StatusOr<std::string> got = ReadFileToString(path, "checkpoint");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StartsWith(got.status().message(),
+                               path + ": cannot open checkpoint: "))
+      << got.status();
+  const std::string dir = TestDir("read_dir");
+  got = ReadFileToString(dir);  // a directory opens, but does not read
+  ASSERT_FALSE(got.ok());
+  EXPECT_TRUE(
+      absl::StartsWith(got.status().message(), dir + ": cannot read file: "))
+      << got.status();
+}
+
+TEST(DirectoryOfTest, Parts) {
+  EXPECT_EQ(DirectoryOf("a/b/c"), "a/b");
+  EXPECT_EQ(DirectoryOf("/c"), "/");
+  EXPECT_EQ(DirectoryOf("c"), ".");
+}
+
+}  // namespace
+}  // namespace elm
