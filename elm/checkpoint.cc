@@ -21,16 +21,12 @@
 #include "absl/strings/strip.h"
 #include "base/files.h"
 #include "base/status_macros.h"
+#include "base/strings.h"
 #include "glog/logging.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace elm {
 namespace {
-
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  return absl::StrCat("(", absl::StrJoin(shape, ", "),
-                      shape.size() == 1 ? ",)" : ")");
-}
 
 // "<source>: " or "" when source is empty.
 std::string Prefix(absl::string_view source) {

@@ -20,13 +20,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "io/elmtensor.h"
 #include "base/status_macros.h"
+#include "base/strings.h"
 #include "base/user_path.h"
 #include "elm/heads.h"
 #include "elm/model.h"
 #include "elm/model_file.h"
 #include "gflags/gflags.h"
+#include "io/elmtensor.h"
 
 DEFINE_string(
     model, "",
@@ -63,13 +64,11 @@ absl::Status Run() {
   const int num_input = model.shape().num_input;
   if (!x->is_floating() || x->shape.size() < 2 || x->shape.size() > 3 ||
       x->shape.back() != num_input) {
-    std::string shape;
-    for (int64_t d : x->shape)
-      absl::StrAppend(&shape, shape.empty() ? "" : ", ", d);
-    return absl::InvalidArgumentError(absl::StrCat(
-        input_path, ": tensor '", x->name, "' has shape (", shape,
-        ") and dtype ", x->dtype, "; expected a float tensor (B, T, ",
-        num_input, ") or (T, ", num_input, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(input_path, ": tensor '", x->name, "' has shape ",
+                     ShapeString(x->shape), " and dtype ", x->dtype,
+                     "; expected a float tensor (B, T, ", num_input,
+                     ") or (T, ", num_input, ")"));
   }
   const int64_t batch = x->shape.size() == 3 ? x->shape[0] : 1;
   const int64_t steps = x->shape[x->shape.size() - 2];

@@ -9,11 +9,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "autodiff/kernels.h"
 #include "autodiff/ops.h"
-#include "base/rng.h"
 #include "autodiff/tensor.h"
+#include "base/rng.h"
+#include "base/strings.h"
 #include "glog/logging.h"
 
 namespace elm {
@@ -110,11 +110,6 @@ void LstmBackward(const LstmSaved<T>& s) {
     Mat<T>(s.x.grad, R, s.x.cols).noalias() +=
         a * ConstMat<T>(s.w_ih.value, G, s.x.cols);
   }
-}
-
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  return absl::StrCat("(", absl::StrJoin(shape, ", "),
-                      shape.size() == 1 ? ",)" : ")");
 }
 
 }  // namespace

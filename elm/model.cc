@@ -9,18 +9,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "autodiff/ops.h"
 #include "base/rng.h"
+#include "base/strings.h"
 #include "glog/logging.h"
 
 namespace elm {
 namespace {
-
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  return absl::StrCat("(", absl::StrJoin(shape, ", "),
-                      shape.size() == 1 ? ",)" : ")");
-}
 
 // inverse_scaled_sigmoid (elm_reference.md §1.3), in T as the reference does in
 // float32.

@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "base/files.h"
 #include "base/status_macros.h"
+#include "base/strings.h"
 
 namespace elm {
 namespace {
@@ -79,10 +80,6 @@ std::string Quote(absl::string_view text) {
   constexpr size_t kMax = 60;
   if (text.size() <= kMax) return absl::StrCat("'", text, "'");
   return absl::StrCat("'", text.substr(0, kMax), "...'");
-}
-
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
 }
 
 std::vector<absl::string_view> Tokenize(absl::string_view line) {
@@ -297,7 +294,7 @@ class Parser {
   std::string Describe(const NamedTensor& tensor) const {
     return absl::StrCat(tensor.sparse ? "sparse tensor '" : "tensor '",
                         tensor.name, "' (", tensor.dtype, " ",
-                        ShapeString(tensor.shape), ")");
+                        ShapeString(tensor.shape, ShapeStyle::kList), ")");
   }
 
   absl::Status ReadDenseValues(NamedTensor* tensor) {
@@ -436,8 +433,9 @@ absl::Status ValidateForWriting(const NamedTensor& tensor) {
   int64_t count = 1;
   for (int64_t dim : tensor.shape) {
     if (dim < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          who, ": negative dim in shape ", ShapeString(tensor.shape)));
+      return absl::InvalidArgumentError(
+          absl::StrCat(who, ": negative dim in shape ",
+                       ShapeString(tensor.shape, ShapeStyle::kList)));
     }
     count *= dim;
   }
@@ -447,7 +445,8 @@ absl::Status ValidateForWriting(const NamedTensor& tensor) {
       integer ? tensor.values.size() : tensor.int_values.size();
   if (static_cast<int64_t>(have) != count || other != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        who, " (", tensor.dtype, " ", ShapeString(tensor.shape), ") has ", have,
+        who, " (", tensor.dtype, " ",
+        ShapeString(tensor.shape, ShapeStyle::kList), ") has ", have,
         integer ? " int_values" : " values", " and ", other,
         integer ? " values" : " int_values", "; expected ", count, " and 0"));
   }

@@ -20,8 +20,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "base/strings.h"
 #include "glog/logging.h"
 
 namespace elm {
@@ -224,8 +224,7 @@ int NpyItemSize(NpyDtype dtype) {
 }
 
 std::string NpyShapeString(absl::Span<const int64_t> shape) {
-  if (shape.size() == 1) return absl::StrCat("(", shape[0], ",)");
-  return absl::StrCat("(", absl::StrJoin(shape, ", "), ")");
+  return ShapeString(shape, ShapeStyle::kTuple);
 }
 
 absl::StatusOr<std::string> NpyHeader(NpyDtype dtype,

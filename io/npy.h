@@ -59,7 +59,9 @@ constexpr NpyDtype NpyDtypeOf<uint8_t>() {
   return NpyDtype::kUint8;
 }
 
-// Python's repr of a shape tuple: "()", "(5,)", "(2, 3)".
+// Python's repr of a shape tuple: "()", "(5,)", "(2, 3)", as the header's
+// 'shape' entry must read: ShapeString's tuple style (base/strings.h), kept
+// under this name because the .npy format fixes it, whatever messages use.
 std::string NpyShapeString(absl::Span<const int64_t> shape);
 
 // The complete version 1.0 header of a C-order array: magic, version, length

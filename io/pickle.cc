@@ -20,7 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
+#include "base/strings.h"
 #include "glog/logging.h"
 
 namespace elm {
@@ -715,11 +715,6 @@ bool ElementAsInt64(NumpyType type, const char* p, int64_t* out) {
       *out = static_cast<int64_t>(ElementAsDouble(type, p));
       return true;
   }
-}
-
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  if (shape.size() == 1) return absl::StrCat("(", shape[0], ",)");
-  return absl::StrCat("(", absl::StrJoin(shape, ", "), ")");
 }
 
 const char kEmptyData[8] = {0};
@@ -2055,8 +2050,7 @@ absl::StatusOr<std::vector<int64_t>> NdArray::ToInt64s() const {
 
 std::string NdArray::Description() const {
   return absl::StrCat("ndarray ", NumpyTypeName(type_), " ",
-                      pickle_internal::ShapeString(shape_),
-                      skipped_ ? " [data skipped]" : "");
+                      ShapeString(shape_), skipped_ ? " [data skipped]" : "");
 }
 
 // ---- PickleValue ----

@@ -1,0 +1,30 @@
+// Text forms shared by error messages and output files: ShapeString, the
+// shape of a tensor as Python prints it ("(2, 3)", "(5,)", "()") or as a list
+// ("[2, 3]"), and Num, a double in the shortest form that reads back as the
+// same double ("0.1", "1e+20", "nan", "inf").
+#ifndef ELM_BASE_STRINGS_H_
+#define ELM_BASE_STRINGS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/types/span.h"
+
+namespace elm {
+
+enum class ShapeStyle {
+  kTuple,  // "(2, 3)", "(5,)", "()": Python's tuple, as numpy and torch print
+  kList,   // "[2, 3]", "[5]", "[]": the ELMTENSOR messages
+};
+
+std::string ShapeString(absl::Span<const int64_t> shape,
+                        ShapeStyle style = ShapeStyle::kTuple);
+
+// The shortest decimal form that parses back (strtod) to exactly `v`, as
+// Python's repr(float) and std::to_chars choose it: "0.1", "3", "-2.5e-07",
+// "1e+20". Not-a-number is "nan" and infinities are "inf" / "-inf".
+std::string Num(double v);
+
+}  // namespace elm
+
+#endif  // ELM_BASE_STRINGS_H_
