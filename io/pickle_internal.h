@@ -1,0 +1,454 @@
+// Internals of the pickle reader (io/pickle.h) shared by its sources: the
+// opcodes, the storage behind every PickleValue (Node, Store) and the
+// Unpickler, whose members are defined in pickle_vm.cc (the opcode switch,
+// the stack, the memo, REDUCE and BUILD), pickle_numpy.cc (numpy arrays,
+// dtypes and scalars) and pickle_strings.cc (_codecs.encode and the STOP pass
+// that reads the deferred strings). For io/pickle*.cc only.
+#ifndef ELM_IO_PICKLE_INTERNAL_H_
+#define ELM_IO_PICKLE_INTERNAL_H_
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "io/pickle.h"
+#include "io/pickle_input.h"
+
+namespace elm {
+namespace pickle_internal {
+
+constexpr uint32_t kNoNode = 0xFFFFFFFFu;
+// Node indices stay below this, so that kNoNode is never a real node.
+constexpr uint32_t kMaxNodes = 0xFFFFFF00u;
+// Singleton nodes, created first.
+constexpr uint32_t kNoneNode = 0;
+constexpr uint32_t kFalseNode = 1;
+constexpr uint32_t kTrueNode = 2;
+constexpr uint32_t kEmptyTupleNode = 3;
+
+// Strings at least this long are not copied while parsing (see pickle.h).
+constexpr uint64_t kDeferMinBytes = 64 * 1024;
+// A memo index may exceed the input offset by at most this much (pickle
+// numbers its memo entries 0, 1, 2, ..., and every PUT takes at least 2
+// bytes, so real indices stay below the offset). Guards against a corrupt
+// index making the memo allocate gigabytes.
+constexpr uint64_t kMemoSlack = 1 << 16;
+
+// Node flags.
+constexpr uint8_t kInline = 1;    // str/bytes: the bytes are in `payload`
+constexpr uint8_t kDeferred = 2;  // str/bytes: payload = input offset
+constexpr uint8_t kLatin1 = 4;    // deferred: UTF-8 in the input, latin-1 here
+constexpr uint8_t kSkipped = 8;   // deferred and never read
+static_assert(kFileBufferBytes > kDeferMinBytes,
+              "deferred strings must not fit in the file buffer");
+
+// Opcodes (pickletools names).
+enum Opcode : uint8_t {
+  kMark = '(',
+  kStop = '.',
+  kPop = '0',
+  kPopMark = '1',
+  kDup = '2',
+  kFloatText = 'F',
+  kIntText = 'I',
+  kBinInt = 'J',
+  kBinInt1 = 'K',
+  kLongText = 'L',
+  kBinInt2 = 'M',
+  kNoneOp = 'N',
+  kPersId = 'P',
+  kBinPersId = 'Q',
+  kReduce = 'R',
+  kStringText = 'S',
+  kBinString = 'T',
+  kShortBinString = 'U',
+  kUnicodeText = 'V',
+  kBinUnicode = 'X',
+  kAppend = 'a',
+  kBuild = 'b',
+  kGlobal = 'c',
+  kDict = 'd',
+  kEmptyDict = '}',
+  kAppends = 'e',
+  kGet = 'g',
+  kBinGet = 'h',
+  kInst = 'i',
+  kLongBinGet = 'j',
+  kList = 'l',
+  kEmptyList = ']',
+  kObj = 'o',
+  kPut = 'p',
+  kBinPut = 'q',
+  kLongBinPut = 'r',
+  kSetItem = 's',
+  kTuple = 't',
+  kEmptyTuple = ')',
+  kSetItems = 'u',
+  kBinFloat = 'G',
+  kProto = 0x80,
+  kNewObj = 0x81,
+  kExt1 = 0x82,
+  kExt2 = 0x83,
+  kExt4 = 0x84,
+  kTuple1 = 0x85,
+  kTuple2 = 0x86,
+  kTuple3 = 0x87,
+  kNewTrue = 0x88,
+  kNewFalse = 0x89,
+  kLong1 = 0x8a,
+  kLong4 = 0x8b,
+  kBinBytes = 'B',
+  kShortBinBytes = 'C',
+  kShortBinUnicode = 0x8c,
+  kBinUnicode8 = 0x8d,
+  kBinBytes8 = 0x8e,
+  kEmptySet = 0x8f,
+  kAddItems = 0x90,
+  kFrozenSet = 0x91,
+  kNewObjEx = 0x92,
+  kStackGlobal = 0x93,
+  kMemoize = 0x94,
+  kFrame = 0x95,
+  kByteArray8 = 0x96,
+  kNextBuffer = 0x97,
+  kReadonlyBuffer = 0x98,
+};
+
+// The pickletools name of a known opcode, or nullptr (pickle_debug.cc).
+const char* OpcodeName(uint8_t op);
+
+// Globals the unpickler gives a meaning to.
+enum class GlobalId : uint8_t {
+  kOther,
+  kOrderedDict,   // collections.OrderedDict
+  kCodecsEncode,  // _codecs.encode
+  kBytes,         // __builtin__.bytes / builtins.bytes
+  kReconstruct,   // numpy.(_)core.multiarray._reconstruct
+  kScalar,        // numpy.(_)core.multiarray.scalar
+  kNdarray,       // numpy.ndarray
+  kDtype,         // numpy.dtype
+};
+
+// A vector in fixed blocks: no reallocation copies, stable addresses.
+template <typename T>
+class ChunkedVector {
+ public:
+  static constexpr int kShift = 16;
+  static constexpr size_t kBlock = size_t{1} << kShift;
+
+  size_t size() const { return size_; }
+  T& operator[](size_t i) { return blocks_[i >> kShift][i & (kBlock - 1)]; }
+  const T& operator[](size_t i) const {
+    return blocks_[i >> kShift][i & (kBlock - 1)];
+  }
+  void push_back(const T& value) {
+    if ((size_ >> kShift) == blocks_.size()) {
+      blocks_.emplace_back(new T[kBlock]);
+    }
+    (*this)[size_++] = value;
+  }
+  // Grows to `n` elements set to `fill` (never shrinks).
+  void GrowTo(size_t n, const T& fill) {
+    while (size_ < n) push_back(fill);
+  }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> blocks_;
+  size_t size_ = 0;
+};
+
+// A bump allocator of 8-byte-aligned byte ranges that live as long as it.
+class ByteArena {
+ public:
+  char* Allocate(uint64_t n) {
+    const uint64_t words = (n + 7) / 8;
+    if (words > kBlockWords / 4) {  // large: a block of its own
+      blocks_.emplace_back(new uint64_t[std::max<uint64_t>(words, 1)]);
+      return reinterpret_cast<char*>(blocks_.back().get());
+    }
+    if (words > left_) {
+      blocks_.emplace_back(new uint64_t[kBlockWords]);
+      next_ = blocks_.back().get();
+      left_ = kBlockWords;
+    }
+    char* p = reinterpret_cast<char*>(next_);
+    next_ += words;
+    left_ -= words;
+    return p;
+  }
+
+ private:
+  static constexpr uint64_t kBlockWords = (1 << 20) / 8;
+  std::vector<std::unique_ptr<uint64_t[]>> blocks_;
+  uint64_t* next_ = nullptr;
+  uint64_t left_ = 0;
+};
+
+// One value: 16 bytes. `payload` holds the int64 / double bits, up to 8 string
+// bytes (kInline), a pointer (longer strings, tuple items), an input offset
+// (kDeferred), or an index into a Store table (list, dict, global, object,
+// array) or a node (persistent id). `size` is a string's length or a tuple's
+// item count.
+struct Node {
+  PickleKind kind;
+  uint8_t flags;
+  uint16_t reserved;
+  uint32_t size;
+  uint64_t payload;
+};
+static_assert(sizeof(Node) == 16, "Node must stay 16 bytes");
+
+// Everything a Pickle owns.
+class Store {
+ public:
+  struct Dict {
+    std::vector<uint32_t> items;  // key, value, key, value, ...
+    uint32_t state = kNoNode;
+  };
+  struct Global {
+    std::string module;
+    std::string name;
+    GlobalId id;
+  };
+  struct Object {
+    uint32_t callable;
+    uint32_t args;
+    uint32_t state;
+    PickleObjectKind kind;
+    int32_t dtype;  // index into dtypes for numpy.dtype objects, else -1
+  };
+  struct Dtype {
+    std::string descr;    // as given to numpy.dtype(), e.g. "f8"
+    std::string problem;  // why it is unsupported; empty when supported
+    NumpyType type = NumpyType::kInt8;
+    bool big_endian = false;
+  };
+
+  const Node& node(uint32_t i) const { return nodes[i]; }
+  PickleValue Value(uint32_t i) const { return PickleValue(this, i); }
+
+  // The bytes of a str/bytes node that is not deferred.
+  absl::string_view StringOf(const Node& n) const {
+    if (n.flags & kInline) {
+      return absl::string_view(reinterpret_cast<const char*>(&n.payload),
+                               n.size);
+    }
+    return absl::string_view(reinterpret_cast<const char*>(n.payload), n.size);
+  }
+  const uint32_t* TupleItems(const Node& n) const {
+    return reinterpret_cast<const uint32_t*>(n.payload);
+  }
+
+  ChunkedVector<Node> nodes;
+  ByteArena arena;
+  std::vector<std::vector<uint32_t>> lists;
+  std::vector<Dict> dicts;
+  std::vector<Global> globals;
+  std::vector<Object> objects;
+  std::vector<Dtype> dtypes;
+  std::vector<NdArray> arrays;
+  uint32_t root = kNoNode;
+  std::string source_name;
+  int64_t memo_entries = 0;
+  int64_t memo_capacity = 0;
+  int64_t unread_bytes = 0;
+};
+
+// The data pointer of empty arrays and of the empty tuple.
+inline constexpr char kEmptyData[8] = {};
+
+// The n-byte little-endian unsigned integer at p.
+inline uint64_t LoadLittle(const char* p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+// Runs one parse.
+class Unpickler {
+ public:
+  Unpickler(Input* input, absl::string_view source,
+            const UnpickleOptions& options)
+      : in_(input), options_(options), store_(new Store) {
+    store_->source_name = std::string(source);
+  }
+
+  absl::StatusOr<Pickle> Run();
+
+ private:
+  // ---- Errors ----
+
+  absl::Status ErrorAt(
+      int64_t offset, absl::string_view op, absl::string_view what,
+      absl::StatusCode code = absl::StatusCode::kInvalidArgument) const;
+  std::string OpName() const;
+  absl::Status Error(absl::string_view what) const;
+  absl::Status Unsupported(absl::string_view what) const;
+  absl::Status Truncated(uint64_t needed) const;
+  std::string TypeOf(uint32_t node) const;
+
+  // ---- Nodes ----
+
+  uint32_t AddNode(PickleKind kind, uint8_t flags, uint32_t size,
+                   uint64_t payload) {
+    const uint32_t index = static_cast<uint32_t>(store_->nodes.size());
+    store_->nodes.push_back(Node{kind, flags, 0, size, payload});
+    return index;
+  }
+  void AddSingletons();
+  uint32_t AddInt(int64_t v) {
+    return AddNode(PickleKind::kInt, 0, 0, static_cast<uint64_t>(v));
+  }
+  uint32_t AddFloat(double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, 8);
+    return AddNode(PickleKind::kFloat, 0, 0, bits);
+  }
+  uint32_t AddString(PickleKind kind, absl::string_view bytes);
+  uint32_t AddTuple(const uint32_t* items, size_t n);
+  uint32_t AddList(const uint32_t* items, size_t n);
+  uint32_t AddDict();
+  uint32_t AddObject(PickleObjectKind kind, uint32_t callable, uint32_t args);
+  const Node& N(uint32_t i) const { return store_->nodes[i]; }
+  Node& MutableNode(uint32_t i) { return store_->nodes[i]; }
+  bool IsString(uint32_t i) const;
+  // The bytes of a str/bytes node that must be small (not deferred).
+  absl::StatusOr<absl::string_view> SmallString(uint32_t i,
+                                                absl::string_view what) const;
+  // The items of a tuple or list node.
+  void ItemsOf(uint32_t i, const uint32_t** items, size_t* n) const;
+  // An int or bool node's value.
+  bool IntOf(uint32_t i, int64_t* v) const;
+
+  // ---- Stack ----
+
+  size_t Floor() const { return marks_.empty() ? 0 : marks_.back(); }
+  absl::Status Underflow(size_t needed) const;
+  // Checks that n values are above the mark floor.
+  absl::Status NeedValues(size_t n) const;
+  uint32_t PopValue() {
+    const uint32_t v = stack_.back();
+    stack_.pop_back();
+    return v;
+  }
+  // Pops the last mark; *start is the stack position of the first value
+  // above it.
+  absl::Status PopMark(size_t* start);
+
+  // ---- Reading ----
+
+  absl::Status Need(size_t n);
+  absl::Status ReadUnsigned(int n, uint64_t* v);
+  absl::Status ReadLine(absl::string_view* line);
+
+  // Reads a string of n bytes and pushes it.
+  absl::Status ReadString(PickleKind kind, uint64_t n);
+
+  // ---- Memo ----
+
+  absl::Status Put(uint64_t index);
+  absl::Status Get(uint64_t index);
+
+  // ---- Opcodes ----
+
+  absl::Status Step();
+
+  // LONG1 / LONG4: n bytes of little-endian two's complement.
+  absl::Status ReadLong(uint64_t n);
+
+  // INT / LONG / FLOAT: a decimal text line.
+  absl::Status TextNumber();
+
+  absl::Status AppendTo(uint32_t target, const uint32_t* items, size_t n);
+
+  absl::Status SetItems(uint32_t target, const uint32_t* items, size_t n);
+
+  absl::Status PushGlobal(std::string module, std::string name);
+
+  // ---- REDUCE and its recognised callables ----
+
+  // "module.name" of the callable of the REDUCE being run (error messages).
+  std::string CallableName() const;
+
+  absl::Status Reduce();
+
+  // OrderedDict() or OrderedDict([(k, v), ...]).
+  absl::StatusOr<uint32_t> MakeOrderedDict(const uint32_t* a, size_t n);
+
+  // _codecs.encode(text, encoding): latin-1 (each code point one byte) or
+  // UTF-8 / ASCII (the bytes as they are).
+  absl::StatusOr<uint32_t> Encode(uint32_t text, uint32_t encoding);
+
+  // _reconstruct(numpy.ndarray, shape, typecode): an array waiting for BUILD.
+  absl::StatusOr<uint32_t> Reconstruct(uint32_t callable, uint32_t args,
+                                       const uint32_t* a, size_t n);
+
+  // A tuple of non-negative ints; the element count without overflow.
+  absl::Status ReadShape(uint32_t tuple, absl::string_view what,
+                         std::vector<int64_t>* shape, int64_t* count);
+
+  // numpy.dtype(descr, align, copy).
+  absl::StatusOr<uint32_t> MakeDtype(uint32_t callable, uint32_t args,
+                                     const uint32_t* a, size_t n);
+
+  // The dtype behind a numpy.dtype object node, or an error.
+  absl::StatusOr<const Store::Dtype*> DtypeOf(uint32_t node,
+                                              absl::string_view what) const;
+
+  // numpy.core.multiarray.scalar(dtype, raw bytes) -> int, float or bool.
+  absl::StatusOr<uint32_t> MakeScalar(const uint32_t* a, size_t n);
+
+  // ---- BUILD ----
+
+  absl::Status Build();
+
+  // dtype state: (version, byteorder, subarray, names, fields, ...).
+  absl::Status BuildDtype(int32_t index, uint32_t state);
+
+  // ndarray state: ([version,] shape, dtype, is_fortran, raw data).
+  absl::Status BuildArray(NdArray& array, uint32_t state);
+
+  absl::Status ArraySizeError(const NdArray& array, uint64_t found) const;
+
+  // Points the array at `raw` (or at a copy in native byte order and C
+  // order), after checking its size and, for bool, its bytes.
+  absl::Status DecodeArray(NdArray& array, absl::string_view raw);
+
+  // ---- STOP ----
+
+  absl::Status Finish();
+
+  bool TooBig(const NdArray& array) const;
+  bool IsSkipKey(uint32_t key) const;
+
+  // Marks the nodes reachable from the root without passing a skipped key
+  // or entering an array that is too big.
+  std::vector<bool> Reachable() const;
+
+  // Reads a deferred string from the input.
+  absl::Status Materialize(uint32_t i);
+
+  Input* in_;
+  const UnpickleOptions& options_;
+  std::unique_ptr<Store> store_;
+  std::vector<uint32_t> stack_;
+  std::vector<size_t> marks_;
+  ChunkedVector<uint32_t> memo_;
+  uint64_t memo_count_ = 0;
+  std::vector<uint32_t> deferred_;
+  int64_t op_offset_ = 0;
+  uint8_t op_ = 0;
+  uint32_t callable_ = 0;  // of the REDUCE being run
+};
+
+}  // namespace pickle_internal
+}  // namespace elm
+
+#endif  // ELM_IO_PICKLE_INTERNAL_H_
