@@ -11,9 +11,10 @@
 #include "absl/strings/str_cat.h"
 #include "autodiff/kernels.h"
 #include "autodiff/ops.h"
+#include "autodiff/state_dict.h"
 #include "autodiff/tensor.h"
 #include "base/rng.h"
-#include "base/strings.h"
+#include "base/status_macros.h"
 #include "glog/logging.h"
 
 namespace elm {
@@ -227,57 +228,15 @@ template <typename T>
 absl::Status LstmModel<T>::LoadStateDict(absl::Span<const NamedTensor> tensors,
                                          absl::string_view prefix,
                                          absl::string_view source) {
-  std::vector<bool> used(tensors.size(), false);
-  // Check everything before writing anything: a failed load leaves the model
-  // unchanged.
-  std::vector<const NamedTensor*> found(params_.num_params(), nullptr);
-  for (int id = 0; id < params_.num_params(); ++id) {
-    const ParamInfo& info = params_.info(id);
-    const std::string full = absl::StrCat(prefix, info.name);
-    for (size_t k = 0; k < tensors.size(); ++k) {
-      if (tensors[k].name == full) {
-        used[k] = true;
-        found[id] = &tensors[k];
-        break;
-      }
-    }
-    if (found[id] == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": missing tensor '", full, "'"));
-    }
-    const NamedTensor& t = *found[id];
-    const bool vector = absl::StrContains(info.name, "bias");
-    const std::vector<int64_t> want =
-        vector ? std::vector<int64_t>{info.cols}
+  // LoadParams checks everything before writing anything: a failed load
+  // leaves the model unchanged.
+  StateDictReader reader(tensors, prefix, source);
+  RETURN_IF_ERROR(LoadParams(reader, &params_, [](const ParamInfo& info) {
+    return absl::StrContains(info.name, "bias")
+               ? std::vector<int64_t>{info.cols}
                : std::vector<int64_t>{info.rows, info.cols};
-    if (t.shape != want) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": tensor '", full, "' has shape ",
-                       ShapeString(t.shape), "; expected ", ShapeString(want)));
-    }
-    if (!t.is_floating()) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", full,
-                                                     "' has dtype ", t.dtype,
-                                                     "; expected f32 or f64"));
-    }
-    if (static_cast<int64_t>(t.values.size()) != info.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": tensor '", full, "' holds ", t.values.size(),
-                       " values for shape ", ShapeString(want)));
-    }
-  }
-  for (size_t k = 0; k < tensors.size(); ++k) {
-    if (!used[k] && absl::StartsWith(tensors[k].name, prefix)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": unexpected tensor '", tensors[k].name, "' for an LSTM"));
-    }
-  }
-  for (int id = 0; id < params_.num_params(); ++id) {
-    View<T> v = params_.value(id);
-    for (int64_t i = 0; i < v.size(); ++i)
-      v[i] = static_cast<T>(found[id]->values[i]);
-  }
-  return absl::OkStatus();
+  }));
+  return reader.CheckAllUsed(" for an LSTM");
 }
 
 template <typename T>

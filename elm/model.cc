@@ -7,11 +7,11 @@
 #include <type_traits>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "autodiff/ops.h"
+#include "autodiff/state_dict.h"
 #include "base/rng.h"
-#include "base/strings.h"
+#include "base/status_macros.h"
 #include "glog/logging.h"
 
 namespace elm {
@@ -104,72 +104,23 @@ template <typename T>
 absl::Status ElmModel<T>::LoadStateDictImpl(
     absl::Span<const NamedTensor> tensors, absl::string_view prefix,
     absl::string_view source) {
-  std::vector<bool> used(tensors.size(), false);
-  auto find = [&](absl::string_view name) -> const NamedTensor* {
-    const std::string full = absl::StrCat(prefix, name);
-    for (size_t i = 0; i < tensors.size(); ++i) {
-      if (tensors[i].name == full) {
-        used[i] = true;
-        return &tensors[i];
-      }
-    }
-    return nullptr;
-  };
+  StateDictReader reader(tensors, prefix, source);
   auto error = [&](absl::string_view name, absl::string_view problem) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": tensor '", prefix, name, "' ", problem));
-  };
-  auto check_shape = [&](const NamedTensor& t, absl::string_view name,
-                         const std::vector<int64_t>& want) -> absl::Status {
-    if (t.shape != want) {
-      return error(name, absl::StrCat("has shape ", ShapeString(t.shape),
-                                      "; expected ", ShapeString(want)));
-    }
-    const size_t held = t.is_floating() ? t.values.size() : t.int_values.size();
-    if (static_cast<int64_t>(held) != t.num_elements()) {
-      return error(name, absl::StrCat("holds ", held, " values for shape ",
-                                      ShapeString(t.shape)));
-    }
-    return absl::OkStatus();
+    return reader.Error(absl::StrCat(prefix, name), problem);
   };
 
-  // Parameters.
-  for (int id = 0; id < params_.num_params(); ++id) {
-    const ParamInfo& info = params_.info(id);
-    const NamedTensor* t = find(info.name);
-    if (t == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": missing tensor '", prefix, info.name, "'"));
-    }
-    const std::vector<int64_t> want =
-        info.rows == 1 && info.name.find(".weight") == std::string::npos
-            ? std::vector<int64_t>{info.cols}
-            : std::vector<int64_t>{info.rows, info.cols};
-    if (absl::Status st = check_shape(*t, info.name, want); !st.ok()) return st;
-    if (!t->is_floating()) {
-      return error(info.name,
-                   absl::StrCat("has dtype ", t->dtype, "; expected f32"));
-    }
-    View<T> v = params_.value(id);
-    for (int64_t i = 0; i < v.size(); ++i) v[i] = static_cast<T>(t->values[i]);
-  }
+  // Parameters: biases and the other [1, n] parameters as vectors.
+  RETURN_IF_ERROR(LoadParams(reader, &params_, [](const ParamInfo& info) {
+    return info.rows == 1 && info.name.find(".weight") == std::string::npos
+               ? std::vector<int64_t>{info.cols}
+               : std::vector<int64_t>{info.rows, info.cols};
+  }));
 
   // Buffers.
   const char* tau_name = shape_.v2 ? "tau_b" : "tau_s";
-  const NamedTensor* tau = find(tau_name);
-  if (tau == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": missing tensor '", prefix, tau_name, "'"));
-  }
-  if (absl::Status st =
-          check_shape(*tau, tau_name, {static_cast<int64_t>(tau_.size())});
-      !st.ok()) {
-    return st;
-  }
-  if (!tau->is_floating()) {
-    return error(tau_name,
-                 absl::StrCat("has dtype ", tau->dtype, "; expected f32"));
-  }
+  ASSIGN_OR_RETURN(
+      const NamedTensor* tau,
+      reader.RequireFloating(tau_name, {static_cast<int64_t>(tau_.size())}));
   for (size_t i = 0; i < tau_.size(); ++i) {
     tau_[i] = static_cast<T>(tau->values[i]);
     if (!(tau_[i] > 0))
@@ -177,31 +128,28 @@ absl::Status ElmModel<T>::LoadStateDictImpl(
                                           "; expected τ > 0"));
   }
 
-  const NamedTensor* index = find("input_to_synapse_indices");
-  const NamedTensor* mask = find("valid_indices_mask");
+  const NamedTensor* index = reader.Find("input_to_synapse_indices");
+  const NamedTensor* mask = reader.Find("valid_indices_mask");
   if (shape_.routing == Routing::kNone) {
     // The reference stores empty tensors here; accept them or nothing.
     for (const NamedTensor* t : {index, mask}) {
       if (t != nullptr && t->num_elements() != 0) {
-        return error(
-            t->name.substr(prefix.size()),
+        return reader.Error(
+            t->name,
             "is not empty, but the config has no input_to_synapse_routing");
       }
     }
   } else {
     const int64_t S = shape_.num_synapse;
     if (index == nullptr || mask == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": missing tensor '", prefix,
-          index == nullptr ? "input_to_synapse_indices" : "valid_indices_mask",
-          "' (the config routes inputs to synapses)"));
+      return reader
+          .Require(index == nullptr ? "input_to_synapse_indices"
+                                    : "valid_indices_mask",
+                   " (the config routes inputs to synapses)")
+          .status();
     }
-    if (absl::Status st = check_shape(*index, "input_to_synapse_indices", {S});
-        !st.ok())
-      return st;
-    if (absl::Status st = check_shape(*mask, "valid_indices_mask", {S});
-        !st.ok())
-      return st;
+    RETURN_IF_ERROR(reader.CheckShape(*index, {S}));
+    RETURN_IF_ERROR(reader.CheckShape(*mask, {S}));
     if (index->is_floating())
       return error("input_to_synapse_indices", "must hold integers");
     routing_.index.assign(index->int_values.begin(), index->int_values.end());
@@ -220,14 +168,7 @@ absl::Status ElmModel<T>::LoadStateDictImpl(
     mask_.assign(routing_.mask.begin(), routing_.mask.end());
   }
 
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    if (!used[i] && absl::StartsWith(tensors[i].name, prefix)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": unexpected tensor '", tensors[i].name,
-                       "' for this model config"));
-    }
-  }
-  return absl::OkStatus();
+  return reader.CheckAllUsed(" for this model config");
 }
 
 template <typename T>
