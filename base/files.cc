@@ -1,4 +1,5 @@
-// WriteFileAtomically and ReadFileToString over POSIX calls: see files.h.
+// AtomicFileWriter, WriteFileAtomically and ReadFileToString over POSIX
+// calls: see files.h.
 #include "base/files.h"
 
 #include <fcntl.h>
@@ -8,11 +9,15 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace elm {
 namespace {
+
+// Appends are gathered up to this many bytes before a write.
+constexpr size_t kBufferBytes = 1 << 20;
 
 bool WriteAll(int fd, absl::string_view data) {
   while (!data.empty()) {
@@ -61,9 +66,8 @@ std::string DirectoryOf(const std::string& path) {
   return path.substr(0, slash);
 }
 
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view contents,
-                                 absl::string_view what) {
+absl::StatusOr<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Create(
+    const std::string& path, absl::string_view what) {
   std::string tmp;
   const int fd = CreateTemporary(path, &tmp);
   if (fd < 0) {
@@ -72,29 +76,100 @@ absl::Status WriteFileAtomically(const std::string& path,
         error, absl::StrCat(path, ": cannot write ", what, DirectoryHint(path),
                             ": cannot create '", tmp, "'"));
   }
-  // From here on, remove the temporary file on failure.
-  auto fail = [&](absl::string_view step, bool close_fd) {
+  return std::unique_ptr<AtomicFileWriter>(
+      new AtomicFileWriter(path, std::move(tmp), std::string(what), fd));
+}
+
+AtomicFileWriter::AtomicFileWriter(std::string path, std::string tmp,
+                                   std::string what, int fd)
+    : path_(std::move(path)),
+      tmp_(std::move(tmp)),
+      what_(std::move(what)),
+      fd_(fd) {}
+
+AtomicFileWriter::~AtomicFileWriter() { Abandon(); }
+
+void AtomicFileWriter::Abandon() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+  buffer_.clear();
+}
+
+absl::Status AtomicFileWriter::Fail(absl::string_view step) {
+  const int error = errno;
+  Abandon();
+  return absl::ErrnoToStatus(
+      error, absl::StrCat(path_, ": cannot write ", what_, ": ", step, " '",
+                          tmp_, "'"));
+}
+
+absl::Status AtomicFileWriter::NotOpen() const {
+  return absl::FailedPreconditionError(
+      absl::StrCat(path_, ": cannot write ", what_,
+                   ": the file was already committed or abandoned"));
+}
+
+absl::Status AtomicFileWriter::Flush() {
+  if (!WriteAll(fd_, buffer_)) return Fail("cannot write");
+  buffer_.clear();
+  return absl::OkStatus();
+}
+
+absl::Status AtomicFileWriter::Append(absl::string_view bytes) {
+  if (fd_ < 0) return NotOpen();
+  if (buffer_.size() + bytes.size() <= kBufferBytes) {
+    buffer_.append(bytes.data(), bytes.size());
+    return absl::OkStatus();
+  }
+  if (absl::Status st = Flush(); !st.ok()) return st;
+  if (bytes.size() >= kBufferBytes) {
+    if (!WriteAll(fd_, bytes)) return Fail("cannot write");
+  } else {
+    buffer_.assign(bytes.data(), bytes.size());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AtomicFileWriter::Commit() {
+  if (fd_ < 0) return NotOpen();
+  if (absl::Status st = Flush(); !st.ok()) return st;
+  if (::fsync(fd_) != 0) return Fail("cannot fsync");
+  const int fd = fd_;
+  fd_ = -1;  // closed below, whatever happens
+  if (::close(fd) != 0) {
     const int error = errno;
-    if (close_fd) ::close(fd);
-    ::unlink(tmp.c_str());
+    ::unlink(tmp_.c_str());
     return absl::ErrnoToStatus(
-        error, absl::StrCat(path, ": cannot write ", what, ": ", step, " '",
-                            tmp, "'"));
-  };
-  if (!WriteAll(fd, contents)) return fail("cannot write", true);
-  if (::fsync(fd) != 0) return fail("cannot fsync", true);
-  if (::close(fd) != 0) return fail("cannot close", false);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return fail("cannot rename into place", false);
+        error, absl::StrCat(path_, ": cannot write ", what_, ": cannot close '",
+                            tmp_, "'"));
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(tmp_.c_str());
+    return absl::ErrnoToStatus(
+        error, absl::StrCat(path_, ": cannot write ", what_,
+                            ": cannot rename into place '", tmp_, "'"));
   }
   // Make the rename durable (best effort: some file systems refuse).
   const int dir_fd =
-      ::open(DirectoryOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      ::open(DirectoryOf(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
   return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomically(const std::string& path,
+                                 absl::string_view contents,
+                                 absl::string_view what) {
+  absl::StatusOr<std::unique_ptr<AtomicFileWriter>> writer =
+      AtomicFileWriter::Create(path, what);
+  if (!writer.ok()) return writer.status();
+  if (absl::Status st = (*writer)->Append(contents); !st.ok()) return st;
+  return (*writer)->Commit();
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,

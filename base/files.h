@@ -1,14 +1,19 @@
 // Whole files: WriteFileAtomically replaces a file so that readers, and the
 // file after a crash, see either the old contents or the new ones, never a
-// part (checkpoints, reports, compact NeuronIO files); ReadFileToString reads
-// one into memory with errors that name it.
+// part (checkpoints, reports, ELMTENSOR and compact NeuronIO files);
+// AtomicFileWriter does the same for a file written in pieces (.npy);
+// ReadFileToString reads a file into memory with errors that name it.
 //
 // Example:
 //   RETURN_IF_ERROR(WriteFileAtomically(path, bytes, "checkpoint"));
+//   ASSIGN_OR_RETURN(std::unique_ptr<AtomicFileWriter> w,
+//                    AtomicFileWriter::Create(path, ".npy file"));
+//   RETURN_IF_ERROR(w->Append(header));  ... RETURN_IF_ERROR(w->Commit());
 //   ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path, "checkpoint"));
 #ifndef ELM_BASE_FILES_H_
 #define ELM_BASE_FILES_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -17,14 +22,52 @@
 
 namespace elm {
 
-// Writes `contents` to a new temporary file beside `path` (named
-// "<path>.tmp.<pid>.<n>", created exclusively with mode 0666 less the umask),
-// fsyncs it, renames it over `path` and fsyncs the directory (best effort:
-// some file systems refuse). On failure the temporary file is removed, a
-// previous file at `path` is left as it was, and the status (its code from
-// errno: NotFound for a missing directory, PermissionDenied, ...) reads
+// A file written in pieces to a new temporary file beside `path` (named
+// "<path>.tmp.<pid>.<n>", created exclusively with mode 0666 less the umask)
+// that Commit fsyncs, renames over `path` and makes durable by fsyncing the
+// directory (best effort: some file systems refuse). Until then, and after
+// any failure, `path` is as it was; a failure or the destructor of an
+// uncommitted writer removes the temporary file. Errors (their code from
+// errno: NotFound for a missing directory, PermissionDenied, ...) read
 // "<path>: cannot write <what>[ (directory '<dir>' does not exist)]: <step>
-// '<tmp>': <errno text>".
+// '<tmp>': <errno text>". Not thread-safe.
+class AtomicFileWriter {
+ public:
+  static absl::StatusOr<std::unique_ptr<AtomicFileWriter>> Create(
+      const std::string& path, absl::string_view what = "file");
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  // Appends bytes (buffered). FailedPrecondition once committed or failed.
+  absl::Status Append(absl::string_view bytes);
+  // Writes what is buffered and puts the file in place. The writer is done
+  // afterwards, whatever the result.
+  absl::Status Commit();
+  // Drops the file: the temporary file is removed, `path` stays as it was.
+  void Abandon();
+
+  // False once committed, abandoned or failed.
+  bool is_open() const { return fd_ >= 0; }
+  const std::string& path() const { return path_; }
+  const std::string& temp_path() const { return tmp_; }
+
+ private:
+  AtomicFileWriter(std::string path, std::string tmp, std::string what, int fd);
+  absl::Status Flush();
+  // Abandons the file and returns the error of `step` (errno as it was).
+  absl::Status Fail(absl::string_view step);
+  absl::Status NotOpen() const;
+
+  const std::string path_;
+  const std::string tmp_;
+  const std::string what_;
+  int fd_;
+  std::string buffer_;
+};
+
+// The whole of `contents` as the file at `path`, through an AtomicFileWriter:
+// the previous file stays whole until the new one replaces it.
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view contents,
                                  absl::string_view what = "file");

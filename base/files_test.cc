@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -171,6 +172,55 @@ TEST(WriteFileAtomicallyTest, ConcurrentWritersEachWriteWhole) {
   ASSERT_EQ(got.size(), 10000u);
   EXPECT_EQ(got, std::string(10000, got[0]));
   EXPECT_EQ(Entries(dir), std::vector<std::string>{"shared"});
+}
+
+TEST(AtomicFileWriterTest, PiecesAppearWholeAtCommit) {
+  const std::string dir = TestDir("pieces");
+  const std::string path = dir + "/out";
+  ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
+  absl::StatusOr<std::unique_ptr<AtomicFileWriter>> w =
+      AtomicFileWriter::Create(path, ".npy file");
+  ASSERT_TRUE(w.ok()) << w.status();
+  std::string want;
+  // Small pieces (buffered), one larger than the buffer, small ones again.
+  for (int i = 0; i < 1000; ++i) want += std::string(1 + i % 7, 'a' + i % 26);
+  want += std::string(3 << 20, 'z');
+  want += "tail";
+  size_t at = 0;
+  for (size_t n : {size_t{10}, size_t{5000}, want.size() - 5010}) {
+    ASSERT_TRUE((*w)->Append(absl::string_view(want).substr(at, n)).ok());
+    at += n;
+    EXPECT_EQ(Read(path), "old");  // not yet
+  }
+  EXPECT_TRUE(absl::StartsWith((*w)->temp_path(), path + ".tmp."));
+  ASSERT_TRUE((*w)->Commit().ok());
+  EXPECT_EQ(Read(path), want);
+  EXPECT_FALSE((*w)->is_open());
+  const absl::Status again = (*w)->Append("x");
+  EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition) << again;
+  EXPECT_EQ(Entries(dir), std::vector<std::string>{"out"});
+}
+
+TEST(AtomicFileWriterTest, AbandonedOrDestroyedLeavesThePreviousFile) {
+  const std::string dir = TestDir("abandon");
+  const std::string path = dir + "/out";
+  ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
+  {
+    absl::StatusOr<std::unique_ptr<AtomicFileWriter>> w =
+        AtomicFileWriter::Create(path);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->Append(std::string(2 << 20, 'x')).ok());
+    EXPECT_EQ(Entries(dir).size(), 2u);  // the temporary file
+  }
+  EXPECT_EQ(Read(path), "old");
+  EXPECT_EQ(Entries(dir), std::vector<std::string>{"out"});
+  absl::StatusOr<std::unique_ptr<AtomicFileWriter>> w =
+      AtomicFileWriter::Create(path);
+  ASSERT_TRUE(w.ok()) << w.status();
+  (*w)->Abandon();
+  EXPECT_EQ((*w)->Commit().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Read(path), "old");
+  EXPECT_EQ(Entries(dir), std::vector<std::string>{"out"});
 }
 
 TEST(ReadFileToStringTest, ReadsWhatWasWritten) {

@@ -1,15 +1,8 @@
 // The .npy writer and reader: see npy.h.
 #include "io/npy.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <string>
 #include <utility>
@@ -21,6 +14,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 #include "base/strings.h"
 #include "glog/logging.h"
 
@@ -37,12 +32,6 @@ constexpr int kAlignment = 64;
 absl::Status FileError(const std::string& path, absl::string_view what) {
   return absl::InvalidArgumentError(
       absl::StrCat(".npy file '", path, "': ", what));
-}
-
-absl::Status ErrnoError(const std::string& path, absl::string_view what,
-                        int err) {
-  return absl::InternalError(
-      absl::StrCat(".npy file '", path, "': ", what, ": ", std::strerror(err)));
 }
 
 // a · b, or false when it overflows int64.
@@ -269,22 +258,14 @@ absl::StatusOr<int64_t> NpySize(NpyDtype dtype,
 
 // ---- NpyWriter ----
 
-NpyWriter::NpyWriter(std::string path, std::string temp_path, std::FILE* file,
-                     NpyDtype dtype, int64_t num_elements)
-    : path_(std::move(path)),
-      temp_path_(std::move(temp_path)),
-      file_(file),
+NpyWriter::NpyWriter(std::unique_ptr<AtomicFileWriter> file, NpyDtype dtype,
+                     int64_t num_elements)
+    : path_(file->path()),
+      file_(std::move(file)),
       dtype_(dtype),
       num_elements_(num_elements) {}
 
-NpyWriter::~NpyWriter() { Abandon(); }
-
-void NpyWriter::Abandon() {
-  if (file_ == nullptr) return;
-  std::fclose(file_);
-  file_ = nullptr;
-  std::remove(temp_path_.c_str());
-}
+NpyWriter::~NpyWriter() = default;  // an uncommitted file is abandoned
 
 absl::StatusOr<std::unique_ptr<NpyWriter>> NpyWriter::Create(
     const std::string& path, NpyDtype dtype,
@@ -293,30 +274,12 @@ absl::StatusOr<std::unique_ptr<NpyWriter>> NpyWriter::Create(
   if (!header.ok()) {
     return FileError(path, header.status().message());
   }
-  std::string temp = absl::StrCat(path, ".tmp.XXXXXX");
-  const int fd = mkstemp(temp.data());
-  if (fd < 0) {
-    return ErrnoError(path, "cannot create a temporary file beside it", errno);
-  }
-  // mkstemp makes the file private (0600); give it the mode a plain create
-  // would have (0666 less the umask), as numpy.save does.
-  const mode_t mask = umask(0);
-  umask(mask);
-  fchmod(fd, 0666 & ~mask);
-  std::FILE* file = fdopen(fd, "wb");
-  if (file == nullptr) {
-    const int err = errno;
-    close(fd);
-    std::remove(temp.c_str());
-    return ErrnoError(path, "cannot open the temporary file", err);
-  }
-  std::unique_ptr<NpyWriter> writer(
-      new NpyWriter(path, temp, file, dtype, *NumElements(shape)));
-  if (std::fwrite(header->data(), 1, header->size(), file) != header->size()) {
-    const int err = errno;
-    return ErrnoError(path, "cannot write the header", err);
-  }
-  return writer;
+  absl::StatusOr<std::unique_ptr<AtomicFileWriter>> file =
+      AtomicFileWriter::Create(path, ".npy file");
+  if (!file.ok()) return file.status();
+  if (absl::Status st = (*file)->Append(*header); !st.ok()) return st;
+  return std::unique_ptr<NpyWriter>(
+      new NpyWriter(std::move(*file), dtype, *NumElements(shape)));
 }
 
 absl::Status NpyWriter::DtypeMismatch(NpyDtype given) const {
@@ -326,7 +289,7 @@ absl::Status NpyWriter::DtypeMismatch(NpyDtype given) const {
 }
 
 absl::Status NpyWriter::AppendRaw(const void* data, int64_t count) {
-  if (file_ == nullptr) {
+  if (!file_->is_open()) {
     return absl::FailedPreconditionError(absl::StrCat(
         ".npy file '", path_, "': append after Commit() or a failed write"));
   }
@@ -338,45 +301,24 @@ absl::Status NpyWriter::AppendRaw(const void* data, int64_t count) {
   }
   if (count == 0) return absl::OkStatus();
   const size_t size = NpyItemSize(dtype_);
-  if (std::fwrite(data, size, count, file_) != static_cast<size_t>(count)) {
-    const int err = errno;
-    Abandon();
-    return ErrnoError(path_, "write failed", err);
-  }
+  RETURN_IF_ERROR(file_->Append(absl::string_view(
+      static_cast<const char*>(data), static_cast<size_t>(count) * size)));
   written_ += count;
   return absl::OkStatus();
 }
 
 absl::Status NpyWriter::Commit() {
-  if (file_ == nullptr) {
+  if (!file_->is_open()) {
     return absl::FailedPreconditionError(absl::StrCat(
         ".npy file '", path_, "': Commit() after Commit() or a failed write"));
   }
   if (written_ != num_elements_) {
-    Abandon();
+    file_->Abandon();
     return absl::InvalidArgumentError(
         absl::StrCat(".npy file '", path_, "': only ", written_, " of the ",
                      num_elements_, " elements were written; not saved"));
   }
-  if (std::fflush(file_) != 0 || fsync(fileno(file_)) != 0) {
-    const int err = errno;
-    Abandon();
-    return ErrnoError(path_, "cannot flush the data to disk", err);
-  }
-  const int closed = std::fclose(file_);
-  file_ = nullptr;
-  if (closed != 0) {
-    const int err = errno;
-    std::remove(temp_path_.c_str());
-    return ErrnoError(path_, "cannot close the temporary file", err);
-  }
-  if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
-    const int err = errno;
-    std::remove(temp_path_.c_str());
-    return ErrnoError(
-        path_, absl::StrCat("cannot rename ", temp_path_, " to it"), err);
-  }
-  return absl::OkStatus();
+  return file_->Commit();
 }
 
 absl::Status WriteNpyRaw(const std::string& path, NpyDtype dtype,
@@ -414,13 +356,8 @@ template std::vector<int64_t> NpyArray::values<int64_t>() const;
 template std::vector<uint8_t> NpyArray::values<uint8_t>() const;
 
 absl::StatusOr<NpyArray> ReadNpy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat(
-        ".npy file '", path, "': cannot open: ", std::strerror(errno)));
-  }
-  const std::string bytes((std::istreambuf_iterator<char>(in)),
-                          std::istreambuf_iterator<char>());
+  ASSIGN_OR_RETURN(const std::string bytes,
+                   ReadFileToString(path, ".npy file"));
   if (bytes.size() < 10 || bytes.compare(0, kMagicSize, kMagic) != 0) {
     return FileError(path, "not a .npy file (no \\x93NUMPY magic)");
   }

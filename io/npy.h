@@ -6,15 +6,15 @@
 // of 64 bytes, then the array's elements in C order, little-endian. This
 // provides the header (`NpyHeader`), the exact file size (`NpySize`), a
 // streaming writer that writes a temporary file beside the target and renames
-// it over the target only when every element has been written (`NpyWriter`,
-// and `WriteNpy` for an array in memory), and a small reader (`ReadNpy`, for
+// it over the target only when every element has been written (`NpyWriter`
+// over base/files.h's AtomicFileWriter, and `WriteNpy` for an array in
+// memory), and a small reader (`ReadNpy`, for
 // tests and checks) of C-order little-endian files of versions 1.0 to 3.0.
 // Every file problem is an absl::Status naming the file.
 #ifndef ELM_IO_NPY_H_
 #define ELM_IO_NPY_H_
 
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "base/files.h"
 
 namespace elm {
 
@@ -114,14 +115,12 @@ class NpyWriter {
   int64_t written() const { return written_; }
 
  private:
-  NpyWriter(std::string path, std::string temp_path, std::FILE* file,
-            NpyDtype dtype, int64_t num_elements);
+  NpyWriter(std::unique_ptr<AtomicFileWriter> file, NpyDtype dtype,
+            int64_t num_elements);
   absl::Status DtypeMismatch(NpyDtype given) const;
-  void Abandon();
 
   const std::string path_;
-  const std::string temp_path_;
-  std::FILE* file_;  // null once committed or abandoned
+  std::unique_ptr<AtomicFileWriter> file_;  // not open once done
   const NpyDtype dtype_;
   const int64_t num_elements_;
   int64_t written_ = 0;
