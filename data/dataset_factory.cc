@@ -1,10 +1,6 @@
 // The dataset factory: see dataset_factory.h.
 #include "data/dataset_factory.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/files.h"
 #include "base/status_macros.h"
 #include "base/user_path.h"
 #include "data/fashion_mnist.h"
@@ -51,17 +48,8 @@ absl::StatusOr<DatasetSpec> ParseDatasetSpecText(absl::string_view text,
 }
 
 absl::StatusOr<DatasetSpec> ReadDatasetSpecFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat(
-        "dataset spec '", path, "': cannot open: ", std::strerror(errno)));
-  }
-  const std::string text((std::istreambuf_iterator<char>(in)),
-                         std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    return absl::InternalError(
-        absl::StrCat("dataset spec '", path, "': read error"));
-  }
+  ASSIGN_OR_RETURN(const std::string text,
+                   ReadFileToString(path, "dataset spec"));
   return ParseDatasetSpecText(text, path);
 }
 

@@ -3,11 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <vector>
 
@@ -16,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/files.h"
 #include "base/status_macros.h"
 #include "elm/model_config.h"
 #include "experiments/model_registry.h"
@@ -319,13 +316,8 @@ absl::StatusOr<ExperimentSpec> ParseExperimentSpecText(
 }
 
 absl::StatusOr<ExperimentSpec> ReadExperimentSpecFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("spec '", path, "': cannot open: ", std::strerror(errno)));
-  }
-  const std::string text((std::istreambuf_iterator<char>(in)),
-                         std::istreambuf_iterator<char>());
+  ASSIGN_OR_RETURN(const std::string text,
+                   ReadFileToString(path, "experiment spec"));
   return ParseExperimentSpecText(text, path);
 }
 
