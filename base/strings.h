@@ -20,9 +20,11 @@ enum class ShapeStyle {
 std::string ShapeString(absl::Span<const int64_t> shape,
                         ShapeStyle style = ShapeStyle::kTuple);
 
-// The shortest decimal form that parses back (strtod) to exactly `v`, as
-// Python's repr(float) and std::to_chars choose it: "0.1", "3", "-2.5e-07",
-// "1e+20". Not-a-number is "nan" and infinities are "inf" / "-inf".
+// The shortest decimal form that parses back (strtod) to exactly `v`
+// (std::to_chars; the digits Python's repr(float) chooses, but an integral
+// value has no ".0"): "0.1", "3", "-2.5e-07", "1e+20". Not-a-number is "nan",
+// the infinities "inf" and "-inf". A float widened to double prints the
+// double's digits (0.1f: "0.10000000149011612").
 std::string Num(double v);
 
 }  // namespace elm
