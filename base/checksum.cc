@@ -1,4 +1,4 @@
-// Crc32 over zlib's crc32: see checksum.h.
+// Crc32 over zlib's crc32, and Fnv1a64: see checksum.h.
 #include "base/checksum.h"
 
 #include <zlib.h>
@@ -18,6 +18,15 @@ uint32_t Crc32(absl::string_view bytes, uint32_t crc) {
     pos += n;
   }
   return static_cast<uint32_t>(c);
+}
+
+uint64_t Fnv1a64(absl::string_view bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
 }
 
 }  // namespace elm

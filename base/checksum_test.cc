@@ -27,6 +27,13 @@ TEST(Crc32Test, PiecesMakeTheWhole) {
   }
 }
 
+// The published FNV-1a test vectors.
+TEST(Fnv1a64Test, CheckValues) {
+  EXPECT_EQ(Fnv1a64(""), 0xcbf29ce484222325ull);
+  EXPECT_EQ(Fnv1a64("a"), 0xaf63dc4c8601ec8cull);
+  EXPECT_EQ(Fnv1a64("foobar"), 0x85944171f73967e8ull);
+}
+
 // Longer than one zlib call takes (Crc32 passes at most 1 GiB a call, as
 // zlib's length is a 32-bit uInt): zero pages mapped, not allocated, against
 // the CRC of as many zeros that zlib's crc32_combine builds by doubling.

@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "base/checksum.h"
 #include "base/files.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
@@ -90,16 +91,6 @@ const char* DTypeName(CheckpointTensor::DType dtype) {
     default:
       return nullptr;
   }
-}
-
-// 64-bit FNV-1a.
-uint64_t Fnv1a64(absl::string_view data) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
 }
 
 // The bytes of `Checkpoint{trailer: {body_size, hash}}`: appended to a body,

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
+#include "base/checksum.h"
 #include "experiments/report/svg_plot.h"
 
 namespace elm {
@@ -49,15 +50,6 @@ std::string XmlEscape(absl::string_view text) {
 
 namespace svg_internal {
 namespace {
-
-uint64_t Fnv1a64(absl::string_view data) {
-  uint64_t h = 1469598103934665603ull;
-  for (const char c : data) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 }  // namespace
 
