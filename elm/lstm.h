@@ -102,8 +102,9 @@ class LstmModel {
   // Loads a state_dict (names as above, each prefixed by `prefix`; biases
   // 1-D). Every parameter must be present with its expected shape and a
   // floating dtype; a missing, misshapen or unexpected tensor is an
-  // InvalidArgument naming it and the expected shape. `source` names the file
-  // in messages.
+  // InvalidArgument naming it and the expected shape (LoadParams,
+  // autodiff/state_dict.h); a failed load leaves the model unchanged. `source`
+  // names the file in messages.
   absl::Status LoadStateDict(absl::Span<const NamedTensor> tensors,
                              absl::string_view prefix,
                              absl::string_view source);

@@ -104,8 +104,8 @@ class ElmModel {
   // Loads a reference state_dict (names as above, each prefixed by `prefix`,
   // torch shapes: 1-D vectors, [out, in] weights). Every parameter and buffer
   // must be present with its expected shape; a missing, misshapen or unexpected
-  // tensor is an error naming it and the expected shape. `source` names the
-  // file in messages.
+  // tensor is an error naming it and the expected shape (StateDictReader,
+  // autodiff/state_dict.h). `source` names the file in messages.
   absl::Status LoadStateDict(absl::Span<const NamedTensor> tensors,
                              absl::string_view prefix,
                              absl::string_view source);
