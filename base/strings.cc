@@ -5,7 +5,9 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "glog/logging.h"
 
 namespace elm {
 
@@ -23,6 +25,11 @@ std::string Num(double v) {
   char buf[64];
   const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), v);
   return std::string(buf, r.ptr);
+}
+
+std::string Num(double v, int significant_digits) {
+  CHECK_GE(significant_digits, 1);
+  return absl::StrFormat("%.*g", significant_digits, v);
 }
 
 }  // namespace elm

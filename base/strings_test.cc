@@ -53,5 +53,15 @@ TEST(NumTest, ReadsBackExactly) {
   }
 }
 
+TEST(NumTest, SignificantDigitsAsPrintfG) {
+  EXPECT_EQ(Num(0.1234567891234, 9), "0.123456789");
+  EXPECT_EQ(Num(1.0 / 3.0, 3), "0.333");
+  EXPECT_EQ(Num(1.5e-7, 9), "1.5e-07");
+  EXPECT_EQ(Num(250000.0, 2), "2.5e+05");
+  EXPECT_EQ(Num(42.0, 9), "42");
+  EXPECT_EQ(Num(std::nan(""), 9), "nan");
+  EXPECT_EQ(Num(-std::numeric_limits<double>::infinity(), 9), "-inf");
+}
+
 }  // namespace
 }  // namespace elm

@@ -13,7 +13,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/files.h"
 #include "base/status_macros.h"
+#include "base/strings.h"
 #include "base/thread_pool.h"
 #include "base/user_path.h"
 #include "data/dataset.h"
@@ -34,16 +36,6 @@ namespace elm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A number in the shortest form that reads back as the same double (Python's
-// repr), "nan" / "inf" / "-inf" otherwise.
-std::string Num(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, r.ptr);
-}
 
 absl::Status Prefixed(const absl::Status& status, absl::string_view prefix) {
   return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
@@ -376,14 +368,7 @@ absl::Status RunEvaluate(const EvaluateOptions& options) {
   if (options.json.empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(const std::string json, MetricsJson(outcome));
   const std::string path = ResolveUserPath(options.json);
-  std::ofstream out(path);
-  out << json;
-  out.close();
-  if (!out) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("--json: cannot write '", path, "'"));
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(path, json, "--json file");
 }
 
 }  // namespace elm

@@ -8,6 +8,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 
 namespace elm {
 
@@ -46,14 +48,11 @@ PlotSeries MetricsTable::Series(bool valid, absl::string_view column,
 }
 
 absl::StatusOr<MetricsTable> ReadMetricsTable(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
-  }
+  ASSIGN_OR_RETURN(const std::string text,
+                   ReadFileToString(path, "metrics file"));
   MetricsTable t;
-  std::string line;
   bool header = true;
-  while (std::getline(in, line)) {
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     std::vector<std::string> cols = absl::StrSplit(line, ',');
     if (header) {
       t.header = cols;

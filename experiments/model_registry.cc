@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "autodiff/state_dict.h"
 #include "base/status_macros.h"
 #include "elm/lif.h"
 #include "elm/lstm.h"
@@ -298,40 +299,11 @@ std::vector<NamedTensor> ParamStateDict(const ParamSet<float>& params) {
 absl::Status LoadParamStateDict(absl::Span<const NamedTensor> tensors,
                                 absl::string_view source,
                                 ParamSet<float>* params) {
-  const std::vector<ParamInfo>& infos = params->infos();
-  for (const NamedTensor& t : tensors) {
-    const auto it =
-        std::find_if(infos.begin(), infos.end(),
-                     [&](const ParamInfo& p) { return p.name == t.name; });
-    if (it == infos.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": unexpected tensor '", t.name, "'"));
-    }
-  }
-  for (const ParamInfo& info : infos) {
-    const auto it =
-        std::find_if(tensors.begin(), tensors.end(),
-                     [&](const NamedTensor& t) { return t.name == info.name; });
-    if (it == tensors.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": missing tensor '", info.name, "' [",
-                       info.rows, ", ", info.cols, "]"));
-    }
-    if (static_cast<int64_t>(it->values.size()) != info.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": tensor '", info.name, "' has ", it->values.size(),
-          " values; expected [", info.rows, ", ", info.cols, "]"));
-    }
-  }
-  for (const ParamInfo& info : infos) {
-    const auto it =
-        std::find_if(tensors.begin(), tensors.end(),
-                     [&](const NamedTensor& t) { return t.name == info.name; });
-    std::transform(it->values.begin(), it->values.end(),
-                   params->data() + info.offset,
-                   [](double v) { return static_cast<float>(v); });
-  }
-  return absl::OkStatus();
+  StateDictReader reader(tensors, /*prefix=*/"", source);
+  RETURN_IF_ERROR(LoadParams(reader, params, [](const ParamInfo& p) {
+    return std::vector<int64_t>{p.rows, p.cols};
+  }));
+  return reader.CheckAllUsed();
 }
 
 Var<float> DenseInput(Tape<float>& tape, const CsrView& x) {

@@ -171,13 +171,16 @@ TEST(ModelRegistryTest, ParamStateDictErrorsNameTheTensor) {
   EXPECT_EQ(other.data()[0], 1.5f);
   dict[1].values.pop_back();
   EXPECT_THAT(std::string(LoadParamStateDict(dict, "f", &other).message()),
-              HasSubstr("f: tensor 'b' has 1 values; expected [1, 2]"));
-  dict[1].name = "c";
+              HasSubstr("f: tensor 'b' holds 1 values for shape (1, 2)"));
+  dict[1].values.push_back(0.0);
+  dict.push_back(dict[1]);
+  dict[2].name = "c";
   EXPECT_THAT(std::string(LoadParamStateDict(dict, "f", &other).message()),
-              HasSubstr("unexpected tensor 'c'"));
-  dict.pop_back();
+              HasSubstr("f: unexpected tensor 'c'"));
+  dict.erase(dict.begin() + 1);
   EXPECT_THAT(std::string(LoadParamStateDict(dict, "f", &other).message()),
-              HasSubstr("missing tensor 'b'"));
+              HasSubstr("f: missing tensor 'b'"));
+  EXPECT_EQ(other.data()[0], 1.5f);  // a failed load leaves the values
 }
 
 TEST(ModelRegistryTest, DenseInputSumsTheNonzeros) {

@@ -27,8 +27,10 @@
 #include "autodiff/ops.h"
 #include "autodiff/optimizer.h"
 #include "autodiff/params.h"
+#include "base/files.h"
 #include "base/rng.h"
 #include "base/status_macros.h"
+#include "base/strings.h"
 #include "base/thread_pool.h"
 #include "base/user_path.h"
 #include "data/dataset_factory.h"
@@ -84,25 +86,6 @@ bool FileExists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view text) {
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      return absl::InternalError(absl::StrCat("cannot write '", tmp, "'"));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return absl::InternalError(
-        absl::StrCat("cannot write '", path, "': ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
-}
-
 std::string FormatDuration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
   const int64_t s = static_cast<int64_t>(seconds + 0.5);
@@ -110,11 +93,6 @@ std::string FormatDuration(double seconds) {
     return absl::StrFormat("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
   }
   return absl::StrFormat("%d:%02d", s / 60, s % 60);
-}
-
-std::string Num(double v) {
-  if (std::isnan(v)) return "";
-  return absl::StrFormat("%.9g", v);
 }
 
 // The header line of metrics.csv.
@@ -131,7 +109,9 @@ std::string MetricsRow(int64_t step, int epoch, absl::string_view phase,
                                     std::string(phase)};
   for (size_t c = cells.size(); c < columns.size(); ++c) {
     const auto it = values.find(columns[c]);
-    cells.push_back(it == values.end() ? std::string() : Num(it->second));
+    cells.push_back(it == values.end() || std::isnan(it->second)
+                        ? std::string()
+                        : Num(it->second, 9));
   }
   return absl::StrJoin(cells, ",");
 }
@@ -139,7 +119,7 @@ std::string MetricsRow(int64_t step, int epoch, absl::string_view phase,
 // A number of summary.json, as written there: to 9 significant digits.
 google::protobuf::Value SummaryNumber(double v) {
   double rounded = v;
-  if (std::isfinite(v)) CHECK(absl::SimpleAtod(Num(v), &rounded)) << v;
+  if (std::isfinite(v)) CHECK(absl::SimpleAtod(Num(v, 9), &rounded)) << v;
   return JsonNumber(rounded);
 }
 
@@ -355,12 +335,15 @@ absl::Status Trainer::TryResume() {
   interval_steps_ = state.interval_steps();
   for (int64_t i = 0; i < step_; ++i) schedule_->Step();
   // Keep the metrics rows up to the checkpoint.
-  std::ifstream in(dir_ + "/metrics.csv");
+  absl::StatusOr<std::string> csv =
+      ReadFileToString(dir_ + "/metrics.csv", "metrics file");
+  if (!csv.ok() && !absl::IsNotFound(csv.status())) return csv.status();
   std::string kept = MetricsHeader();
-  std::string line;
-  bool header = true;
   const int64_t epochs_done = step_ / spec_.train().batches_per_epoch();
-  while (std::getline(in, line)) {
+  bool header = true;
+  for (absl::string_view line :
+       absl::StrSplit(csv.ok() ? *csv : std::string(), '\n',
+                      absl::SkipEmpty())) {
     if (header) {
       header = false;
       continue;
