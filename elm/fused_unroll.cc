@@ -2,21 +2,43 @@
 // equations, the blocking and the checkpointing.
 #include "elm/fused_unroll.h"
 
-#ifdef __AVX__
-#include <immintrin.h>
-#endif
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
+#include "autodiff/simd/activations.h"
+#include "autodiff/simd/gemm.h"
+#include "autodiff/simd/vec.h"
 #include "autodiff/tensor.h"
 #include "glog/logging.h"
 
 namespace elm {
 namespace {
+
+// The kernels (autodiff/simd).
+using simd::ActBackward;
+using simd::ActForward;
+using simd::Activation;
+using simd::Dot;
+using simd::Gemm;
+using simd::GemmInit;
+using simd::GemmTN;
+using simd::GemmTNScratch;
+using simd::kLanes;
+using simd::LoadFirst;
+using simd::LoadVec;
+using simd::MulAdd;
+using simd::PackedB;
+using simd::PackedSize;
+using simd::PackInto;
+using simd::SmallGemm;
+using simd::Splat;
+using simd::StoreFirst;
+using simd::StoreVec;
+using simd::TanhOf2Thirds;
+using simd::Vec;
 
 template <typename T>
 using Mat = Eigen::Map<RowMatrix<T>>;
@@ -28,434 +50,12 @@ constexpr int64_t kAutoBlockRows = 4096;
 // still in L2 when its time-parallel products read them.
 constexpr int64_t kChunkRows = 128;
 
-// ---------------------------------------------------------------------------
-// The small products of the per-step cell, C[M, N] = C₀ + A[M, K]·B[K, N]
-// with M = the batch (≤ 16 rows per thread in the benchmarks) and K, N the
-// layer widths. Eigen's blocked GEMM costs more in packing and dispatch than
-// in arithmetic at these sizes, and a plain triple loop re-loads C for every
-// k; this register-blocked kernel keeps a 4 × 3-vector tile of C (4 × 24
-// floats, 4 × 12 doubles) in twelve 32-byte vector registers over the whole
-// k loop (unrolled by 4), reading B from a copy packed once per unroll into
-// column panels (contiguous, zero padded), so the loop streams one panel and
-// broadcasts A. (Measured on the development machine's Zen 3 at M = 4, 8,
-// 16: 4 × 3 tiles beat 6 × 2 ones, and the unrolling adds ~40% at M = 4.) The
-// vector type is the GCC/Clang vector extension: AVX2 + FMA with -march=native,
-// pairs of SSE registers without. Each C element is C₀ followed by its K
-// products added in order of k (one multiply-add each), so results do not
-// depend on M, on the tile an element falls in or on any address.
-
-// A 32-byte vector of T. (Without AVX, GCC notes that returning one changes
-// the ABI; these functions are all internal.)
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-template <typename T>
-struct VecOf;
-template <>
-struct VecOf<float> {
-  typedef float type __attribute__((vector_size(32)));
-};
-template <>
-struct VecOf<double> {
-  typedef double type __attribute__((vector_size(32)));
-};
-template <typename T>
-using Vec = typename VecOf<T>::type;
-template <typename T>
-constexpr int64_t kLanes = 32 / sizeof(T);
-
-template <typename T>
-inline Vec<T> LoadVec(const T* p) {
-  Vec<T> v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-// (By value: a reference to a tile's accumulator would make GCC keep the
-// whole tile in memory.)
-template <typename T>
-inline void StoreVec(T* p, Vec<T> v) {
-  std::memcpy(p, &v, sizeof(v));
-}
-
-// The first n < kLanes elements of a vector (the rest read as zero / left
-// untouched): AVX masked loads and stores where available.
-#ifdef __AVX__
-alignas(64) constexpr int32_t kMask32[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                             0,  0,  0,  0,  0,  0,  0,  0};
-alignas(64) constexpr int64_t kMask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
-inline __m256i LaneMask(float*, int64_t n) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask32 + 8 - n));
-}
-inline __m256i LaneMask(double*, int64_t n) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask64 + 4 - n));
-}
-inline Vec<float> LoadFirst(const float* p, int64_t n) {
-  return _mm256_maskload_ps(p, LaneMask(static_cast<float*>(nullptr), n));
-}
-inline Vec<double> LoadFirst(const double* p, int64_t n) {
-  return _mm256_maskload_pd(p, LaneMask(static_cast<double*>(nullptr), n));
-}
-inline void StoreFirst(float* p, Vec<float> v, int64_t n) {
-  _mm256_maskstore_ps(p, LaneMask(static_cast<float*>(nullptr), n), v);
-}
-inline void StoreFirst(double* p, Vec<double> v, int64_t n) {
-  _mm256_maskstore_pd(p, LaneMask(static_cast<double*>(nullptr), n), v);
-}
-#else
-template <typename T>
-inline Vec<T> LoadFirst(const T* p, int64_t n) {
-  Vec<T> v = {};
-  for (int64_t l = 0; l < n; ++l) v[l] = p[l];
-  return v;
-}
-template <typename T>
-inline void StoreFirst(T* p, Vec<T> v, int64_t n) {
-  for (int64_t l = 0; l < n; ++l) p[l] = v[l];
-}
-#endif
-
-// acc + a·b as one fused multiply-add wherever the target has FMA. Spelled
-// out, not left to the compiler's contraction, which fuses some of the
-// products and not others depending on the surrounding code (e.g. the tile
-// height), so that a row's results would depend on the batch.
-#ifdef __FMA__
-// (The builtins behind _mm256_fmadd_ps/pd, on the vector type itself.)
-inline Vec<float> MulAdd(Vec<float> a, Vec<float> b, Vec<float> acc) {
-  return __builtin_ia32_vfmaddps256(a, b, acc);
-}
-inline Vec<double> MulAdd(Vec<double> a, Vec<double> b, Vec<double> acc) {
-  return __builtin_ia32_vfmaddpd256(a, b, acc);
-}
-#else  // no FMA instruction: nothing to contract
-inline Vec<float> MulAdd(Vec<float> a, Vec<float> b, Vec<float> acc) {
-  return acc + a * b;
-}
-inline Vec<double> MulAdd(Vec<double> a, Vec<double> b, Vec<double> acc) {
-  return acc + a * b;
-}
-#endif
-// Every lane a.
-inline Vec<float> Splat(float a) { return Vec<float>{a, a, a, a, a, a, a, a}; }
-inline Vec<double> Splat(double a) { return Vec<double>{a, a, a, a}; }
-
-// The tile: kTileRows rows × up to kTileVectors vectors of C.
-constexpr int kTileRows = 4;
-constexpr int kTileVectors = 3;
-
-// The columns of the panel starting at column j0 of n: 3 vectors, except
-// that 4 remaining vectors go as 2 + 2 and fewer than 3 as they are (a
-// 1-vector tile has too few accumulators to hide the multiply-add latency:
-// 100 columns are 3 + 3 + 3 + 2 + 2 vectors, 200 are 7·3 + 2 + 2).
-template <typename T>
-int64_t PanelCols(int64_t j0, int64_t n) {
-  constexpr int64_t L = kLanes<T>;
-  const int64_t left = (n - j0 + L - 1) / L;
-  return (left == 4 ? 2 : std::min<int64_t>(left, kTileVectors)) * L;
-}
-
-// B [K, N] packed into column panels: panel j0 (columns j0 .. j0 + w, w =
-// PanelCols(j0, N)) starts at data + j0·K and holds row p's w values at p·w.
-// Columns past N are zero.
-template <typename T>
-struct PackedB {
-  const T* data = nullptr;
-  int64_t k = 0, n = 0;
-};
-
-// Elements of a packed [k, n] B: k rows of n rounded up to whole vectors.
-template <typename T>
-int64_t PackedSize(int64_t k, int64_t n) {
-  return k * ((n + kLanes<T> - 1) / kLanes<T> * kLanes<T>);
-}
-
-// Packs B(p, j) = b[p·rs + j·cs] (so a transposed or strided view packs
-// directly) into `data` (PackedSize elements).
-template <typename T>
-PackedB<T> PackInto(T* data, const T* b, int64_t rs, int64_t cs, int64_t k,
-                    int64_t n) {
-  constexpr int64_t L = kLanes<T>;
-  for (int64_t j0 = 0, w; j0 < n; j0 += w) {
-    w = PanelCols<T>(j0, n);
-    T* dst = data + j0 * k;
-    if (cs == 1) {
-      // Row-contiguous B: whole vectors, the last one masked at the edge.
-      const int64_t nvec = w / L, last = std::min(w, n - j0) - (nvec - 1) * L;
-      for (int64_t p = 0; p < k; ++p) {
-        const T* src = b + p * rs + j0;
-        T* out = dst + p * w;
-        for (int64_t v = 0; v + 1 < nvec; ++v)
-          StoreVec(out + v * L, LoadVec(src + v * L));
-        const int64_t v = nvec - 1;
-        StoreVec(out + v * L, last == L ? LoadVec(src + v * L)
-                                        : LoadFirst(src + v * L, last));
-      }
-      continue;
-    }
-    for (int64_t p = 0; p < k; ++p) {
-      for (int64_t jj = 0; jj < w; ++jj) {
-        const int64_t j = j0 + jj;
-        dst[p * w + jj] = j < n ? b[p * rs + j * cs] : T(0);
-      }
-    }
-  }
-  return {data, k, n};
-}
-
-// The same into the arena.
+// B(p, j) = b[p·rs + j·cs] packed (simd::PackInto) into the arena.
 template <typename T>
 PackedB<T> PackB(Arena& arena, const T* b, int64_t rs, int64_t cs, int64_t k,
                  int64_t n) {
   return PackInto(arena.AllocateArray<T>(PackedSize<T>(k, n)), b, rs, cs, k, n);
 }
-
-// What C starts from: zero, C's own values, or one row (a bias) for every row.
-enum class Init { kZero, kC, kRow };
-
-// One MR × NV·kLanes tile of C = C₀ + A·B over the panel `bp`; nc columns
-// are valid: all NV·kLanes, or (kPartial) only part of the last vector.
-// A(i, p) = a[i·ars + p·acs].
-template <typename T, int MR, int NV, bool kPartial>
-__attribute__((always_inline)) inline void GemmTile(
-    int64_t k, const T* __restrict a, int64_t ars, int64_t acs,
-    const T* __restrict bp, T* __restrict c, int64_t ldc, int64_t nc, Init init,
-    const T* __restrict row) {
-  constexpr int64_t L = kLanes<T>;
-  const int64_t last = nc - (NV - 1) * L;  // valid lanes of the last vector
-  Vec<T> acc[MR][NV];
-  for (int r = 0; r < MR; ++r) {
-    const T* src = init == Init::kC ? c + r * ldc : row;
-    for (int v = 0; v < NV; ++v) {
-      if (init == Init::kZero) {
-        acc[r][v] = Vec<T>{};
-      } else if (kPartial && v == NV - 1) {
-        acc[r][v] = LoadFirst(src + v * L, last);
-      } else {
-        acc[r][v] = LoadVec(src + v * L);
-      }
-    }
-  }
-#pragma GCC unroll 4
-  for (int64_t p = 0; p < k; ++p) {
-    Vec<T> b[NV];
-    for (int v = 0; v < NV; ++v) b[v] = LoadVec(bp + (p * NV + v) * L);
-    for (int r = 0; r < MR; ++r) {
-      const Vec<T> ar = Splat(a[r * ars + p * acs]);
-      for (int v = 0; v < NV; ++v) acc[r][v] = MulAdd(ar, b[v], acc[r][v]);
-    }
-  }
-  for (int r = 0; r < MR; ++r) {
-    for (int v = 0; v < NV; ++v) {
-      if (kPartial && v == NV - 1) {
-        StoreFirst(c + r * ldc + v * L, acc[r][v], last);
-      } else {
-        StoreVec(c + r * ldc + v * L, acc[r][v]);
-      }
-    }
-  }
-}
-
-// One panel's product: rows [0, m) of C (tile i, rows i·MR .., starting at
-// a + i·ats; within it A(r, p) = a[r·ars + p·acs]) times the panel bp, nc of
-// its columns valid.
-template <typename T>
-struct PanelArgs {
-  int64_t k;
-  const T* a;
-  int64_t ars, acs, ats;
-  const T* bp;
-  T* c;
-  int64_t ldc, nc;
-  Init init;
-  const T* row;
-};
-
-// All rows of one panel: tiles of 4 rows, then the remaining rows.
-template <typename T, int NV, bool kPartial>
-void GemmPanel(int64_t m, const PanelArgs<T>& g) {
-  const T* a = g.a;
-  T* c = g.c;
-  int64_t i = 0;
-  for (; i + kTileRows <= m;
-       i += kTileRows, a += g.ats, c += kTileRows * g.ldc) {
-    GemmTile<T, kTileRows, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc,
-                                         g.nc, g.init, g.row);
-  }
-  static_assert(kTileRows == 4, "the remainder cases below are for 4 rows");
-  switch (m - i) {
-    case 3:
-      GemmTile<T, 3, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc, g.nc,
-                                   g.init, g.row);
-      break;
-    case 2:
-      GemmTile<T, 2, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc, g.nc,
-                                   g.init, g.row);
-      break;
-    case 1:
-      GemmTile<T, 1, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc, g.nc,
-                                   g.init, g.row);
-      break;
-    default:
-      break;
-  }
-}
-
-// A panel of any width up to kTileVectors vectors: the vectors its columns
-// need, the last one partial or not.
-template <typename T>
-inline void GemmAnyPanel(int64_t m, const PanelArgs<T>& g) {
-  constexpr int64_t L = kLanes<T>;
-  static_assert(kTileVectors == 3, "the cases below are for 3-vector panels");
-  switch (((g.nc + L - 1) / L) * 2 + (g.nc % L != 0)) {
-    case 2:
-      return GemmPanel<T, 1, false>(m, g);
-    case 3:
-      return GemmPanel<T, 1, true>(m, g);
-    case 4:
-      return GemmPanel<T, 2, false>(m, g);
-    case 5:
-      return GemmPanel<T, 2, true>(m, g);
-    case 6:
-      return GemmPanel<T, 3, false>(m, g);
-    default:
-      return GemmPanel<T, 3, true>(m, g);
-  }
-}
-
-// Rows per block of a tall product (a multiple of the tile height), so that
-// the block's rows of A stay in cache while every panel of B passes.
-constexpr int64_t kGemmRowBlock = 48;
-
-// Every panel of B for blocks of kGemmRowBlock rows of A (tile i of the rows
-// starting at a + i·ats).
-template <typename T>
-void GemmBlocks(int64_t m, const T* a, int64_t ars, int64_t acs, int64_t ats,
-                const PackedB<T>& b, T* c, int64_t ldc, Init init,
-                const T* row) {
-  constexpr int64_t tiles_per_block = kGemmRowBlock / kTileRows;
-  for (int64_t i0 = 0; i0 < m; i0 += kGemmRowBlock) {
-    const int64_t rows = std::min(kGemmRowBlock, m - i0);
-    for (int64_t j0 = 0, panel; j0 < b.n; j0 += panel) {
-      panel = PanelCols<T>(j0, b.n);
-      const PanelArgs<T> g{b.k,
-                           a + i0 / kGemmRowBlock * tiles_per_block * ats,
-                           ars,
-                           acs,
-                           ats,
-                           b.data + j0 * b.k,
-                           c + i0 * ldc + j0,
-                           ldc,
-                           std::min(panel, b.n - j0),
-                           init,
-                           row != nullptr ? row + j0 : nullptr};
-      GemmAnyPanel(rows, g);
-    }
-  }
-}
-
-// C[m, B.n] (leading dimension ldc) = C₀ + A·B with A(i, p) = a[i·ars +
-// p·acs]; `row` is the bias row for Init::kRow.
-template <typename T>
-void Gemm(int64_t m, const T* a, int64_t ars, int64_t acs, const PackedB<T>& b,
-          T* c, int64_t ldc, Init init, const T* row = nullptr) {
-  GemmBlocks(m, a, ars, acs, kTileRows * ars, b, c, ldc, init, row);
-}
-
-// The per-step products: A row-major with leading dimension lda. Products at
-// most one vector wide (tiny models) skip the blocking and dispatch: each row
-// is one accumulator over the single packed panel, with the same multiply-adds
-// in the same order as GemmTile.
-template <typename T>
-void SmallGemm(int64_t m, const T* a, int64_t lda, const PackedB<T>& b, T* c,
-               int64_t ldc, Init init, const T* row = nullptr) {
-  constexpr int64_t L = kLanes<T>;
-  if (b.n > L) return Gemm(m, a, lda, 1, b, c, ldc, init, row);
-  for (int64_t i = 0; i < m; ++i) {
-    const T* ai = a + i * lda;
-    T* ci = c + i * ldc;
-    Vec<T> acc = init == Init::kZero ? Vec<T>{}
-                 : init == Init::kC  ? LoadFirst(ci, b.n)
-                                     : LoadFirst(row, b.n);
-    for (int64_t p = 0; p < b.k; ++p)
-      acc = MulAdd(Splat(ai[p]), LoadVec(b.data + p * L), acc);
-    if (b.n == L) {
-      StoreVec(ci, acc);
-    } else {
-      StoreFirst(ci, acc, b.n);
-    }
-  }
-}
-
-// Rows of A and X per chunk of GemmTN (X's packed chunk stays in cache).
-constexpr int64_t kGemmDepthBlock = 256;
-
-// The scratch GemmTN needs for products of m rows and n columns.
-template <typename T>
-int64_t GemmTNScratch(int64_t m, int64_t n) {
-  return PackedSize<T>(kGemmDepthBlock, n) +
-         kGemmDepthBlock * ((m + kTileRows - 1) / kTileRows * kTileRows);
-}
-
-// Aᵀ for m rows and k columns, A [k, m] row-major (lda), into tiles of
-// kTileRows rows: tile i holds A(p, i·4 + r) at i·4·k + p·4 + r (each p's
-// four values one small copy; a last partial tile's missing rows are not
-// written, and not read).
-template <typename T>
-void PackTiles(int64_t m, int64_t k, const T* a, int64_t lda, T* out) {
-  static_assert(kTileRows == 4, "four values per k");
-  int64_t i0 = 0;
-  for (; i0 + 4 <= m; i0 += 4) {
-    T* tile = out + i0 * k;
-    for (int64_t p = 0; p < k; ++p)
-      std::memcpy(tile + p * 4, a + p * lda + i0, 4 * sizeof(T));
-  }
-  if (i0 < m) {
-    T* tile = out + i0 * k;
-    for (int64_t p = 0; p < k; ++p) {
-      for (int64_t r = 0; r < m - i0; ++r)
-        tile[p * 4 + r] = a[p * lda + i0 + r];
-    }
-  }
-}
-
-// C[m, n] (ldc) += Aᵀ·X for the weight gradients, A [r, m] (lda) and X [r, n]
-// (ldx) row-major, r = a chunk's rows: over pieces of kGemmDepthBlock rows,
-// each chunk of X packed into panels and of Aᵀ into tiles (PackTiles) in
-// `scratch` (GemmTNScratch), so that both stream contiguously. Each C
-// element adds its r products in row order.
-template <typename T>
-void GemmTN(int64_t m, int64_t n, int64_t r, const T* a, int64_t lda,
-            const T* x, int64_t ldx, T* c, int64_t ldc, T* scratch) {
-  T* apack = scratch + PackedSize<T>(kGemmDepthBlock, n);
-  for (int64_t p0 = 0; p0 < r; p0 += kGemmDepthBlock) {
-    const int64_t kk = std::min(kGemmDepthBlock, r - p0);
-    const PackedB<T> xb = PackInto(scratch, x + p0 * ldx, ldx, 1, kk, n);
-    PackTiles(m, kk, a + p0 * lda, lda, apack);
-    GemmBlocks<T>(m, apack, 1, kTileRows, kTileRows * kk, xb, c, ldc, Init::kC,
-                  nullptr);
-  }
-}
-
-// Σ a[i]·b[i] in a fixed order (four vector partial sums, then the tail), so
-// that it does not depend on the arrays' addresses.
-template <typename T>
-T Dot(const T* a, const T* b, int64_t n) {
-  constexpr int64_t L = kLanes<T>;
-  Vec<T> s0 = {}, s1 = {}, s2 = {}, s3 = {};
-  int64_t i = 0;
-  for (; i + 4 * L <= n; i += 4 * L) {
-    s0 = MulAdd(LoadVec(a + i), LoadVec(b + i), s0);
-    s1 = MulAdd(LoadVec(a + i + L), LoadVec(b + i + L), s1);
-    s2 = MulAdd(LoadVec(a + i + 2 * L), LoadVec(b + i + 2 * L), s2);
-    s3 = MulAdd(LoadVec(a + i + 3 * L), LoadVec(b + i + 3 * L), s3);
-  }
-  for (; i + L <= n; i += L) s0 = MulAdd(LoadVec(a + i), LoadVec(b + i), s0);
-  const Vec<T> s = (s0 + s1) + (s2 + s3);
-  T sum = 0;
-  for (int64_t l = 0; l < L; ++l) sum += s[l];
-  for (; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
-
 // An array in the tape's arena (zeroed when asked; null when empty), 64-byte
 // aligned. (No result here depends on an address: every loop handles
 // unaligned data the same way.)
@@ -508,7 +108,7 @@ struct Saved {
   int64_t batch, steps, n_in, n_branch, per_branch, n_syn, d_m, n_out, layers;
   int64_t hidden;  // width of the hidden layers (0 when layers == 0)
   int64_t h1;      // width of A₁: hidden, or d_m when layers == 0
-  bool silu;
+  Activation act;  // the hidden layers' activation
   // Structure: the synapses fed by channel c are syn[q] for q in
   // [chan_begin[c], chan_begin[c + 1]).
   const int64_t* chan_begin;
@@ -558,164 +158,6 @@ struct Saved {
   const Var<T>* mlp_w;  // L + 1 of each
   const Var<T>* mlp_b;
 };
-
-// The cell's transcendental functions, one vector at a time. Eigen's array
-// functions run whole packets on the aligned middle of an array and scalar
-// code (which rounds differently) on the elements before and after it, so an
-// element's result would depend on its address, hence on the batch; here
-// every element, the last partial vector's included, takes the same path,
-// and a sequence's results do not depend on the batch it runs in. For float
-// these are Eigen's packet algorithms (a few ulp); double uses std::tanh /
-// std::exp per element (as Eigen does for tanh).
-
-// tanh: Eigen's generic_fast_tanh_float, a rational approximation.
-inline Vec<float> FastTanh(Vec<float> a) {
-#ifdef __FMA__
-  const float clamp = 7.99881172180175781f;
-#else
-  const float clamp = 7.90531110763549805f;
-#endif
-  const Vec<float> hi = Splat(clamp), lo = Splat(-clamp);
-  Vec<float> x = a < hi ? a : hi;
-  x = x > lo ? x : lo;
-  const Vec<float> abs_a = a < Splat(0.0f) ? -a : a;
-  const Vec<float> x2 = x * x;
-  Vec<float> p =
-      MulAdd(x2, Splat(-2.76076847742355e-16f), Splat(2.00018790482477e-13f));
-  p = MulAdd(x2, p, Splat(-8.60467152213735e-11f));
-  p = MulAdd(x2, p, Splat(5.12229709037114e-08f));
-  p = MulAdd(x2, p, Splat(1.48572235717979e-05f));
-  p = MulAdd(x2, p, Splat(6.37261928875436e-04f));
-  p = MulAdd(x2, p, Splat(4.89352455891786e-03f));
-  p = x * p;
-  Vec<float> q =
-      MulAdd(x2, Splat(1.19825839466702e-06f), Splat(1.18534705686654e-04f));
-  q = MulAdd(x2, q, Splat(2.26843463243900e-03f));
-  q = MulAdd(x2, q, Splat(4.89352518554385e-03f));
-  return abs_a < Splat(0.0004f) ? x : p / q;
-}
-
-// exp: Eigen's pexp_float (Cephes): exp(x) = 2^m·exp(r), m = ⌊x/ln 2 + ½⌋,
-// a degree-5 polynomial for exp(r); 2^m applied as 2^⌊m/2⌋·2^(m−⌊m/2⌋).
-inline Vec<float> FastExp(Vec<float> a) {
-  typedef int32_t VecI __attribute__((vector_size(32)));
-  Vec<float> x = a < Splat(88.723f) ? a : Splat(88.723f);
-  x = x > Splat(-88.723f) ? x : Splat(-88.723f);
-  // m = floor(x·log2(e) + 1/2), from the truncation.
-  const Vec<float> f = MulAdd(x, Splat(1.44269504088896341f), Splat(0.5f));
-  const Vec<float> tr =
-      __builtin_convertvector(__builtin_convertvector(f, VecI), Vec<float>);
-  const Vec<float> m = tr > f ? tr - Splat(1.0f) : tr;
-  Vec<float> r = MulAdd(m, Splat(-0.693359375f), x);
-  r = MulAdd(m, Splat(2.12194440e-4f), r);
-  const Vec<float> r2 = r * r, r3 = r2 * r;
-  Vec<float> y = MulAdd(Splat(1.9875691500E-4f), r, Splat(1.3981999507E-3f));
-  Vec<float> y1 = MulAdd(Splat(4.1665795894E-2f), r, Splat(1.6666665459E-1f));
-  const Vec<float> y2 = r + Splat(1.0f);
-  y = MulAdd(y, r, Splat(8.3334519073E-3f));
-  y1 = MulAdd(y1, r, Splat(5.0000001201E-1f));
-  y = MulAdd(y, r3, y1);
-  y = MulAdd(y, r2, y2);
-  const VecI mi = __builtin_convertvector(m, VecI);
-  const VecI m1 = mi >> 1, m2 = mi - m1;
-  const VecI e1 = (m1 + 127) << 23, e2 = (m2 + 127) << 23;
-  Vec<float> s1, s2;
-  std::memcpy(&s1, &e1, sizeof(s1));
-  std::memcpy(&s2, &e2, sizeof(s2));
-  const Vec<float> e = y * s1 * s2;
-  return e > a ? e : a;
-}
-
-// out = f(in) over n floats (f of one Vec<float>), the last vector masked.
-template <typename F>
-inline void MapVec(const float* in, float* out, int64_t n, F f) {
-  constexpr int64_t L = kLanes<float>;
-  int64_t e = 0;
-  for (; e + L <= n; e += L) StoreVec(out + e, f(LoadVec(in + e)));
-  if (e < n) StoreFirst(out + e, f(LoadFirst(in + e, n - e)), n - e);
-}
-
-// th = tanh(2z/3) over n elements.
-inline void TanhOf2Thirds(const float* z, float* th, int64_t n) {
-  MapVec(z, th, n,
-         [](Vec<float> x) { return FastTanh(x * Splat(2.0f) / Splat(3.0f)); });
-}
-inline void TanhOf2Thirds(const double* z, double* th, int64_t n) {
-  for (int64_t e = 0; e < n; ++e) th[e] = std::tanh(z[e] * 2.0 / 3.0);
-}
-
-// h = silu(a) = a / (1 + exp(−a)).
-inline void Silu(const float* a, float* h, int64_t n) {
-  MapVec(a, h, n, [](Vec<float> x) { return x / (Splat(1.0f) + FastExp(-x)); });
-}
-inline void Silu(const double* a, double* h, int64_t n) {
-  for (int64_t e = 0; e < n; ++e) h[e] = a[e] / (1.0 + std::exp(-a[e]));
-}
-
-// g ⊙= silu'(a) = σ·(1 + a·(1 − σ)), σ = 1 / (1 + exp(−a)), and h = silu(a)
-// (exactly as Silu computes it: one exp for both).
-inline void SiluBackward(const float* a, float* g, float* h, int64_t n) {
-  constexpr int64_t L = kLanes<float>;
-  const Vec<float> one = Splat(1.0f);
-  auto step = [&](Vec<float> x, Vec<float> gv, Vec<float>* hv) {
-    const Vec<float> d = one + FastExp(-x);
-    *hv = x / d;
-    const Vec<float> sig = one / d;
-    return gv * (sig * (one + x * (one - sig)));
-  };
-  int64_t e = 0;
-  for (; e + L <= n; e += L) {
-    Vec<float> hv;
-    StoreVec(g + e, step(LoadVec(a + e), LoadVec(g + e), &hv));
-    StoreVec(h + e, hv);
-  }
-  if (e < n) {
-    const int64_t k = n - e;
-    Vec<float> hv;
-    StoreFirst(g + e, step(LoadFirst(a + e, k), LoadFirst(g + e, k), &hv), k);
-    StoreFirst(h + e, hv, k);
-  }
-}
-inline void SiluBackward(const double* a, double* g, double* h, int64_t n) {
-  for (int64_t e = 0; e < n; ++e) {
-    const double d = 1.0 + std::exp(-a[e]);
-    h[e] = a[e] / d;
-    const double sig = 1.0 / d;
-    g[e] *= sig * (1.0 + a[e] * (1.0 - sig));
-  }
-}
-
-// h = act(a) over n elements.
-template <typename T>
-void ActForward(const T* a, T* h, int64_t n, bool silu) {
-  if (silu) return Silu(a, h, n);
-  constexpr int64_t L = kLanes<T>;
-  const Vec<T> zero = {};
-  int64_t e = 0;
-  for (; e + L <= n; e += L) {
-    const Vec<T> x = LoadVec(a + e);
-    StoreVec(h + e, x > zero ? x : zero);
-  }
-  for (; e < n; ++e) h[e] = a[e] > T(0) ? a[e] : T(0);
-}
-
-// g ⊙= act'(a) and h = act(a) (as ActForward computes it) over n elements.
-template <typename T>
-void ActBackward(const T* a, T* g, T* h, int64_t n, bool silu) {
-  if (silu) return SiluBackward(a, g, h, n);
-  constexpr int64_t L = kLanes<T>;
-  const Vec<T> zero = {}, one = zero + T(1);
-  int64_t e = 0;
-  for (; e + L <= n; e += L) {
-    const Vec<T> x = LoadVec(a + e);
-    StoreVec(g + e, LoadVec(g + e) * (x > zero ? one : zero));
-    StoreVec(h + e, x > zero ? x : zero);
-  }
-  for (; e < n; ++e) {
-    g[e] *= a[e] > T(0) ? T(1) : T(0);
-    h[e] = a[e] > T(0) ? a[e] : T(0);
-  }
-}
 
 // The per-step element-wise parts of the cell, on [B, d_m] rows (separate
 // functions so that the restrict-qualified pointers let the compiler
@@ -1220,7 +662,7 @@ void ForwardBlock(const Saved<T>& s, int64_t j, const T* m_prev, T* carry,
         }
       }
       std::copy(u + (R - B) * n_branch, u + R * n_branch, carry);
-      Gemm(R, u, n_branch, 1, s.w1u_tp, a1 + o * H1, H1, Init::kRow,
+      Gemm(R, u, n_branch, 1, s.w1u_tp, a1 + o * H1, H1, GemmInit::kRow,
            s.mlp_b[0].value);
     }
 
@@ -1229,15 +671,15 @@ void ForwardBlock(const Saved<T>& s, int64_t j, const T* m_prev, T* carry,
       const int64_t row = (t - t0) * B;  // the step's first row in the block
       T* kt = s.k_step;
       StepMemoryInput(s, slot, t0, t, kt);
-      SmallGemm<T>(B, kt, dm, s.w1m_t, a1 + row * H1, H1, Init::kC);
+      SmallGemm<T>(B, kt, dm, s.w1m_t, a1 + row * H1, H1, GemmInit::kC);
 
       for (int64_t l = 1; l <= L; ++l) {
         const T* pre = slot.pre + ((l - 1) * cap + row) * hidden;
         T* h = s.h_step;
-        ActForward(pre, h, B * hidden, s.silu);
+        ActForward(pre, h, B * hidden, s.act);
         const int64_t out = l == L ? dm : hidden;
         T* next = l == L ? s.z + row * dm : slot.pre + (l * cap + row) * hidden;
-        SmallGemm<T>(B, h, hidden, s.w_t[l], next, out, Init::kRow,
+        SmallGemm<T>(B, h, hidden, s.w_t[l], next, out, GemmInit::kRow,
                      s.mlp_b[l].value);
       }
       const T* z = s.z + row * dm;  // = A₁'s rows when L == 0
@@ -1251,7 +693,7 @@ void ForwardBlock(const Saved<T>& s, int64_t j, const T* m_prev, T* carry,
     // the memory record).
     for (int64_t b = 0; y != nullptr && b < B; ++b) {
       Gemm(c1 - c0, slot.m + (o + b) * dm, B * dm, 1, s.wy_t,
-           y + (b * TT + c0) * n_out, n_out, Init::kRow, s.b_y.value);
+           y + (b * TT + c0) * n_out, n_out, GemmInit::kRow, s.b_y.value);
       if (memory == nullptr) continue;
       for (int64_t t = c0; t < c1; ++t) {
         const T* src = slot.m + ((t - t0) * B + b) * dm;
@@ -1327,7 +769,7 @@ void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
                dm, w.pack);
       }
       if (s.b_y.grad) AddColumnSums(s.b_y.grad, w.y_bar, R, n_out);
-      Gemm(R, w.y_bar, n_out, 1, s.wy, w.m_bar, dm, Init::kZero);
+      Gemm(R, w.y_bar, n_out, 1, s.wy, w.m_bar, dm, GemmInit::kZero);
     } else {
       std::fill(w.m_bar, w.m_bar + R * dm, T(0));
     }
@@ -1346,16 +788,18 @@ void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
       for (int64_t l = L; l >= 1; --l) {
         T* ab = l == 1 ? w.a1_bar + row * hidden
                        : w.hidden_bar + ((l - 2) * ccap + row) * hidden;
-        SmallGemm<T>(B, upper, upper_width, s.w[l], ab, hidden, Init::kZero);
+        SmallGemm<T>(B, upper, upper_width, s.w[l], ab, hidden,
+                     GemmInit::kZero);
         const T* pre = slot.pre + ((l - 1) * cap + srow) * hidden;
         // (also h_l for the chunk's weight gradient W̄_{l+1})
         ActBackward(pre, ab, w.h + ((l - 1) * ccap + row) * hidden, B * hidden,
-                    s.silu);
+                    s.act);
         upper = ab;
         upper_width = hidden;
       }
       // k̄ = m̄ + Ā₁·W₁ₘ;  κ̄_m += Σ_b k̄ ⊙ m_{t−1};  c = k̄ ⊙ κ_m.
-      SmallGemm<T>(B, w.a1_bar + row * H1, H1, s.w1m, w.k_bar, dm, Init::kZero);
+      SmallGemm<T>(B, w.a1_bar + row * H1, H1, s.w1m, w.k_bar, dm,
+                   GemmInit::kZero);
       const T* m_prev = t == t0 ? slot.m_in : slot.m + (srow - B) * dm;
       MemoryInputBackward(B, dm, mb, km, t > 0 ? m_prev : nullptr, w.k_bar,
                           w.kappa_bar, w.c);
@@ -1397,7 +841,7 @@ void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
                                s.x.grad ? w.g : nullptr, w.chan_g);
       }
       if (s.x.grad) {
-        Gemm(R, w.g, H1, 1, s.w1u, w.a_bar, n_branch, Init::kZero);
+        Gemm(R, w.g, H1, 1, s.w1u, w.a_bar, n_branch, GemmInit::kZero);
       }
     } else {
       if (w1.grad) {
@@ -1408,7 +852,7 @@ void BackwardBlock(const Saved<T>& s, int64_t j, const Slot<T>& slot,
       if (w.a_bar != nullptr) {
         // Ū = Ā₁·W₁ᵤ, then the reverse scan ā_t = Ū_t + κ_u ⊙ ā_{t+1} (in
         // place; at the last step T − 1, ā = Ū).
-        Gemm(R, w.a1_bar, H1, 1, s.w1u, w.a_bar, n_branch, Init::kZero);
+        Gemm(R, w.a1_bar, H1, 1, s.w1u, w.a_bar, n_branch, GemmInit::kZero);
         for (int64_t t = c1 == TT ? c1 - 2 : c1 - 1; t >= c0; --t) {
           T* cur = w.a_bar + (t - c0) * B * n_branch;
           const T* next = t == c1 - 1 ? w.rev_carry : cur + B * n_branch;
@@ -1581,7 +1025,7 @@ Var<T> Unroll(Tape<T>& tape, const FusedElmSpec& spec,
   s.layers = L;
   s.hidden = hidden;
   s.h1 = H1;
-  s.silu = spec.silu;
+  s.act = spec.silu ? Activation::kSilu : Activation::kRelu;
   // Inverse routing: the synapses each channel feeds.
   int64_t* chan_begin = arena.AllocateZeroed<int64_t>(spec.num_input + 1);
   const bool routed = !spec.index.empty();

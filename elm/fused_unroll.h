@@ -62,16 +62,16 @@
 // nor, in the forward, on the batch: a sequence's outputs are the same
 // whichever batch it runs in (evaluation relies on it).
 //
-// Kernels (fused_unroll.cc). The products (per step [B, K]·[K, N]; per chunk
-// the time-parallel ones and the weight gradients Āᵀ·X) run on one register-
-// blocked kernel: 4 × 24 float tiles (4 × 12 double) over weights packed once
-// per unroll, explicit fused multiply-adds (the same for every row of any
-// batch), masked loads and stores at the edges; products one vector wide (tiny
-// models) take a direct loop with the same multiply-adds. The branch drive is,
-// by shape: projected (one κ_u, B_r ≥ 2·H₁) — each input nonzero adds a row of
-// W₁ᵤᵀ, fused with the scan and the bias in one pass, in column blocks of 8
-// vectors (a block of W₁ᵤᵀ stays in L2, a row's block of the sum in
-// registers); dense — when the branches are few against the synapses per
+// Kernels (fused_unroll.cc, on //autodiff/simd). The products (per step [B,
+// K]·[K, N]; per chunk the time-parallel ones and the weight gradients Āᵀ·X)
+// run on one register- blocked kernel: 4 × 24 float tiles (4 × 12 double) over
+// weights packed once per unroll, explicit fused multiply-adds (the same for
+// every row of any batch), masked loads and stores at the edges; products one
+// vector wide (tiny models) take a direct loop with the same multiply-adds. The
+// branch drive is, by shape: projected (one κ_u, B_r ≥ 2·H₁) — each input
+// nonzero adds a row of W₁ᵤᵀ, fused with the scan and the bias in one pass, in
+// column blocks of 8 vectors (a block of W₁ᵤᵀ stays in L2, a row's block of the
+// sum in registers); dense — when the branches are few against the synapses per
 // channel (NeuronIO routing), each nonzero adds its channel's row of summed
 // synapse weights [B_r], a row's sum kept in registers; else scattered adds
 // per synapse. In the projected backward, W̄₁ᵤ and w̄ come from per-channel
