@@ -23,21 +23,9 @@
 //     1−κ_λ in v2)
 //   Readout, time-parallel:                y = M·W_yᵀ + b_y [T·B, n_out]
 //
-// Adjoint (ȳ given; every weight gradient is one product per chunk of rows,
-// see below):
-//   W̄_y += ȲᵀM,  b̄_y += Σ Ȳ,  M̄ = Ȳ·W_y
-//   reverse over t, with c = adjoint reaching m_t from step t+1 (c = 0 at t =
-//   T−1):
-//     m̄ = M̄_t + c;  ḡ += Σ_b m̄ ⊙ Δ_t;  Z̄_t = m̄ ⊙ g ⊙ 1.7159·(1 − tanh²)·2/3
-//     Ā_l = (Ā_{l+1}·W_{l+1}) ⊙ act'(A_l) down to Ā₁;   k̄ = m̄ + Ā₁·W₁ₘ
-//     κ̄_m += Σ_b k̄ ⊙ m_{t−1};   c = k̄ ⊙ κ_m
-//   W̄_{l+1} += Ā_{l+1}ᵀ·act(A_l),  b̄ += Σ Ā;   W̄₁ₘ += Ā₁ᵀ·K;
-//   W̄₁ᵤ += Ā₁ᵀ·U;   Ū = Ā₁·W₁ᵤ
-//   reverse scan: ā_t = Ū_t + κ_u ⊙ ā_{t+1}
-//   w̄[k] += Σ_{b,t} ā_t[br(k)]·x̃_t[k]   (over the input's nonzeros);
-//   x̄ by the same map.
-// κ_m and g are Vars computed by primitive ops from τ_m, so their own gradients
-// (to τ_m's proto) come from the tape.
+// The adjoint (ȳ given; every weight gradient is one product per chunk of
+// rows) is written out in fused_backward.cc, the branch part in
+// branch_drive.h.
 //
 // Blocking. The T steps are cut into blocks of G steps (G =
 // FusedElmOptions::block_steps, by default ⌈4096 / B⌉ so that a block has
@@ -62,22 +50,16 @@
 // nor, in the forward, on the batch: a sequence's outputs are the same
 // whichever batch it runs in (evaluation relies on it).
 //
-// Kernels (fused_unroll.cc, on //autodiff/simd). The products (per step [B,
-// K]·[K, N]; per chunk the time-parallel ones and the weight gradients Āᵀ·X)
-// run on one register- blocked kernel: 4 × 24 float tiles (4 × 12 double) over
-// weights packed once per unroll, explicit fused multiply-adds (the same for
-// every row of any batch), masked loads and stores at the edges; products one
-// vector wide (tiny models) take a direct loop with the same multiply-adds. The
-// branch drive is, by shape: projected (one κ_u, B_r ≥ 2·H₁) — each input
-// nonzero adds a row of W₁ᵤᵀ, fused with the scan and the bias in one pass, in
-// column blocks of 8 vectors (a block of W₁ᵤᵀ stays in L2, a row's block of the
-// sum in registers); dense — when the branches are few against the synapses per
-// channel (NeuronIO routing), each nonzero adds its channel's row of summed
-// synapse weights [B_r], a row's sum kept in registers; else scattered adds
-// per synapse. In the projected backward, W̄₁ᵤ and w̄ come from per-channel
-// sums of the reverse-scanned Ā₁ (column-blocked the same way; one dot product
-// per synapse, not per nonzero). tanh, exp (silu) are Eigen's float
-// algorithms, one vector at a time (the same for every element).
+// Implementation. fused_plan.h: what is computed once per unroll (the
+// routing inverted, the weights packed, the layout and the slots);
+// branch_drive.h: the branch drive by shape (projected, dense or scattered);
+// fused_forward.cc: the block forward; fused_backward.cc: the backward. The
+// products, tanh, exp (silu) and the vector type are the kernels of
+// //autodiff/simd (gemm.h, activations.h, vec.h): one register-blocked
+// kernel over weights packed once per unroll, explicit fused multiply-adds
+// (the same for every row of any batch), masked loads and stores at the
+// edges; Eigen's float algorithms for tanh and exp, one vector at a time (the
+// same for every element).
 //
 // Checkpointing (FusedElmOptions::checkpoint_every = k, or a memory budget).
 // Stored per (step, sequence) row, for the backward, are e_row elements:
