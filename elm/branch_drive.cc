@@ -15,11 +15,9 @@ namespace elm {
 namespace {
 
 using simd::kLanes;
-using simd::LoadFirst;
 using simd::LoadVec;
 using simd::MulAdd;
 using simd::Splat;
-using simd::StoreFirst;
 using simd::StoreVec;
 using simd::Vec;
 
@@ -89,13 +87,13 @@ void BranchWeightGradImpl(const BlockRows& br, int64_t width,
 // Vector i of a block row at p (NV vectors, `last` lanes valid in the last).
 template <typename T, int NV>
 inline Vec<T> LoadBlock(const T* p, int i, int64_t last) {
-  return i == NV - 1 && last < kLanes<T> ? LoadFirst(p + i * kLanes<T>, last)
-                                         : LoadVec(p + i * kLanes<T>);
+  return i == NV - 1 ? simd::LoadPartial(p + i * kLanes<T>, last)
+                     : LoadVec(p + i * kLanes<T>);
 }
 template <typename T, int NV>
 inline void StoreBlock(T* p, int i, Vec<T> v, int64_t last) {
-  if (i == NV - 1 && last < kLanes<T>) {
-    StoreFirst(p + i * kLanes<T>, v, last);
+  if (i == NV - 1) {
+    simd::StorePartial(p + i * kLanes<T>, v, last);
   } else {
     StoreVec(p + i * kLanes<T>, v);
   }

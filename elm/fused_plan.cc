@@ -18,12 +18,6 @@ using simd::PackedB;
 template <typename T>
 using Mat = Eigen::Map<RowMatrix<T>>;
 
-// n rounded up to whole vectors of T.
-template <typename T>
-int64_t RoundUpToVectors(int64_t n) {
-  return (n + kLanes<T> - 1) / kLanes<T> * kLanes<T>;
-}
-
 // B(p, j) = b[p·rs + j·cs] for p < k, j < n, packed into the arena.
 template <typename T>
 PackedB<T> PackB(Arena& arena, const T* b, int64_t rs, int64_t cs, int64_t k,
@@ -63,7 +57,7 @@ void PackWeights(Arena& arena, const FusedElmParams<T>& p, Var<T> x,
   const int64_t in1 = n_branch + dm;  // W₁ [H₁, in1] = [W₁ᵤ | W₁ₘ]
   const T* w1 = p.mlp_w[0].value;
   plan.w1u_t = nullptr;
-  plan.w1u_ld = RoundUpToVectors<T>(H1);
+  plan.w1u_ld = simd::RoundUpToLanes<T>(H1);
   plan.w1u_t_packed = PackedB<T>{};
   if (plan.projected) {
     // Rows padded with zeros to whole vectors: the sparse loops load and
@@ -201,7 +195,7 @@ FusedPlan<T> BuildPlan(Tape<T>& tape, const FusedElmSpec& spec,
   plan.projected = Projected<T>(spec, H1);
   plan.carry_width = plan.projected ? H1 : n_branch;
   plan.chan_w = nullptr;
-  plan.chan_ld = RoundUpToVectors<T>(n_branch);
+  plan.chan_ld = simd::RoundUpToLanes<T>(n_branch);
   const int64_t n_live = plan.synapses.chan_begin[spec.num_input];
   if (!plan.projected &&
       UseDenseDrive<T>(plan.chan_ld, n_live, spec.num_input)) {

@@ -60,7 +60,7 @@ struct PackedB {
 // Elements of a packed [k, n] B: k rows of n rounded up to whole vectors.
 template <typename T>
 inline int64_t PackedSize(int64_t k, int64_t n) {
-  return k * ((n + kLanes<T> - 1) / kLanes<T> * kLanes<T>);
+  return k * RoundUpToLanes<T>(n);
 }
 
 // Packs B(p, j) = b[p·rs + j·cs] (so a transposed or strided view packs

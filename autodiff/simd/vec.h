@@ -45,6 +45,12 @@ using Vec = typename VecOf<T>::type;
 template <typename T>
 constexpr int64_t kLanes = 32 / sizeof(T);
 
+// n rounded up to whole vectors of T.
+template <typename T>
+constexpr int64_t RoundUpToLanes(int64_t n) {
+  return (n + kLanes<T> - 1) / kLanes<T> * kLanes<T>;
+}
+
 // The vector at p (any alignment).
 template <typename T>
 inline Vec<T> LoadVec(const T* p) {

@@ -78,6 +78,15 @@ TYPED_TEST(VecTest, PartialStoresLeaveTheRestUntouched) {
   }
 }
 
+TYPED_TEST(VecTest, RoundUpToLanes) {
+  using T = TypeParam;
+  constexpr int64_t L = kLanes<T>;
+  EXPECT_EQ(RoundUpToLanes<T>(0), 0);
+  EXPECT_EQ(RoundUpToLanes<T>(1), L);
+  EXPECT_EQ(RoundUpToLanes<T>(L), L);
+  EXPECT_EQ(RoundUpToLanes<T>(L + 1), 2 * L);
+}
+
 TYPED_TEST(VecTest, SplatFillsEveryLane) {
   using T = TypeParam;
   const Vec<T> v = Splat(T(2.5));
