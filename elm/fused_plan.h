@@ -21,12 +21,10 @@
 #include "autodiff/simd/gemm.h"
 #include "autodiff/tape.h"
 #include "elm/branch_drive.h"
-#include "elm/fused_unroll.h"
+#include "elm/fused_spec.h"
 
 namespace elm {
 
-// The automatic block: about this many rows (steps × sequences) per block.
-constexpr int64_t kAutoBlockRows = 4096;
 // A block is processed in chunks of about this many rows (ForwardBlock,
 // BackwardBlock), small enough that a chunk's activations and adjoints are
 // still in L2 when its time-parallel products read them.
