@@ -2,9 +2,9 @@
 // per unroll before the first block runs, and read by the block forward
 // (fused_forward.h) and the backward (fused_backward.h). BuildPlan chooses the
 // branch drive (branch_drive.h: projected, dense or scattered), inverts the
-// routing, packs the weights of every product (autodiff/simd/gemm.h), fixes
-// the blocking and checkpointing (FusedElmUnrollLayout) and places the
-// per-block activation slots and the checkpoints in the tape's arena.
+// routing, packs the weights of every product (autodiff/simd/gemm.h), fixes the
+// blocking and checkpointing (FusedElmUnrollLayout, fused_spec.h) and places
+// the per-block activation slots and the checkpoints in the tape's arena.
 //
 // Shapes: B = batch, T = steps, N = inputs, B_r = branches, d_m = memory
 // units, H = hidden width, L = hidden layers, H₁ = the first layer's width

@@ -50,16 +50,16 @@
 // nor, in the forward, on the batch: a sequence's outputs are the same
 // whichever batch it runs in (evaluation relies on it).
 //
-// Implementation. fused_plan.h: what is computed once per unroll (the
-// routing inverted, the weights packed, the layout and the slots);
-// branch_drive.h: the branch drive by shape (projected, dense or scattered);
-// fused_forward.cc: the block forward; fused_backward.cc: the backward. The
-// products, tanh, exp (silu) and the vector type are the kernels of
-// //autodiff/simd (gemm.h, activations.h, vec.h): one register-blocked
-// kernel over weights packed once per unroll, explicit fused multiply-adds
-// (the same for every row of any batch), masked loads and stores at the
-// edges; Eigen's float algorithms for tanh and exp, one vector at a time (the
-// same for every element).
+// Implementation. fused_spec.h: this API's types and FusedElmUnrollLayout;
+// fused_plan.h: what is computed once per unroll (the routing inverted, the
+// weights packed, the layout and the slots); branch_drive.h: the branch drive
+// by shape (projected, dense or scattered); fused_forward.cc: the block
+// forward; fused_backward.cc: the backward. The products, tanh, exp (silu) and
+// the vector type are the kernels of //autodiff/simd (gemm.h, activations.h,
+// vec.h): one register-blocked kernel over weights packed once per unroll,
+// explicit fused multiply-adds (the same for every row of any batch), masked
+// loads and stores at the edges; Eigen's float algorithms for tanh and exp, one
+// vector at a time (the same for every element).
 //
 // Checkpointing (FusedElmOptions::checkpoint_every = k, or a memory budget).
 // Stored per (step, sequence) row, for the backward, are e_row elements:
@@ -92,7 +92,6 @@
 #define ELM_ELM_FUSED_UNROLL_H_
 
 #include <cstdint>
-#include <vector>
 
 #include "autodiff/tape.h"
 #include "base/csr.h"
