@@ -1,0 +1,44 @@
+// TestTempPath, MakeTestDir, ReadTestFile, WriteTestFile: see test_files.h.
+#include "base/test_files.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "base/files.h"
+#include "gtest/gtest.h"
+
+namespace elm {
+
+std::string TestTempPath(absl::string_view name) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
+}
+
+std::string MakeTestDir(absl::string_view name) {
+  const std::string dir = TestTempPath(name);
+  std::error_code error;
+  std::filesystem::remove_all(dir, error);
+  EXPECT_FALSE(error) << dir << ": cannot remove: " << error.message();
+  std::filesystem::create_directories(dir, error);
+  EXPECT_FALSE(error) << dir << ": cannot create: " << error.message();
+  return dir;
+}
+
+std::string ReadTestFile(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadFileToString(path);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  return bytes.ok() ? *std::move(bytes) : "";
+}
+
+void WriteTestFile(const std::string& path, absl::string_view bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), bytes.size());
+  out.close();
+  EXPECT_TRUE(out.good()) << path << ": cannot write";
+}
+
+}  // namespace elm
