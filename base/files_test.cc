@@ -10,8 +10,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,25 +17,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/test_files.h"
 #include "gtest/gtest.h"
 
 namespace elm {
 namespace {
-
-std::string TestDir(const std::string& name) {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const std::string dir =
-      absl::StrCat(root != nullptr ? root : "/tmp", "/files_test_", name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
 
 std::vector<std::string> Entries(const std::string& dir) {
   std::vector<std::string> names;
@@ -49,20 +33,20 @@ std::vector<std::string> Entries(const std::string& dir) {
 }
 
 TEST(WriteFileAtomicallyTest, WritesAndReplaces) {
-  const std::string dir = TestDir("replace");
+  const std::string dir = MakeTestDir("files_test_replace");
   const std::string path = dir + "/out.bin";
   const std::string binary("a\0b\xff", 4);
   ASSERT_TRUE(WriteFileAtomically(path, binary).ok());
-  EXPECT_EQ(Read(path), binary);
+  EXPECT_EQ(ReadTestFile(path), binary);
   ASSERT_TRUE(WriteFileAtomically(path, "second").ok());
-  EXPECT_EQ(Read(path), "second");
+  EXPECT_EQ(ReadTestFile(path), "second");
   ASSERT_TRUE(WriteFileAtomically(path, "").ok());
-  EXPECT_EQ(Read(path), "");
+  EXPECT_EQ(ReadTestFile(path), "");
   EXPECT_EQ(Entries(dir), std::vector<std::string>{"out.bin"});
 }
 
 TEST(WriteFileAtomicallyTest, ModeIsAPlainCreates) {
-  const std::string dir = TestDir("mode");
+  const std::string dir = MakeTestDir("files_test_mode");
   const mode_t mask = ::umask(022);
   ASSERT_TRUE(WriteFileAtomically(dir + "/f", "x").ok());
   ::umask(mask);
@@ -72,7 +56,7 @@ TEST(WriteFileAtomicallyTest, ModeIsAPlainCreates) {
 }
 
 TEST(WriteFileAtomicallyTest, MissingDirectoryIsNotFoundAndNamed) {
-  const std::string dir = TestDir("missing");
+  const std::string dir = MakeTestDir("files_test_missing");
   const std::string path = dir + "/no/such/out.txt";
   const absl::Status st = WriteFileAtomically(path, "x", "report");
   ASSERT_FALSE(st.ok());
@@ -89,20 +73,20 @@ TEST(WriteFileAtomicallyTest, MissingDirectoryIsNotFoundAndNamed) {
 }
 
 TEST(WriteFileAtomicallyTest, ParentThatIsAFileIsNamed) {
-  const std::string dir = TestDir("parent_file");
+  const std::string dir = MakeTestDir("files_test_parent_file");
   ASSERT_TRUE(WriteFileAtomically(dir + "/plain", "x").ok());
   const absl::Status st = WriteFileAtomically(dir + "/plain/out", "y");
   ASSERT_FALSE(st.ok());
   EXPECT_TRUE(absl::StrContains(
       st.message(), absl::StrCat("'", dir, "/plain' is not a directory")))
       << st;
-  EXPECT_EQ(Read(dir + "/plain"), "x");
+  EXPECT_EQ(ReadTestFile(dir + "/plain"), "x");
 }
 
 // The rename fails (the target is a non-empty directory): the temporary file
 // is removed and the target is untouched.
 TEST(WriteFileAtomicallyTest, FailedRenameRemovesTheTemporary) {
-  const std::string dir = TestDir("rename");
+  const std::string dir = MakeTestDir("files_test_rename");
   const std::string path = dir + "/target";
   std::filesystem::create_directories(path + "/inside");
   const absl::Status st = WriteFileAtomically(path, "x", "checkpoint");
@@ -118,7 +102,7 @@ TEST(WriteFileAtomicallyTest, FailedRenameRemovesTheTemporary) {
 // file keeps its contents.
 TEST(WriteFileAtomicallyTest, ReadOnlyDirectoryKeepsThePreviousFile) {
   if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
-  const std::string dir = TestDir("read_only");
+  const std::string dir = MakeTestDir("files_test_read_only");
   const std::string path = dir + "/kept";
   ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
   ASSERT_EQ(::chmod(dir.c_str(), 0555), 0);
@@ -127,14 +111,14 @@ TEST(WriteFileAtomicallyTest, ReadOnlyDirectoryKeepsThePreviousFile) {
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied) << st;
   EXPECT_TRUE(absl::StartsWith(st.message(), path + ": ")) << st;
-  EXPECT_EQ(Read(path), "old");
+  EXPECT_EQ(ReadTestFile(path), "old");
   EXPECT_EQ(Entries(dir), std::vector<std::string>{"kept"});
 }
 
 // A write that fails half way (the file size limit, which binds root too):
 // the previous file keeps its contents and the temporary file is removed.
 TEST(WriteFileAtomicallyTest, FailedWriteKeepsThePreviousFile) {
-  const std::string dir = TestDir("too_big");
+  const std::string dir = MakeTestDir("files_test_too_big");
   const std::string path = dir + "/kept";
   ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
   struct rlimit old_limit;
@@ -150,14 +134,14 @@ TEST(WriteFileAtomicallyTest, FailedWriteKeepsThePreviousFile) {
   EXPECT_TRUE(absl::StartsWith(st.message(), path + ": cannot write file: "))
       << st;
   EXPECT_TRUE(absl::StrContains(st.message(), "File too large")) << st;
-  EXPECT_EQ(Read(path), "old");
+  EXPECT_EQ(ReadTestFile(path), "old");
   EXPECT_EQ(Entries(dir), std::vector<std::string>{"kept"});
 }
 
 // Writers of one file at once never see each other's temporary file: the
 // result is one of the contents whole.
 TEST(WriteFileAtomicallyTest, ConcurrentWritersEachWriteWhole) {
-  const std::string dir = TestDir("concurrent");
+  const std::string dir = MakeTestDir("files_test_concurrent");
   const std::string path = dir + "/shared";
   std::vector<std::thread> threads;
   std::vector<absl::Status> status(8);
@@ -168,14 +152,14 @@ TEST(WriteFileAtomicallyTest, ConcurrentWritersEachWriteWhole) {
   }
   for (std::thread& t : threads) t.join();
   for (const absl::Status& st : status) EXPECT_TRUE(st.ok()) << st;
-  const std::string got = Read(path);
+  const std::string got = ReadTestFile(path);
   ASSERT_EQ(got.size(), 10000u);
   EXPECT_EQ(got, std::string(10000, got[0]));
   EXPECT_EQ(Entries(dir), std::vector<std::string>{"shared"});
 }
 
 TEST(AtomicFileWriterTest, PiecesAppearWholeAtCommit) {
-  const std::string dir = TestDir("pieces");
+  const std::string dir = MakeTestDir("files_test_pieces");
   const std::string path = dir + "/out";
   ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
   absl::StatusOr<std::unique_ptr<AtomicFileWriter>> w =
@@ -190,11 +174,11 @@ TEST(AtomicFileWriterTest, PiecesAppearWholeAtCommit) {
   for (size_t n : {size_t{10}, size_t{5000}, want.size() - 5010}) {
     ASSERT_TRUE((*w)->Append(absl::string_view(want).substr(at, n)).ok());
     at += n;
-    EXPECT_EQ(Read(path), "old");  // not yet
+    EXPECT_EQ(ReadTestFile(path), "old");  // not yet
   }
   EXPECT_TRUE(absl::StartsWith((*w)->temp_path(), path + ".tmp."));
   ASSERT_TRUE((*w)->Commit().ok());
-  EXPECT_EQ(Read(path), want);
+  EXPECT_EQ(ReadTestFile(path), want);
   EXPECT_FALSE((*w)->is_open());
   const absl::Status again = (*w)->Append("x");
   EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition) << again;
@@ -202,7 +186,7 @@ TEST(AtomicFileWriterTest, PiecesAppearWholeAtCommit) {
 }
 
 TEST(AtomicFileWriterTest, AbandonedOrDestroyedLeavesThePreviousFile) {
-  const std::string dir = TestDir("abandon");
+  const std::string dir = MakeTestDir("files_test_abandon");
   const std::string path = dir + "/out";
   ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
   {
@@ -212,19 +196,19 @@ TEST(AtomicFileWriterTest, AbandonedOrDestroyedLeavesThePreviousFile) {
     ASSERT_TRUE((*w)->Append(std::string(2 << 20, 'x')).ok());
     EXPECT_EQ(Entries(dir).size(), 2u);  // the temporary file
   }
-  EXPECT_EQ(Read(path), "old");
+  EXPECT_EQ(ReadTestFile(path), "old");
   EXPECT_EQ(Entries(dir), std::vector<std::string>{"out"});
   absl::StatusOr<std::unique_ptr<AtomicFileWriter>> w =
       AtomicFileWriter::Create(path);
   ASSERT_TRUE(w.ok()) << w.status();
   (*w)->Abandon();
   EXPECT_EQ((*w)->Commit().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Read(path), "old");
+  EXPECT_EQ(ReadTestFile(path), "old");
   EXPECT_EQ(Entries(dir), std::vector<std::string>{"out"});
 }
 
 TEST(ReadFileToStringTest, ReadsWhatWasWritten) {
-  const std::string dir = TestDir("read");
+  const std::string dir = MakeTestDir("files_test_read");
   std::string big(300000, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
   ASSERT_TRUE(WriteFileAtomically(dir + "/big", big).ok());
@@ -234,14 +218,14 @@ TEST(ReadFileToStringTest, ReadsWhatWasWritten) {
 }
 
 TEST(ReadFileToStringTest, ErrorsNameTheFile) {
-  const std::string path = TestDir("read_missing") + "/missing";
+  const std::string path = MakeTestDir("files_test_read_missing") + "/missing";
   absl::StatusOr<std::string> got = ReadFileToString(path, "checkpoint");
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(absl::StartsWith(got.status().message(),
                                path + ": cannot open checkpoint: "))
       << got.status();
-  const std::string dir = TestDir("read_dir");
+  const std::string dir = MakeTestDir("files_test_read_dir");
   got = ReadFileToString(dir);  // a directory opens, but does not read
   ASSERT_FALSE(got.ok());
   EXPECT_TRUE(

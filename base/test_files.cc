@@ -15,7 +15,8 @@ namespace elm {
 
 std::string TestTempPath(absl::string_view name) {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
+  const absl::string_view dir = tmp != nullptr ? tmp : "/tmp";
+  return name.empty() ? std::string(dir) : absl::StrCat(dir, "/", name);
 }
 
 std::string MakeTestDir(absl::string_view name) {

@@ -15,8 +15,8 @@
 
 namespace elm {
 
-// "$TEST_TMPDIR/<name>", or "/tmp/<name>" when TEST_TMPDIR is unset. Creates
-// nothing.
+// "$TEST_TMPDIR/<name>", or "/tmp/<name>" when TEST_TMPDIR is unset; the
+// directory itself for an empty name. Creates nothing.
 std::string TestTempPath(absl::string_view name);
 
 // TestTempPath(name) as a new empty directory (with its parents): whatever

@@ -18,6 +18,7 @@ TEST(TestTempPathTest, UnderTestTmpdir) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   ASSERT_NE(tmp, nullptr);
   EXPECT_EQ(TestTempPath("a/b.txt"), std::string(tmp) + "/a/b.txt");
+  EXPECT_EQ(TestTempPath(""), tmp);
   EXPECT_FALSE(std::filesystem::exists(TestTempPath("a")));
 }
 

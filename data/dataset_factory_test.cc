@@ -7,7 +7,6 @@
 // split names parse.
 #include "data/dataset_factory.h"
 
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -16,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/shared_data.h"
+#include "base/test_files.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
 #include "data/neuronio.h"
@@ -25,10 +25,6 @@
 
 namespace elm {
 namespace {
-
-std::string TempPath(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
 
 // The first `n` batches of `split` of `dataset` with sampler seed `seed`.
 std::vector<Batch> Draw(const Dataset& dataset, Split split, int batch_size,
@@ -149,7 +145,7 @@ TEST(DatasetFactoryTest, ShdSpecOnTheFixture) {
 }
 
 TEST(DatasetFactoryTest, ReadsTextSpecsWithPositionedErrors) {
-  const std::string path = TempPath("spec.textproto");
+  const std::string path = TestTempPath("spec.textproto");
   std::ofstream(path) << "# a comment\n"
                          "shd {\n  train_file: \"a.h5\"\n  test_file: "
                          "\"b.h5\"\n  bin_size_ms: 4\n}\nseed: 9\n";
@@ -159,7 +155,7 @@ TEST(DatasetFactoryTest, ReadsTextSpecsWithPositionedErrors) {
   EXPECT_EQ(spec->shd().bin_size_ms(), 4);
   EXPECT_EQ(spec->seed(), 9u);
 
-  const std::string bad = TempPath("bad.textproto");
+  const std::string bad = TestTempPath("bad.textproto");
   std::ofstream(bad) << "shd {\n  train_fil: \"a.h5\"\n}\n";
   spec = ReadDatasetSpecFile(bad);
   ASSERT_FALSE(spec.ok());
@@ -168,7 +164,7 @@ TEST(DatasetFactoryTest, ReadsTextSpecsWithPositionedErrors) {
       << spec.status();
   EXPECT_TRUE(absl::StrContains(spec.status().message(), "train_fil"));
 
-  spec = ReadDatasetSpecFile(TempPath("none.textproto"));
+  spec = ReadDatasetSpecFile(TestTempPath("none.textproto"));
   ASSERT_FALSE(spec.ok());
   EXPECT_EQ(spec.status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(absl::StrContains(spec.status().message(), "none.textproto"));

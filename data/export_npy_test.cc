@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -20,21 +19,18 @@
 #include "absl/strings/str_cat.h"
 #include "base/shared_data.h"
 #include "base/test_binary.h"
+#include "base/test_files.h"
 #include "data/dataset.h"
 #include "data/dataset_factory.h"
 #include "data/dataset_spec.pb.h"
-#include "io/npy.h"
 #include "gtest/gtest.h"
+#include "io/npy.h"
 
 namespace elm {
 namespace {
 
 CommandResult RunExport(const std::string& args, const std::string& env = "") {
   return RunTestBinary("data/export_npy", args, env);
-}
-
-std::string TempPath(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
 }
 
 std::vector<std::string> Listing(const std::string& dir) {
@@ -100,7 +96,7 @@ class ExportShdTest : public ::testing::Test {
     std::string missing;
     h5_ = FindSharedPath("data/shd_mock/shd_mock_8.h5", &missing);
     if (h5_.empty()) GTEST_SKIP() << "missing " << missing;
-    spec_ = TempPath("shd.textproto");
+    spec_ = TestTempPath("shd.textproto");
     std::ofstream(spec_) << "shd {\n  train_file: \"" << h5_
                          << "\"\n  test_file: \"" << h5_
                          << "\"\n  valid_fraction: 0.25\n}\nseed: 2\n";
@@ -111,7 +107,7 @@ class ExportShdTest : public ::testing::Test {
 TEST_F(ExportShdTest, WritesTheSamplersBatches) {
   for (const std::string split : {"train", "test"}) {
     SCOPED_TRACE(split);
-    const std::string out = TempPath("out_" + split);
+    const std::string out = TestTempPath("out_" + split);
     CommandResult r = RunExport(
         absl::StrCat("--spec=", spec_, " --split=", split,
                      " --batches=3 --batch_size=2 --seed=7 --out_dir=", out));
@@ -136,18 +132,18 @@ TEST_F(ExportShdTest, WritesTheSamplersBatches) {
 
 TEST_F(ExportShdTest, RelativePathsFollowBuildWorkingDirectory) {
   const std::string env =
-      absl::StrCat("BUILD_WORKING_DIRECTORY=", std::getenv("TEST_TMPDIR"));
+      absl::StrCat("BUILD_WORKING_DIRECTORY=", TestTempPath(""));
   CommandResult r = RunExport(
       "--spec=shd.textproto --split=test --batches=2 --batch_size=4 "
       "--out_dir=rel_out/nested",
       env);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   NpyArray labels =
-      Load(TempPath("rel_out/nested/labels.npy"), NpyDtype::kInt64, {8});
+      Load(TestTempPath("rel_out/nested/labels.npy"), NpyDtype::kInt64, {8});
   EXPECT_EQ(labels.values<int64_t>(),
             (std::vector<int64_t>{0, 19, 5, 15, 9, 10, 3, 13}));
   // The dense inputs keep every spike before 1 s (1215 in the mock).
-  NpyArray inputs = Load(TempPath("rel_out/nested/inputs.npy"),
+  NpyArray inputs = Load(TestTempPath("rel_out/nested/inputs.npy"),
                          NpyDtype::kFloat32, {8, 100, 700});
   double sum = 0;
   for (float v : inputs.values<float>()) sum += v;
@@ -155,7 +151,7 @@ TEST_F(ExportShdTest, RelativePathsFollowBuildWorkingDirectory) {
 }
 
 TEST_F(ExportShdTest, RefusesMoreThanMaxBytes) {
-  const std::string out = TempPath("too_big");
+  const std::string out = TestTempPath("too_big");
   CommandResult r = RunExport(absl::StrCat(
       "--spec=", spec_,
       " --split=test --batches=2 --batch_size=4 --max_bytes=1000 --out_dir=",
@@ -176,7 +172,7 @@ TEST_F(ExportShdTest, RefusesMoreThanMaxBytes) {
 }
 
 TEST_F(ExportShdTest, UsageAndDataErrors) {
-  const std::string out = TempPath("errors_out");
+  const std::string out = TestTempPath("errors_out");
   CommandResult r = RunExport(absl::StrCat("--out_dir=", out));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, "--spec and --out_dir are required"))
@@ -196,14 +192,14 @@ TEST_F(ExportShdTest, UsageAndDataErrors) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, spec_)) << r.output;
 
-  const std::string no_kind = TempPath("no_kind.textproto");
+  const std::string no_kind = TestTempPath("no_kind.textproto");
   std::ofstream(no_kind) << "seed: 1\n";
   r = RunExport(absl::StrCat("--spec=", no_kind, " --out_dir=", out));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, no_kind)) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, "no dataset kind")) << r.output;
 
-  r = RunExport(absl::StrCat("--spec=", TempPath("absent.textproto"),
+  r = RunExport(absl::StrCat("--spec=", TestTempPath("absent.textproto"),
                              " --out_dir=", out));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, "absent.textproto")) << r.output;
@@ -214,10 +210,10 @@ TEST(ExportNeuronioTest, WritesInputsAndTargets) {
   std::string missing;
   const std::string dir = FindSharedPath("data/neuronio", &missing);
   if (dir.empty()) GTEST_SKIP() << "missing " << missing;
-  const std::string spec = TempPath("neuronio.textproto");
+  const std::string spec = TestTempPath("neuronio.textproto");
   std::ofstream(spec) << "neuronio {\n  train_files: \"" << dir
                       << "/*_py2style.p.gz\"\n  window_ms: 200\n}\nseed: 9\n";
-  const std::string out = TempPath("neuronio_out");
+  const std::string out = TestTempPath("neuronio_out");
   CommandResult r = RunExport(absl::StrCat(
       "--spec=", spec,
       " --split=train --batches=2 --batch_size=2 --seed=3 --out_dir=", out));

@@ -8,27 +8,18 @@
 
 #include <sys/stat.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/test_files.h"
 #include "data/dataset.h"
 #include "gtest/gtest.h"
 
 namespace elm {
 namespace {
-
-std::string TmpPath(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
-
-void WriteBytes(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
 
 IdxArray Synthetic(int64_t n, int seed) {
   IdxArray a;
@@ -50,7 +41,7 @@ IdxArray Labels(int64_t n) {
 TEST(FashionMnistTest, IdxRoundTripPlainAndGzipped) {
   const IdxArray a = Synthetic(3, 1);
   for (bool gz : {false, true}) {
-    const std::string path = TmpPath(gz ? "a.idx.gz" : "a.idx");
+    const std::string path = TestTempPath(gz ? "a.idx.gz" : "a.idx");
     ASSERT_TRUE(WriteIdxFile(path, a, gz).ok());
     absl::StatusOr<IdxArray> b = ReadIdxFile(path);
     ASSERT_TRUE(b.ok()) << b.status();
@@ -58,7 +49,7 @@ TEST(FashionMnistTest, IdxRoundTripPlainAndGzipped) {
     EXPECT_EQ(b->data, a.data);
   }
   // The plain file is exactly the header and the data, big-endian dims.
-  std::ifstream f(TmpPath("a.idx"), std::ios::binary);
+  std::ifstream f(TestTempPath("a.idx"), std::ios::binary);
   std::vector<uint8_t> head(16);
   f.read(reinterpret_cast<char*>(head.data()), 16);
   EXPECT_EQ(head, (std::vector<uint8_t>{0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 28, 0,
@@ -67,16 +58,16 @@ TEST(FashionMnistTest, IdxRoundTripPlainAndGzipped) {
   IdxArray big;
   big.dims = {70000};
   big.data.assign(70000, 7);
-  ASSERT_TRUE(WriteIdxFile(TmpPath("big.idx"), big, false).ok());
-  EXPECT_EQ(ReadIdxFile(TmpPath("big.idx"))->dims[0], 70000);
+  ASSERT_TRUE(WriteIdxFile(TestTempPath("big.idx"), big, false).ok());
+  EXPECT_EQ(ReadIdxFile(TestTempPath("big.idx"))->dims[0], 70000);
 }
 
 void ExpectIdxError(const std::string& name, const std::vector<uint8_t>& bytes,
                     const std::string& what) {
-  WriteBytes(TmpPath(name), bytes);
-  absl::Status st = ReadIdxFile(TmpPath(name)).status();
+  WriteTestFile(TestTempPath(name), std::string(bytes.begin(), bytes.end()));
+  absl::Status st = ReadIdxFile(TestTempPath(name)).status();
   EXPECT_FALSE(st.ok()) << name;
-  EXPECT_TRUE(absl::StrContains(st.message(), TmpPath(name))) << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), TestTempPath(name))) << st;
   EXPECT_TRUE(absl::StrContains(st.message(), what)) << st;
 }
 
@@ -90,33 +81,38 @@ TEST(FashionMnistTest, IdxErrorsNameTheFile) {
   ExpectIdxError("t3.idx", {0, 0, 8, 1, 0, 0, 0, 4, 1, 2}, "truncated data");
   ExpectIdxError("x1.idx", {0, 0, 8, 1, 0, 0, 0, 1, 1, 2}, "trailing");
   // A truncated gzip file.
-  ASSERT_TRUE(WriteIdxFile(TmpPath("g.idx.gz"), Synthetic(4, 2), true).ok());
-  std::ifstream f(TmpPath("g.idx.gz"), std::ios::binary);
-  std::vector<uint8_t> gz((std::istreambuf_iterator<char>(f)),
-                          std::istreambuf_iterator<char>());
+  ASSERT_TRUE(
+      WriteIdxFile(TestTempPath("g.idx.gz"), Synthetic(4, 2), true).ok());
+  std::string gz = ReadTestFile(TestTempPath("g.idx.gz"));
   gz.resize(gz.size() / 2);
-  WriteBytes(TmpPath("g_cut.idx.gz"), gz);
-  absl::Status st = ReadIdxFile(TmpPath("g_cut.idx.gz")).status();
+  WriteTestFile(TestTempPath("g_cut.idx.gz"), gz);
+  absl::Status st = ReadIdxFile(TestTempPath("g_cut.idx.gz")).status();
   EXPECT_FALSE(st.ok());
-  EXPECT_TRUE(absl::StrContains(st.message(), TmpPath("g_cut.idx.gz"))) << st;
-  st = ReadIdxFile(TmpPath("absent.idx")).status();
-  EXPECT_TRUE(absl::StrContains(st.message(), TmpPath("absent.idx"))) << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), TestTempPath("g_cut.idx.gz")))
+      << st;
+  st = ReadIdxFile(TestTempPath("absent.idx")).status();
+  EXPECT_TRUE(absl::StrContains(st.message(), TestTempPath("absent.idx")))
+      << st;
 }
 
 TEST(FashionMnistTest, ReadFilesChecksShapesAndLabels) {
-  ASSERT_TRUE(WriteIdxFile(TmpPath("i.idx"), Synthetic(5, 0), false).ok());
-  ASSERT_TRUE(WriteIdxFile(TmpPath("l.idx"), Labels(5), false).ok());
-  ASSERT_TRUE(WriteIdxFile(TmpPath("l4.idx"), Labels(4), false).ok());
+  ASSERT_TRUE(WriteIdxFile(TestTempPath("i.idx"), Synthetic(5, 0), false).ok());
+  ASSERT_TRUE(WriteIdxFile(TestTempPath("l.idx"), Labels(5), false).ok());
+  ASSERT_TRUE(WriteIdxFile(TestTempPath("l4.idx"), Labels(4), false).ok());
   IdxArray bad = Labels(5);
   bad.data[3] = 10;
-  ASSERT_TRUE(WriteIdxFile(TmpPath("lbad.idx"), bad, false).ok());
-  EXPECT_TRUE(ReadFashionMnistFiles(TmpPath("i.idx"), TmpPath("l.idx")).ok());
+  ASSERT_TRUE(WriteIdxFile(TestTempPath("lbad.idx"), bad, false).ok());
+  EXPECT_TRUE(
+      ReadFashionMnistFiles(TestTempPath("i.idx"), TestTempPath("l.idx")).ok());
   absl::Status st =
-      ReadFashionMnistFiles(TmpPath("i.idx"), TmpPath("l4.idx")).status();
-  EXPECT_TRUE(absl::StrContains(st.message(), TmpPath("l4.idx"))) << st;
-  st = ReadFashionMnistFiles(TmpPath("i.idx"), TmpPath("lbad.idx")).status();
+      ReadFashionMnistFiles(TestTempPath("i.idx"), TestTempPath("l4.idx"))
+          .status();
+  EXPECT_TRUE(absl::StrContains(st.message(), TestTempPath("l4.idx"))) << st;
+  st = ReadFashionMnistFiles(TestTempPath("i.idx"), TestTempPath("lbad.idx"))
+           .status();
   EXPECT_TRUE(absl::StrContains(st.message(), "label 3")) << st;
-  st = ReadFashionMnistFiles(TmpPath("l.idx"), TmpPath("l.idx")).status();
+  st = ReadFashionMnistFiles(TestTempPath("l.idx"), TestTempPath("l.idx"))
+           .status();
   EXPECT_TRUE(absl::StrContains(st.message(), "[N, 28, 28]")) << st;
 }
 
@@ -155,7 +151,7 @@ TEST(FashionMnistTest, EncodesOneImageBothWays) {
 }
 
 TEST(FashionMnistTest, DatasetSplitsAndSamplers) {
-  const std::string dir = TmpPath("fm");
+  const std::string dir = TestTempPath("fm");
   mkdir(dir.c_str(), 0755);
   ASSERT_TRUE(
       WriteIdxFile(dir + "/train-images-idx3-ubyte.gz", Synthetic(30, 1), true)
@@ -215,9 +211,9 @@ TEST(FashionMnistTest, DatasetSplitsAndSamplers) {
   o.num_valid = 30;
   absl::Status st = FashionMnistDataset::Load(o).status();
   EXPECT_TRUE(absl::StrContains(st.message(), "num_valid")) << st;
-  o.dir = TmpPath("nowhere");
+  o.dir = TestTempPath("nowhere");
   st = FashionMnistDataset::Load(o).status();
-  EXPECT_TRUE(absl::StrContains(st.message(), TmpPath("nowhere"))) << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), TestTempPath("nowhere"))) << st;
 }
 
 TEST(FashionMnistTest, DebianPackageFiles) {

@@ -19,7 +19,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -28,13 +27,14 @@
 #include "absl/strings/str_cat.h"
 #include "base/shared_data.h"
 #include "base/test_binary.h"
+#include "base/test_files.h"
 #include "data/fashion_mnist.h"
 #include "data/listops.h"
-#include "io/neuronio_compact.h"
 #include "data/neuronio_generator.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "io/neuronio_compact.h"
 
 namespace elm {
 namespace {
@@ -43,20 +43,6 @@ constexpr char kPy2Fixture[] =
     "neuronio_l5pc_2sims_6s_seed100520_py2style.p.gz";
 constexpr char kPy3Fixture[] =
     "neuronio_l5pc_2sims_6s_seed100520_py3proto2.p.gz";
-
-std::string TempPath(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
-
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
-
-void WriteBytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
 
 std::string Gunzip(const std::string& path) {
   gzFile gz = gzopen(path.c_str(), "rb");
@@ -70,7 +56,8 @@ std::string Gunzip(const std::string& path) {
 }
 
 bool ReadJson(const std::string& path, google::protobuf::Struct* out) {
-  return google::protobuf::util::JsonStringToMessage(ReadBytes(path), out).ok();
+  return google::protobuf::util::JsonStringToMessage(ReadTestFile(path), out)
+      .ok();
 }
 
 const google::protobuf::Value& Field(const google::protobuf::Struct& s,
@@ -174,22 +161,22 @@ TEST_F(NeuronioInspectTest, GzipAndNamesMustAgree) {
   const std::string pickle = Gunzip(gz);
   ASSERT_FALSE(pickle.empty());
   // A plain pickle under any name other than *.gz is a NeuronIO file.
-  const std::string plain = TempPath("sims.data");
-  WriteBytes(plain, pickle);
+  const std::string plain = TestTempPath("sims.data");
+  WriteTestFile(plain, pickle);
   absl::StatusOr<InspectReport> r = Inspect(plain, InspectOptions());
   ASSERT_TRUE(r.ok()) << r.status();
   ExpectMatchesExpectedStats(*r->neuronio, want_);
 
   // A plain pickle named .gz, and a gzipped one not named .gz.
-  const std::string fake_gz = TempPath("plain.p.gz");
-  WriteBytes(fake_gz, pickle);
+  const std::string fake_gz = TestTempPath("plain.p.gz");
+  WriteTestFile(fake_gz, pickle);
   absl::StatusOr<InspectKind> k = DetectInspectKind(fake_gz);
   ASSERT_FALSE(k.ok());
   EXPECT_TRUE(absl::StrContains(k.status().message(), fake_gz));
   EXPECT_TRUE(absl::StrContains(k.status().message(), "not gzip-compressed"))
       << k.status();
-  const std::string unnamed_gz = TempPath("zipped.p");
-  WriteBytes(unnamed_gz, ReadBytes(gz));
+  const std::string unnamed_gz = TestTempPath("zipped.p");
+  WriteTestFile(unnamed_gz, ReadTestFile(gz));
   k = DetectInspectKind(unnamed_gz);
   ASSERT_FALSE(k.ok());
   EXPECT_TRUE(absl::StrContains(k.status().message(), "does not end in .gz"))
@@ -251,7 +238,7 @@ TEST(SpecInspectTest, ShdSpecWithPathsRelativeToTheUserDirectory) {
   const std::string h5 =
       FindSharedPath("data/shd_mock/shd_mock_8.h5", &missing);
   if (h5.empty()) GTEST_SKIP() << "missing " << missing;
-  const std::string spec = TempPath("shd.textproto");
+  const std::string spec = TestTempPath("shd.textproto");
   std::ofstream(spec) << "shd {\n  train_file: \"shd_mock_8.h5\"\n"
                          "  test_file: \"shd_mock_8.h5\"\n}\nseed: 4\n";
   setenv("BUILD_WORKING_DIRECTORY",
@@ -287,7 +274,7 @@ TEST(SpecInspectTest, NeuronioSpecExpandsGlobsAndLimitsSummaries) {
   std::string missing;
   const std::string dir = FindSharedPath("data/neuronio", &missing);
   if (dir.empty()) GTEST_SKIP() << "missing " << missing;
-  const std::string spec = TempPath("neuronio.textproto");
+  const std::string spec = TestTempPath("neuronio.textproto");
   std::ofstream(spec) << "neuronio {\n  train_files: \"" << dir
                       << "/*.p.gz\"\n  test_files: \"" << dir << "/"
                       << kPy3Fixture << "\"\n  window_ms: 1000\n}\n";
@@ -329,8 +316,8 @@ TEST(InspectErrorsTest, RandomBytesAreNoneOfTheKinds) {
   std::string bytes(300, '\0');
   for (char& c : bytes) c = static_cast<char>(gen() & 0xff);
   for (const std::string name : {"random.bin", "random.h5", "random.p"}) {
-    const std::string path = TempPath(name);
-    WriteBytes(path, bytes);
+    const std::string path = TestTempPath(name);
+    WriteTestFile(path, bytes);
     absl::StatusOr<InspectReport> r = Inspect(path, InspectOptions());
     ASSERT_FALSE(r.ok()) << name;
     const std::string message(r.status().message());
@@ -347,19 +334,19 @@ TEST(InspectErrorsTest, RandomBytesAreNoneOfTheKinds) {
 
 TEST(InspectErrorsTest, MissingEmptyAndDirectory) {
   absl::StatusOr<InspectReport> r =
-      Inspect(TempPath("no_such_file.h5"), InspectOptions());
+      Inspect(TestTempPath("no_such_file.h5"), InspectOptions());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(absl::StrContains(r.status().message(), "no_such_file.h5"));
   EXPECT_TRUE(absl::StrContains(r.status().message(), "does not exist"));
 
-  WriteBytes(TempPath("empty.textproto"), "");
-  r = Inspect(TempPath("empty.textproto"), InspectOptions());
+  WriteTestFile(TestTempPath("empty.textproto"), "");
+  r = Inspect(TestTempPath("empty.textproto"), InspectOptions());
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(absl::StrContains(r.status().message(), "is empty"))
       << r.status();
 
-  r = Inspect(std::getenv("TEST_TMPDIR"), InspectOptions());
+  r = Inspect(TestTempPath(""), InspectOptions());
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(absl::StrContains(r.status().message(), "is a directory"))
       << r.status();
@@ -367,8 +354,8 @@ TEST(InspectErrorsTest, MissingEmptyAndDirectory) {
 
 TEST(InspectErrorsTest, BadSpecs) {
   // A spec naming a missing file.
-  const std::string spec = TempPath("missing_file.textproto");
-  const std::string gone = TempPath("gone.h5");
+  const std::string spec = TestTempPath("missing_file.textproto");
+  const std::string gone = TestTempPath("gone.h5");
   std::ofstream(spec) << "shd { train_file: \"" << gone << "\" test_file: \""
                       << gone << "\" }\n";
   absl::StatusOr<InspectReport> r = Inspect(spec, InspectOptions());
@@ -377,7 +364,7 @@ TEST(InspectErrorsTest, BadSpecs) {
   EXPECT_TRUE(absl::StrContains(r.status().message(), gone)) << r.status();
 
   // A NeuronIO glob matching nothing names the field.
-  std::ofstream(spec) << "neuronio { train_files: \"" << TempPath("none*.p")
+  std::ofstream(spec) << "neuronio { train_files: \"" << TestTempPath("none*.p")
                       << "\" }\n";
   r = Inspect(spec, InspectOptions());
   ASSERT_FALSE(r.ok());
@@ -419,7 +406,7 @@ TEST(InspectBinaryTest, ReportsAndExitCodes) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, "samples: 8")) << r.output;
 
-  r = RunInspect(TempPath("absent.textproto"));
+  r = RunInspect(TestTempPath("absent.textproto"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, "inspect: '")) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, "absent.textproto")) << r.output;
@@ -452,7 +439,7 @@ std::vector<ListOpsExample> SyntheticListOps() {
 }
 
 TEST(ListOpsInspectTest, CountsLengthsLabelsAndDepth) {
-  const std::string path = TempPath("listops_small.tsv");
+  const std::string path = TestTempPath("listops_small.tsv");
   ASSERT_TRUE(WriteListOpsTsv(path, SyntheticListOps()).ok());
   absl::StatusOr<InspectReport> r = Inspect(path, InspectOptions());
   ASSERT_TRUE(r.ok()) << r.status();
@@ -472,9 +459,9 @@ TEST(ListOpsInspectTest, CountsLengthsLabelsAndDepth) {
   }
 
   // A wrong target is the reader's error, naming the file and line.
-  std::string bytes = ReadBytes(path);
+  std::string bytes = ReadTestFile(path);
   bytes.replace(bytes.rfind("\t2\r\n"), 4, "\t5\r\n");
-  WriteBytes(path, bytes);
+  WriteTestFile(path, bytes);
   r = Inspect(path, InspectOptions());
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(absl::StrContains(r.status().message(), path)) << r.status();
@@ -491,9 +478,9 @@ TEST(IdxInspectTest, ImagesAndLabelsPlainAndGzipped) {
   for (const bool gzip : {false, true}) {
     SCOPED_TRACE(gzip ? "gzipped" : "plain");
     const std::string images_path =
-        TempPath(gzip ? "imgs-idx3-ubyte.gz" : "imgs-idx3-ubyte");
+        TestTempPath(gzip ? "imgs-idx3-ubyte.gz" : "imgs-idx3-ubyte");
     const std::string labels_path =
-        TempPath(gzip ? "lbls-idx1-ubyte.gz" : "lbls-idx1-ubyte");
+        TestTempPath(gzip ? "lbls-idx1-ubyte.gz" : "lbls-idx1-ubyte");
     ASSERT_TRUE(WriteIdxFile(images_path, images, gzip).ok());
     ASSERT_TRUE(WriteIdxFile(labels_path, labels, gzip).ok());
 
@@ -523,8 +510,9 @@ TEST(IdxInspectTest, ImagesAndLabelsPlainAndGzipped) {
   }
 
   // A truncated IDX file is the reader's error, naming the file.
-  const std::string cut = TempPath("cut-idx3-ubyte");
-  WriteBytes(cut, ReadBytes(TempPath("imgs-idx3-ubyte")).substr(0, 20));
+  const std::string cut = TestTempPath("cut-idx3-ubyte");
+  WriteTestFile(cut,
+                ReadTestFile(TestTempPath("imgs-idx3-ubyte")).substr(0, 20));
   absl::StatusOr<InspectReport> r = Inspect(cut, InspectOptions());
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(absl::StrContains(r.status().message(), cut)) << r.status();
@@ -558,7 +546,7 @@ TEST(CompactNeuronioInspectTest, GeneratedFileIsANeuronioFile) {
   options.teacher = NeuronioTeacher::kLif;
   absl::StatusOr<NeuronioFile> file = GenerateNeuronioFile(options, 5);
   ASSERT_TRUE(file.ok()) << file.status();
-  const std::string path = TempPath("inspect_generated.elmnio");
+  const std::string path = TestTempPath("inspect_generated.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(*file, path).ok());
   absl::StatusOr<InspectReport> r = Inspect(path, InspectOptions());
   ASSERT_TRUE(r.ok()) << r.status();
@@ -572,14 +560,14 @@ TEST(CompactNeuronioInspectTest, GeneratedFileIsANeuronioFile) {
 }
 
 TEST(SpecInspectTest, ListOpsSpecWithDataDir) {
-  const std::string dir = TempPath("listops_dir");
+  const std::string dir = TestTempPath("listops_dir");
   std::filesystem::create_directories(dir);
   ListOpsSplits splits;
   splits.train = SyntheticListOps();
   splits.valid = {SyntheticListOps()[0]};
   splits.test = {SyntheticListOps()[1], SyntheticListOps()[2]};
   ASSERT_TRUE(WriteListOpsDir(dir, splits).ok());
-  const std::string spec = TempPath("listops_dir.textproto");
+  const std::string spec = TestTempPath("listops_dir.textproto");
   std::ofstream(spec) << "listops { data_dir: \"" << dir << "\" steps: 16 }\n";
   absl::StatusOr<InspectReport> r = Inspect(spec, InspectOptions());
   ASSERT_TRUE(r.ok()) << r.status();
@@ -599,7 +587,7 @@ TEST(SpecInspectTest, ListOpsSpecWithDataDir) {
 }
 
 TEST(SpecInspectTest, GeneratedKindsAreDescribedNotGenerated) {
-  const std::string spec = TempPath("generated.textproto");
+  const std::string spec = TestTempPath("generated.textproto");
   // Defaults would take minutes to generate; inspect only describes them.
   std::ofstream(spec) << "listops { num_train: 96000 } seed: 4\n";
   absl::StatusOr<InspectReport> r = Inspect(spec, InspectOptions());
@@ -640,7 +628,7 @@ TEST(SpecInspectTest, GeneratedKindsAreDescribedNotGenerated) {
 }
 
 TEST(SpecInspectTest, FashionMnistSpecOfSyntheticFiles) {
-  const std::string dir = TempPath("fmnist");
+  const std::string dir = TestTempPath("fmnist");
   std::filesystem::create_directories(dir);
   auto write = [&](const std::string& name, int64_t n, bool is_images) {
     IdxArray a;
@@ -656,7 +644,7 @@ TEST(SpecInspectTest, FashionMnistSpecOfSyntheticFiles) {
   write("train-labels-idx1-ubyte.gz", 6, false);
   write("t10k-images-idx3-ubyte.gz", 3, true);
   write("t10k-labels-idx1-ubyte.gz", 3, false);
-  const std::string spec = TempPath("fmnist.textproto");
+  const std::string spec = TestTempPath("fmnist.textproto");
   std::ofstream(spec) << "fashion_mnist { dir: \"" << dir
                       << "\" num_valid: 2 encoding: ROW }\n";
   InspectOptions options;

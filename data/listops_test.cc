@@ -7,35 +7,17 @@
 #include "data/listops.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/test_files.h"
 #include "gtest/gtest.h"
 
 namespace elm {
 namespace {
-
-std::string TmpPath(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void WriteAll(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-}
 
 int64_t Eval(const std::string& text) {
   absl::StatusOr<std::vector<int32_t>> t = ParseListOpsText(text);
@@ -206,9 +188,9 @@ TEST(ListOpsTest, OptionErrorsNameTheField) {
 TEST(ListOpsTest, TsvRoundTripIsByteExact) {
   absl::StatusOr<ListOpsSplits> s = GenerateListOps(SmallOptions(5));
   ASSERT_TRUE(s.ok());
-  const std::string dir = std::getenv("TEST_TMPDIR");
+  const std::string dir = TestTempPath("");
   ASSERT_TRUE(WriteListOpsDir(dir, *s).ok());
-  const std::string first = ReadAll(dir + "/basic_train.tsv");
+  const std::string first = ReadTestFile(dir + "/basic_train.tsv");
   ASSERT_TRUE(absl::StartsWith(first, "Source\tTarget\r\n"));
   ASSERT_TRUE(absl::EndsWith(first, "\r\n"));
   // Every line ends in CRLF: as many "\r\n" as "\n".
@@ -226,8 +208,8 @@ TEST(ListOpsTest, TsvRoundTripIsByteExact) {
     EXPECT_EQ(back->train[i].tokens, s->train[i].tokens);
     EXPECT_EQ(back->train[i].label, s->train[i].label);
   }
-  ASSERT_TRUE(WriteListOpsTsv(TmpPath("again.tsv"), back->train).ok());
-  EXPECT_EQ(ReadAll(TmpPath("again.tsv")), first);
+  ASSERT_TRUE(WriteListOpsTsv(TestTempPath("again.tsv"), back->train).ok());
+  EXPECT_EQ(ReadTestFile(TestTempPath("again.tsv")), first);
 }
 
 TEST(ListOpsTest, TsvMatchesHandWrittenFile) {
@@ -235,22 +217,22 @@ TEST(ListOpsTest, TsvMatchesHandWrittenFile) {
       "Source\tTarget\r\n"
       "( ( ( [MAX 2 ) 9 ) ] )\t9\r\n"
       "( ( ( ( [MED 1 ) 2 ) 4 ) ] )\t2\r\n";
-  WriteAll(TmpPath("hand.tsv"), text);
+  WriteTestFile(TestTempPath("hand.tsv"), text);
   absl::StatusOr<std::vector<ListOpsExample>> e =
-      ReadListOpsTsv(TmpPath("hand.tsv"));
+      ReadListOpsTsv(TestTempPath("hand.tsv"));
   ASSERT_TRUE(e.ok()) << e.status();
   ASSERT_EQ(e->size(), 2u);
   EXPECT_EQ((*e)[1].label, 2);
-  ASSERT_TRUE(WriteListOpsTsv(TmpPath("hand2.tsv"), *e).ok());
-  EXPECT_EQ(ReadAll(TmpPath("hand2.tsv")), text);
+  ASSERT_TRUE(WriteListOpsTsv(TestTempPath("hand2.tsv"), *e).ok());
+  EXPECT_EQ(ReadTestFile(TestTempPath("hand2.tsv")), text);
 }
 
 void ExpectTsvError(const std::string& name, const std::string& text,
                     const std::string& where, const std::string& what) {
-  WriteAll(TmpPath(name), text);
-  absl::Status st = ReadListOpsTsv(TmpPath(name)).status();
+  WriteTestFile(TestTempPath(name), text);
+  absl::Status st = ReadListOpsTsv(TestTempPath(name)).status();
   EXPECT_FALSE(st.ok()) << name;
-  EXPECT_TRUE(absl::StrContains(st.message(), TmpPath(name) + ":" + where))
+  EXPECT_TRUE(absl::StrContains(st.message(), TestTempPath(name) + ":" + where))
       << st;
   EXPECT_TRUE(absl::StrContains(st.message(), what)) << st;
 }
@@ -268,8 +250,9 @@ TEST(ListOpsTest, TsvErrorsNameFileAndLine) {
   ExpectTsvError("e6.tsv", "Source\tTarget\r\n[MAX 2 9 ]\r\n",
                  "2:", "2 tab-separated");
   ExpectTsvError("e7.tsv", "Source\tTarget\r\n[FOO 2 9 ]\t9\r\n", "2:", "[FOO");
-  absl::Status st = ReadListOpsTsv(TmpPath("missing.tsv")).status();
-  EXPECT_TRUE(absl::StrContains(st.message(), TmpPath("missing.tsv"))) << st;
+  absl::Status st = ReadListOpsTsv(TestTempPath("missing.tsv")).status();
+  EXPECT_TRUE(absl::StrContains(st.message(), TestTempPath("missing.tsv")))
+      << st;
 }
 
 TEST(ListOpsTest, DatasetBatchesAreOneHotAndPadded) {

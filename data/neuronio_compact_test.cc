@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -14,26 +13,20 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/test_files.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
 #include "data/neuronio.h"
 #include "data/neuronio_generator.h"
-#include "io/neuronio_test_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "io/neuronio_test_files.h"
 
 namespace elm {
 namespace {
 
 using ::elm::neuronio_testing::ExpectSameFile;
-using ::elm::neuronio_testing::ReadAll;
-using ::elm::neuronio_testing::WriteAll;
 using ::testing::HasSubstr;
-
-std::string TempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name);
-}
 
 NeuronioGeneratorOptions SmallOptions() {
   NeuronioGeneratorOptions options;
@@ -56,9 +49,9 @@ TEST(NeuronioCompactTest, RoundTripKeepsEveryArray) {
   int64_t spikes = 0;
   for (const auto& sim : file.simulations) spikes += sim.channel_times.size();
   ASSERT_GT(spikes, 0);
-  const std::string path = TempPath("round_trip.elmnio");
+  const std::string path = TestTempPath("round_trip.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(file, path).ok());
-  EXPECT_EQ(ReadAll(path).substr(0, 8), "ELMNIO1\n");
+  EXPECT_EQ(ReadTestFile(path).substr(0, 8), "ELMNIO1\n");
 
   absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path);
   ASSERT_TRUE(read.ok()) << read.status();
@@ -86,7 +79,7 @@ TEST(NeuronioCompactTest, RoundTripOfHandMadeSimulationWithRepeats) {
   sim.output_spike_times_ms = {0.5, 3.5};
   sim.soma_mv = {-70, -60, -50, -65, 20};
   file.simulations.push_back(sim);
-  const std::string path = TempPath("hand_made.elmnio");
+  const std::string path = TestTempPath("hand_made.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(file, path).ok());
   absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path);
   ASSERT_TRUE(read.ok()) << read.status();
@@ -106,14 +99,14 @@ TEST(NeuronioCompactTest, RoundTripOfHandMadeSimulationWithRepeats) {
 }
 
 TEST(NeuronioCompactTest, WriteIsAtomicAndReplaces) {
-  const std::string path = TempPath("replace.elmnio");
+  const std::string path = TestTempPath("replace.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(Generated(1), path).ok());
   ASSERT_TRUE(WriteNeuronioCompact(Generated(2), path).ok());
   absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path);
   ASSERT_TRUE(read.ok()) << read.status();
   ExpectSameFile(Generated(2), *read);
   // Nothing but the file itself is left in the directory (no temporaries).
-  DIR* dir = opendir(std::string(TempPath("")).c_str());
+  DIR* dir = opendir(std::string(TestTempPath("")).c_str());
   ASSERT_NE(dir, nullptr);
   int leftovers = 0;
   while (const dirent* entry = readdir(dir)) {
@@ -129,21 +122,21 @@ TEST(NeuronioCompactTest, WriteIsAtomicAndReplaces) {
 TEST(NeuronioCompactTest, WriteErrorsNameTheFile) {
   NeuronioFile file = Generated(3);
   file.simulations[1].soma_mv.pop_back();
-  const std::string path = TempPath("inconsistent.elmnio");
+  const std::string path = TestTempPath("inconsistent.elmnio");
   const absl::Status st = WriteNeuronioCompact(file, path);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(st.message(), HasSubstr(path));
   EXPECT_THAT(st.message(), HasSubstr("simulation 1"));
 
-  const std::string bad_dir = TempPath("no/such/dir/x.elmnio");
+  const std::string bad_dir = TestTempPath("no/such/dir/x.elmnio");
   const absl::Status st2 = WriteNeuronioCompact(Generated(3), bad_dir);
   EXPECT_FALSE(st2.ok());
   EXPECT_THAT(st2.message(), HasSubstr(bad_dir));
 }
 
 TEST(NeuronioCompactTest, BadMagicIsAnError) {
-  const std::string path = TempPath("bad_magic.elmnio");
-  WriteAll(path, "ELMNIO2\nxxxxxxxxxxxxxxxx");
+  const std::string path = TestTempPath("bad_magic.elmnio");
+  WriteTestFile(path, "ELMNIO2\nxxxxxxxxxxxxxxxx");
   const absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path);
   ASSERT_FALSE(read.ok());
   EXPECT_THAT(read.status().message(), HasSubstr(path));
@@ -151,18 +144,18 @@ TEST(NeuronioCompactTest, BadMagicIsAnError) {
 }
 
 TEST(NeuronioCompactTest, MissingFileIsAnError) {
-  const std::string path = TempPath("missing.elmnio");
+  const std::string path = TestTempPath("missing.elmnio");
   const absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path);
   ASSERT_FALSE(read.ok());
   EXPECT_THAT(read.status().message(), HasSubstr(path));
 }
 
 TEST(NeuronioCompactTest, UnknownVersionIsAnError) {
-  const std::string path = TempPath("version.elmnio");
+  const std::string path = TestTempPath("version.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(Generated(4), path).ok());
-  std::string bytes = ReadAll(path);
+  std::string bytes = ReadTestFile(path);
   bytes[8] = 9;
-  WriteAll(path, bytes);
+  WriteTestFile(path, bytes);
   const absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path);
   ASSERT_FALSE(read.ok());
   EXPECT_THAT(read.status().message(), HasSubstr("unsupported version 9"));
@@ -170,14 +163,14 @@ TEST(NeuronioCompactTest, UnknownVersionIsAnError) {
 }
 
 TEST(NeuronioCompactTest, TruncatedFilesAreErrors) {
-  const std::string path = TempPath("full.elmnio");
+  const std::string path = TestTempPath("full.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(Generated(5), path).ok());
-  const std::string bytes = ReadAll(path);
-  const std::string cut = TempPath("cut.elmnio");
+  const std::string bytes = ReadTestFile(path);
+  const std::string cut = TestTempPath("cut.elmnio");
   for (size_t size : {size_t{8}, size_t{14}, size_t{30}, bytes.size() / 2,
                       bytes.size() - 1}) {
     SCOPED_TRACE(absl::StrCat("cut at ", size));
-    WriteAll(cut, bytes.substr(0, size));
+    WriteTestFile(cut, bytes.substr(0, size));
     const absl::StatusOr<NeuronioFile> read = ReadNeuronioFile(cut);
     ASSERT_FALSE(read.ok());
     EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
@@ -189,11 +182,11 @@ TEST(NeuronioCompactTest, TruncatedFilesAreErrors) {
 }
 
 TEST(NeuronioCompactTest, CorruptByteFailsTheChecksum) {
-  const std::string path = TempPath("corrupt.elmnio");
+  const std::string path = TestTempPath("corrupt.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(Generated(6), path).ok());
-  std::string bytes = ReadAll(path);
+  std::string bytes = ReadTestFile(path);
   bytes[bytes.size() / 2] ^= 0x10;
-  WriteAll(path, bytes);
+  WriteTestFile(path, bytes);
   const absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path);
   ASSERT_FALSE(read.ok());
   EXPECT_THAT(read.status().message(), HasSubstr("checksum mismatch"));
@@ -201,11 +194,11 @@ TEST(NeuronioCompactTest, CorruptByteFailsTheChecksum) {
 }
 
 TEST(NeuronioCompactTest, TrailingBytesAreAnError) {
-  const std::string path = TempPath("trailing.elmnio");
+  const std::string path = TestTempPath("trailing.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(Generated(8), path).ok());
-  std::string bytes = ReadAll(path);
+  std::string bytes = ReadTestFile(path);
   bytes.insert(bytes.size() - 4, "zz");
-  WriteAll(path, bytes);
+  WriteTestFile(path, bytes);
   EXPECT_FALSE(ReadNeuronioCompact(path).ok());
 }
 
@@ -227,7 +220,7 @@ TEST(NeuronioCompactTest, DatasetOfWrittenFilesMatchesInMemoryDataset) {
   spec.set_ignore_start_ms(50);
   spec.set_file_load_fraction(1.0);
   for (size_t i = 0; i < files.size(); ++i) {
-    const std::string path = TempPath(absl::StrCat("ds_", i, ".elmnio"));
+    const std::string path = TestTempPath(absl::StrCat("ds_", i, ".elmnio"));
     ASSERT_TRUE(WriteNeuronioCompact(files[i], path).ok());
     spec.add_train_files(path);
   }

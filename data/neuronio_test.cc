@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/peak_memory.h"
 #include "base/shared_data.h"
+#include "base/test_files.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
 #include "gmock/gmock.h"
@@ -41,11 +42,9 @@ using ::elm::neuronio_testing::ExpectSimulationIs;
 using ::elm::neuronio_testing::Gunzip;
 using ::elm::neuronio_testing::Gzip;
 using ::elm::neuronio_testing::MakeSynth;
-using ::elm::neuronio_testing::ReadAll;
 using ::elm::neuronio_testing::Seconds;
 using ::elm::neuronio_testing::SynthFile;
 using ::elm::neuronio_testing::SynthSim;
-using ::elm::neuronio_testing::TempPath;
 using ::elm::neuronio_testing::WriteSynth;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -60,7 +59,7 @@ constexpr char kPy3Fixture[] =
 // The fixtures' expected statistics, as a protobuf Struct.
 bool ReadExpectedStats(const std::string& dir, google::protobuf::Struct* out,
                        std::string* error) {
-  const std::string json = ReadAll(dir + "/expected_stats.json");
+  const std::string json = ReadTestFile(dir + "/expected_stats.json");
   const auto status = google::protobuf::util::JsonStringToMessage(json, out);
   if (!status.ok()) *error = status.ToString();
   return status.ok() && !json.empty();
@@ -191,7 +190,7 @@ TEST(NeuronioTest, FixturesMatchExpectedStatsInBothEncodings) {
     EXPECT_EQ(file->path, gz);
     CheckAgainstStats(*file, stats);
     // The same file gunzipped, under a name unlike the fixtures'.
-    const std::string plain = TempPath("sims.pickle");
+    const std::string plain = TestTempPath("sims.pickle");
     Gunzip(gz, plain);
     start = std::chrono::steady_clock::now();
     absl::StatusOr<NeuronioFile> unzipped = ReadNeuronioFile(plain);
@@ -260,7 +259,7 @@ TEST(NeuronioTest, ReadsWhatWasWrittenInEachEncodingPlainOrGzipped) {
   for (const char* encoding : {"lists", "arrays", "numpy_scalars"}) {
     f.times_as_arrays = encoding == std::string("arrays");
     f.numpy_scalars = encoding == std::string("numpy_scalars");
-    const std::string path = TempPath(absl::StrCat(encoding, ".p"));
+    const std::string path = TestTempPath(absl::StrCat(encoding, ".p"));
     WriteSynth(f, path);
     Gzip(path, path + ".gz");
     for (const std::string& p : {path, path + ".gz"}) {
@@ -301,7 +300,7 @@ TEST(NeuronioTest, ReadsWhatWasWrittenInEachEncodingPlainOrGzipped) {
 // written once.
 const std::vector<std::string>& SynthFiles() {
   static const auto* const kFiles = [] {
-    const std::string dir = TempPath("synth");
+    const std::string dir = TestTempPath("synth");
     mkdir(dir.c_str(), 0755);
     auto* files = new std::vector<std::string>;
     for (const char* name : {"c_sim__3.p", "a_sim__1.p", "b_sim__2.p"}) {
@@ -318,8 +317,8 @@ const std::vector<std::string>& SynthFiles() {
 NeuronioSpec SynthSpec() {
   SynthFiles();
   NeuronioSpec spec;
-  spec.add_train_files(TempPath("synth/*sim__*"));
-  spec.add_valid_files(TempPath("synth/b_sim__2.p"));
+  spec.add_train_files(TestTempPath("synth/*sim__*"));
+  spec.add_valid_files(TestTempPath("synth/b_sim__2.p"));
   spec.set_window_ms(300);
   spec.set_ignore_start_ms(600);
   spec.set_file_load_fraction(1.0);
@@ -516,7 +515,7 @@ TEST(NeuronioTest, SpecErrorsNameTheField) {
                 HasSubstr("NeuronioSpec.file_load_fraction must be in (0, 1]"));
   }
   spec = good;
-  spec.add_train_files(TempPath("synth/nothing_*.p"));
+  spec.add_train_files(TestTempPath("synth/nothing_*.p"));
   EXPECT_THAT(message_of(spec, 2),
               AllOf(HasSubstr("NeuronioSpec.train_files[1]"),
                     HasSubstr("synth/nothing_*.p' matches no file")));
@@ -556,7 +555,7 @@ TEST(NeuronioTest, SpecErrorsNameTheField) {
     s.ex = {{3, {5}}};
     s.inh = {};
   }
-  const std::string path = TempPath("ten_segments.p");
+  const std::string path = TestTempPath("ten_segments.p");
   WriteSynth(small, path);
   spec = good;
   spec.clear_train_files();

@@ -13,8 +13,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
@@ -27,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/rng.h"
 #include "base/shared_data.h"
+#include "base/test_files.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
 #include "gmock/gmock.h"
@@ -42,11 +41,6 @@ using ::testing::HasSubstr;
 
 // -----------------------------------------------------------------------------
 // Writing synthetic SHD files with the HDF5 C API.
-
-std::string TmpPath(absl::string_view name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name);
-}
 
 // The IEEE half-precision type as h5py writes it (HDF5 1.10 has no predefined
 // one).
@@ -140,7 +134,7 @@ hid_t CreateFile(const std::string& path) {
 }
 
 std::string WriteShd(absl::string_view name, const SyntheticShd& s) {
-  const std::string path = TmpPath(name);
+  const std::string path = TestTempPath(name);
   const hid_t f = CreateFile(path);
   if (s.write_times) {
     WriteVlen(f, "spikes/times", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, s.times);
@@ -243,7 +237,7 @@ TEST(ShdReaderTest, ReadsSyntheticFile) {
 TEST(ShdReaderTest, ConvertsOtherWidthsAndHasNoSpeakerWithoutExtra) {
   // float64 times (kept exact: not rounded through float), uint8 units, int8
   // labels.
-  const std::string path = TmpPath("widths.h5");
+  const std::string path = TestTempPath("widths.h5");
   const hid_t f = CreateFile(path);
   const std::vector<std::vector<double>> times = {
       {0.1, 0.30000000000000004, 0.7}, {0.35}};
@@ -283,7 +277,7 @@ double HalfToDouble(uint16_t h) {
 // float16.
 std::string WriteHalfTimes(absl::string_view name,
                            const std::vector<uint16_t>& bits) {
-  const std::string path = TmpPath(name);
+  const std::string path = TestTempPath(name);
   const hid_t f = CreateFile(path);
   const hid_t f16 = MakeFloat16();
   WriteVlen(f, "spikes/times", f16, f16,
@@ -350,7 +344,7 @@ TEST(ShdReaderTest, Float16NanNegativeAndInfinityAreErrors) {
 }
 
 TEST(ShdReaderTest, MissingFile) {
-  const std::string path = TmpPath("no_such_file.h5");
+  const std::string path = TestTempPath("no_such_file.h5");
   const std::string m = ReadError(path);
   EXPECT_THAT(m, HasSubstr(path));
   EXPECT_THAT(m, HasSubstr("No such file"));
@@ -358,8 +352,8 @@ TEST(ShdReaderTest, MissingFile) {
 }
 
 TEST(ShdReaderTest, NotAnHdf5File) {
-  const std::string path = TmpPath("text.h5");
-  std::ofstream(path) << "spikes/times, but not HDF5\n";
+  const std::string path = TestTempPath("text.h5");
+  WriteTestFile(path, "spikes/times, but not HDF5\n");
   const std::string m = ReadError(path);
   EXPECT_THAT(m, HasSubstr(path));
   EXPECT_THAT(m, HasSubstr("not an HDF5 file"));
@@ -430,7 +424,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ShdReaderTest, WrongElementTypes) {
   // Times stored as plain floats, not one vlen array per sample.
-  std::string path = TmpPath("flat_times.h5");
+  std::string path = TestTempPath("flat_times.h5");
   hid_t f = CreateFile(path);
   WriteArray(f, "spikes/times", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
              std::vector<float>{0.1f, 0.2f});
@@ -446,7 +440,7 @@ TEST(ShdReaderTest, WrongElementTypes) {
                    "variable-length arrays of float"));
 
   // Units as vlen floats; labels as a 2-D array.
-  path = TmpPath("float_units.h5");
+  path = TestTempPath("float_units.h5");
   f = CreateFile(path);
   WriteVlen(f, "spikes/times", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
             std::vector<std::vector<float>>{{0.1f}});
@@ -461,7 +455,7 @@ TEST(ShdReaderTest, WrongElementTypes) {
              "dataset 'spikes/units': stores variable-length arrays of float; "
              "expected integer"));
 
-  path = TmpPath("labels_2d.h5");
+  path = TestTempPath("labels_2d.h5");
   f = CreateFile(path);
   WriteVlen(f, "spikes/times", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
             std::vector<std::vector<float>>{{0.1f}, {0.2f}});
@@ -476,7 +470,7 @@ TEST(ShdReaderTest, WrongElementTypes) {
 
 TEST(ShdReaderTest, Hdf5FailuresPrintNothing) {
   // Cases where HDF5 calls themselves fail (and would print their error stack).
-  std::string path = TmpPath("times_group.h5");
+  std::string path = TestTempPath("times_group.h5");
   hid_t f = CreateFile(path);
   const hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
   H5Pset_create_intermediate_group(lcpl, 1);
@@ -490,11 +484,9 @@ TEST(ShdReaderTest, Hdf5FailuresPrintNothing) {
 
   // A good file cut short: the signature is there, the rest is not.
   const std::string good = WriteShd("to_truncate.h5", ThreeSamples());
-  std::ifstream in(good, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
-  path = TmpPath("truncated.h5");
-  std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() / 3);
+  const std::string bytes = ReadTestFile(good);
+  path = TestTempPath("truncated.h5");
+  WriteTestFile(path, bytes.substr(0, bytes.size() / 3));
   m = ReadError(path);
   EXPECT_THAT(m, HasSubstr(path));
 }
@@ -551,9 +543,7 @@ TEST(ShdFixtureTest, MatchesExpectedBinning) {
   const std::string json_path =
       FindSharedPath("data/shd_mock/expected_binning.json", &missing);
   if (json_path.empty()) GTEST_SKIP() << "missing " << missing;
-  std::ifstream in(json_path);
-  const std::string json((std::istreambuf_iterator<char>(in)),
-                         std::istreambuf_iterator<char>());
+  const std::string json = ReadTestFile(json_path);
   google::protobuf::Struct expected;
   ASSERT_TRUE(
       google::protobuf::util::JsonStringToMessage(json, &expected).ok());
@@ -1178,8 +1168,8 @@ TEST(ShdSpecTest, CreateChecksTheBinning) {
 
 TEST(ShdFactoryTest, MissingAndBadFilesAreNamed) {
   ShdSpec spec;
-  spec.set_train_file(TmpPath("absent_train.h5"));
-  spec.set_test_file(TmpPath("absent_test.h5"));
+  spec.set_train_file(TestTempPath("absent_train.h5"));
+  spec.set_test_file(TestTempPath("absent_test.h5"));
   absl::StatusOr<std::unique_ptr<Dataset>> d = MakeShdDataset(spec, 0);
   ASSERT_FALSE(d.ok());
   EXPECT_THAT(std::string(d.status().message()), HasSubstr("absent_train.h5"));

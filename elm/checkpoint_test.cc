@@ -13,11 +13,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +25,7 @@
 #include "autodiff/optimizer.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
+#include "base/test_files.h"
 #include "elm/model.h"
 #include "glog/logging.h"
 #include "gmock/gmock.h"
@@ -38,27 +36,6 @@ namespace elm {
 namespace {
 
 using ::testing::HasSubstr;
-
-// A fresh directory under $TEST_TMPDIR.
-std::string TestDir(absl::string_view name) {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const std::string dir =
-      absl::StrCat(root != nullptr ? root : "/tmp", "/", name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void WriteBytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
 
 // v1 with NeuronIO routing (so i64 and bool tensors are stored too), a
 // learnable τ_m, one hidden layer.
@@ -163,8 +140,8 @@ TEST_P(CheckpointRoundTripTest, RestoredTrainingContinuesBitIdentically) {
   config.weight_decay = 0.01;
   config.momentum = 0.9;  // SGD only
   config.dampening = 0.2;
-  const std::string path =
-      absl::StrCat(TestDir(absl::StrCat("round_trip_", tc.name)), "/ckpt.pb");
+  const std::string path = absl::StrCat(
+      MakeTestDir(absl::StrCat("round_trip_", tc.name)), "/ckpt.pb");
 
   ElmModel<float> a = TinyModel<float>(1);
   std::unique_ptr<Optimizer<float>> opt_a = MakeOpt<float>(config);
@@ -229,7 +206,8 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return info.param.name; });
 
 TEST(CheckpointTest, DoubleModelIsKeptExactly) {
-  const std::string path = absl::StrCat(TestDir("double_model"), "/ckpt.pb");
+  const std::string path =
+      absl::StrCat(MakeTestDir("double_model"), "/ckpt.pb");
   ElmModel<double> a = TinyModel<double>(5);
   double* p = a.params().data();
   for (int64_t i = 0; i < a.params().num_elements(); ++i) {
@@ -249,7 +227,8 @@ TEST(CheckpointTest, DoubleModelIsKeptExactly) {
 }
 
 TEST(CheckpointTest, WeightsOnlyCheckpointAndExtraField) {
-  const std::string path = absl::StrCat(TestDir("weights_only"), "/ckpt.pb");
+  const std::string path =
+      absl::StrCat(MakeTestDir("weights_only"), "/ckpt.pb");
   ElmModel<float> a = TinyModel<float>(3);
   Checkpoint ckpt = MakeModelCheckpoint<float>(a, nullptr, 42);
   EXPECT_FALSE(ckpt.has_optimizer());
@@ -287,10 +266,10 @@ std::vector<std::string> DirEntries(const std::string& dir) {
 }
 
 TEST(SaveCheckpointTest, AtomicWriteLeavesNoTempFileAndOverwrites) {
-  const std::string dir = TestDir("atomic");
+  const std::string dir = MakeTestDir("atomic");
   const std::string path = absl::StrCat(dir, "/model.ckpt");
   // An older, larger file at the path is replaced whole.
-  WriteBytes(path, std::string(100000, 'x'));
+  WriteTestFile(path, std::string(100000, 'x'));
   ElmModel<float> a = TinyModel<float>(1);
   ASSERT_TRUE(
       SaveCheckpoint(path, MakeModelCheckpoint<float>(a, nullptr, 1)).ok());
@@ -305,11 +284,11 @@ TEST(SaveCheckpointTest, AtomicWriteLeavesNoTempFileAndOverwrites) {
   absl::StatusOr<ElmModel<float>> c = LoadModelFromCheckpoint<float>(path);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_TRUE(BitEqual(Params(b), Params(*c)));
-  EXPECT_LT(ReadBytes(path).size(), 100000u);
+  EXPECT_LT(ReadTestFile(path).size(), 100000u);
 }
 
 TEST(SaveCheckpointTest, MissingDirectoryIsAClearError) {
-  const std::string dir = TestDir("missing_dir");
+  const std::string dir = MakeTestDir("missing_dir");
   const std::string path = absl::StrCat(dir, "/no/such/dir/ckpt.pb");
   ElmModel<float> a = TinyModel<float>(1);
   const absl::Status st =
@@ -324,7 +303,7 @@ TEST(SaveCheckpointTest, MissingDirectoryIsAClearError) {
 }
 
 TEST(SaveCheckpointTest, TargetThatIsADirectoryFailsAndCleansUp) {
-  const std::string dir = TestDir("target_is_dir");
+  const std::string dir = MakeTestDir("target_is_dir");
   const std::string path = absl::StrCat(dir, "/ckpt");
   std::filesystem::create_directories(path + "/inside");
   ElmModel<float> a = TinyModel<float>(1);
@@ -336,7 +315,7 @@ TEST(SaveCheckpointTest, TargetThatIsADirectoryFailsAndCleansUp) {
 }
 
 TEST(SaveCheckpointTest, RejectsUnsetVersionAndTrailer) {
-  const std::string path = absl::StrCat(TestDir("bad_save"), "/ckpt.pb");
+  const std::string path = absl::StrCat(MakeTestDir("bad_save"), "/ckpt.pb");
   Checkpoint c;
   absl::Status st = SaveCheckpoint(path, c);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << st;
@@ -367,12 +346,12 @@ void ExpectLoadError(const std::string& path, absl::StatusCode code,
 
 TEST(LoadCheckpointTest, MissingFile) {
   const std::string path =
-      absl::StrCat(TestDir("missing_file"), "/absent.ckpt");
+      absl::StrCat(MakeTestDir("missing_file"), "/absent.ckpt");
   ExpectLoadError(path, absl::StatusCode::kNotFound, "cannot open checkpoint");
 }
 
 TEST(LoadCheckpointTest, GarbageAndEmptyFiles) {
-  const std::string dir = TestDir("garbage");
+  const std::string dir = MakeTestDir("garbage");
   std::string random_bytes;
   uint64_t x = 12345;
   for (int i = 0; i < 4096; ++i) {
@@ -384,23 +363,23 @@ TEST(LoadCheckpointTest, GarbageAndEmptyFiles) {
       std::string(1, '\x08') + std::string(1, '\x01')};  // format_version 1
   for (size_t i = 0; i < contents.size(); ++i) {
     const std::string path = absl::StrCat(dir, "/garbage", i);
-    WriteBytes(path, contents[i]);
+    WriteTestFile(path, contents[i]);
     ExpectLoadError(path, absl::StatusCode::kDataLoss, "checkpoint");
   }
 }
 
 TEST(LoadCheckpointTest, EveryTruncationAndABitFlipAreDetected) {
-  const std::string dir = TestDir("truncated");
+  const std::string dir = MakeTestDir("truncated");
   const std::string good = absl::StrCat(dir, "/good.ckpt");
   ElmModel<float> a = TinyModel<float>(1);
   std::unique_ptr<Optimizer<float>> opt = MakeOpt<float>(AdamConfig());
   TrainStep(a, *opt, 0);
   ASSERT_TRUE(SaveCheckpoint(good, MakeModelCheckpoint(a, opt.get(), 1)).ok());
-  const std::string bytes = ReadBytes(good);
+  const std::string bytes = ReadTestFile(good);
   ASSERT_GT(bytes.size(), 1000u);
   const std::string path = absl::StrCat(dir, "/cut.ckpt");
   for (size_t size = 0; size < bytes.size(); ++size) {
-    WriteBytes(path, bytes.substr(0, size));
+    WriteTestFile(path, bytes.substr(0, size));
     absl::StatusOr<Checkpoint> c = LoadCheckpoint(path);
     ASSERT_FALSE(c.ok()) << "truncated to " << size << " of " << bytes.size();
     EXPECT_EQ(c.status().code(), absl::StatusCode::kDataLoss) << c.status();
@@ -408,22 +387,22 @@ TEST(LoadCheckpointTest, EveryTruncationAndABitFlipAreDetected) {
   }
   std::string flipped = bytes;
   flipped[bytes.size() / 2] ^= 0x10;
-  WriteBytes(path, flipped);
+  WriteTestFile(path, flipped);
   ExpectLoadError(path, absl::StatusCode::kDataLoss, "");
   std::string appended = bytes + std::string(1, '\x28') + '\x05';  // step = 5
-  WriteBytes(path, appended);
+  WriteTestFile(path, appended);
   ExpectLoadError(path, absl::StatusCode::kDataLoss, "appended");
-  WriteBytes(path, bytes);
+  WriteTestFile(path, bytes);
   EXPECT_TRUE(LoadCheckpoint(path).ok());
 }
 
 TEST(LoadCheckpointTest, UnknownFormatVersion) {
-  const std::string path = absl::StrCat(TestDir("version"), "/v2.ckpt");
+  const std::string path = absl::StrCat(MakeTestDir("version"), "/v2.ckpt");
   Checkpoint c = MakeModelCheckpoint<float>(TinyModel<float>(1), nullptr, 0);
   c.set_format_version(2);
   std::string bytes;
   ASSERT_TRUE(c.SerializeToString(&bytes));
-  WriteBytes(path, bytes);
+  WriteTestFile(path, bytes);
   ExpectLoadError(path, absl::StatusCode::kInvalidArgument,
                   "unknown checkpoint format version 2; this build reads "
                   "version 1");
@@ -431,7 +410,7 @@ TEST(LoadCheckpointTest, UnknownFormatVersion) {
 
 // Saves `c` (which SaveCheckpoint accepts whatever its tensors hold).
 std::string SaveTo(absl::string_view dir_name, const Checkpoint& c) {
-  const std::string path = absl::StrCat(TestDir(dir_name), "/ckpt.pb");
+  const std::string path = absl::StrCat(MakeTestDir(dir_name), "/ckpt.pb");
   const absl::Status st = SaveCheckpoint(path, c);
   CHECK(st.ok()) << st;
   return path;

@@ -6,24 +6,20 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "io/elmtensor.h"
 #include "base/shared_data.h"
 #include "base/test_binary.h"
+#include "base/test_files.h"
 #include "gtest/gtest.h"
+#include "io/elmtensor.h"
 
 namespace elm {
 namespace {
 
 CommandResult RunForward(const std::string& args, const std::string& env = "") {
   return RunTestBinary("elm/forward", args, env);
-}
-
-std::string TempPath(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
 }
 
 double MaxRelativeError(const NamedTensor& got, const NamedTensor& want) {
@@ -50,7 +46,7 @@ class ForwardToolTest : public ::testing::Test {
   void ExpectMatchesGolden(const std::string& model_args,
                            const std::string& model, const std::string& dtype,
                            double tol) {
-    const std::string out = TempPath(model + "_" + dtype + ".txt");
+    const std::string out = TestTempPath(model + "_" + dtype + ".txt");
     CommandResult r = RunForward(
         absl::StrCat(model_args, " --input=", golden_,
                      "/trained/neuronio_input_B2_T50.txt --output=", out,
@@ -101,7 +97,7 @@ TEST_F(ForwardToolTest, RelativePathsFollowBuildWorkingDirectory) {
       absl::StrCat(
           "--model=pretrained/num_memory_15/neuronio_best_model_state.pt",
           " --input=trained/neuronio_input_B2_T50.txt --output=",
-          TempPath("rel.txt")),
+          TestTempPath("rel.txt")),
       absl::StrCat("BUILD_WORKING_DIRECTORY=", golden_));
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
@@ -109,7 +105,7 @@ TEST_F(ForwardToolTest, RelativePathsFollowBuildWorkingDirectory) {
 TEST_F(ForwardToolTest, ErrorsNameTheFile) {
   CommandResult r = RunForward(absl::StrCat(
       "--model=/nonexistent/model.pt --input=", golden_,
-      "/trained/neuronio_input_B2_T50.txt --output=", TempPath("x.txt")));
+      "/trained/neuronio_input_B2_T50.txt --output=", TestTempPath("x.txt")));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("/nonexistent/model.pt"), std::string::npos)
       << r.output;
@@ -118,18 +114,18 @@ TEST_F(ForwardToolTest, ErrorsNameTheFile) {
   r = RunForward(absl::StrCat(
       "--model=", golden_,
       "/trained/num_memory_15.weights.txt --input=", golden_,
-      "/trained/neuronio_input_B2_T50.txt --output=", TempPath("x.txt")));
+      "/trained/neuronio_input_B2_T50.txt --output=", TestTempPath("x.txt")));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("--config"), std::string::npos) << r.output;
 
   // An input whose channel count does not fit the model.
-  const std::string bad_input = TempPath("bad_input.txt");
+  const std::string bad_input = TestTempPath("bad_input.txt");
   std::ofstream(bad_input)
       << "#ELMTENSOR v1\ntensor X f32 3 1 2 3\n0 1 0 1 0 1\nend\n";
   r = RunForward(absl::StrCat(
       "--model=", golden_,
       "/pretrained/num_memory_15/neuronio_best_model_state.pt --input=",
-      bad_input, " --output=", TempPath("x.txt")));
+      bad_input, " --output=", TestTempPath("x.txt")));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find(bad_input), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("1278"), std::string::npos) << r.output;

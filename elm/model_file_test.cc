@@ -3,20 +3,18 @@
 // the version override, and the errors naming the file.
 #include "elm/model_file.h"
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "io/elmtensor.h"
 #include "base/shared_data.h"
-#include "io/pt_reader.h"
+#include "base/test_files.h"
 #include "elm/checkpoint.h"
 #include "elm/model_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "io/elmtensor.h"
+#include "io/pt_reader.h"
 
 namespace elm {
 namespace {
@@ -28,12 +26,6 @@ constexpr char kConfigJson[] = R"({
   "num_input": 6, "num_output": 2, "num_memory": 3, "num_branch": 2,
   "num_synapse_per_branch": 4, "input_to_synapse_routing": "random_routing"
 })";
-
-std::string TempDir(const std::string& name) {
-  const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 ElmModel<float> SmallModel(uint64_t seed) {
   absl::StatusOr<ElmConfig> config = ParseElmConfigJson(kConfigJson, "test");
@@ -62,16 +54,16 @@ void WriteWeights(const ElmModel<float>& model, const std::string& path,
 
 TEST(LoadElmModelFileTest, WeightsWithConfigBesideOrGiven) {
   const ElmModel<float> want = SmallModel(7);
-  const std::string dir = TempDir("beside");
+  const std::string dir = MakeTestDir("beside");
   WriteWeights(want, dir + "/w.txt", "");
-  std::ofstream(dir + "/model_config.json") << kConfigJson;
+  WriteTestFile(dir + "/model_config.json", kConfigJson);
   absl::StatusOr<ElmModel<float>> got = LoadElmModelFile<float>(dir + "/w.txt");
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(Params(*got), Params(want));
   EXPECT_EQ(got->routing().index, want.routing().index);
 
   // The `param.` prefix of the golden files, and the config from elsewhere.
-  const std::string other = TempDir("given");
+  const std::string other = MakeTestDir("given");
   WriteWeights(want, other + "/w.txt", "param.");
   ElmModelFileOptions options;
   options.config_path = dir + "/model_config.json";
@@ -87,8 +79,8 @@ TEST(LoadElmModelFileTest, WeightsWithConfigBesideOrGiven) {
 }
 
 TEST(LoadElmModelFileTest, VersionOverride) {
-  const std::string dir = TempDir("version");
-  std::ofstream(dir + "/model_config.json") << kConfigJson;
+  const std::string dir = MakeTestDir("version");
+  WriteTestFile(dir + "/model_config.json", kConfigJson);
   ElmModelFileOptions options;
   options.version = ElmConfig::V2;
   absl::StatusOr<ElmConfig> config =
@@ -100,7 +92,7 @@ TEST(LoadElmModelFileTest, VersionOverride) {
 
 TEST(LoadElmModelFileTest, Checkpoint) {
   const ElmModel<float> want = SmallModel(9);
-  const std::string path = TempDir("ckpt") + "/m.ckpt";
+  const std::string path = MakeTestDir("ckpt") + "/m.ckpt";
   ASSERT_TRUE(
       SaveCheckpoint(path, MakeModelCheckpoint<float>(want, nullptr, 3)).ok());
   absl::StatusOr<ElmModel<double>> got = LoadElmModelFile<double>(path);
@@ -120,8 +112,8 @@ TEST(LoadElmModelFileTest, Errors) {
   EXPECT_THAT(got.status().message(), HasSubstr("/nonexistent/m.pt"));
 
   // Weights that do not fit the config name the file.
-  const std::string dir = TempDir("mismatch");
-  std::ofstream(dir + "/model_config.json") << kConfigJson;
+  const std::string dir = MakeTestDir("mismatch");
+  WriteTestFile(dir + "/model_config.json", kConfigJson);
   ElmTensorFile file;
   file.tensors.push_back(NamedTensor{"w_y.weight", "f32", {1, 1}, {0.0}});
   ASSERT_TRUE(WriteElmTensorFile(dir + "/w.txt", file).ok());
@@ -130,7 +122,7 @@ TEST(LoadElmModelFileTest, Errors) {
   EXPECT_THAT(got.status().message(), HasSubstr(dir + "/w.txt"));
 
   // Not a checkpoint.
-  std::ofstream(dir + "/m.ckpt") << "not a checkpoint";
+  WriteTestFile(dir + "/m.ckpt", "not a checkpoint");
   got = LoadElmModelFile<float>(dir + "/m.ckpt");
   ASSERT_FALSE(got.ok());
   EXPECT_THAT(got.status().message(), HasSubstr(dir + "/m.ckpt"));

@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/shared_data.h"
+#include "base/test_files.h"
 #include "gtest/gtest.h"
 
 namespace elm {
@@ -27,11 +28,6 @@ constexpr char kSource[] = "test.txt";
 
 // The golden folder in the runfiles, or "" (with the path looked at in
 // *missing).
-
-std::string TempPath(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
-}
 
 ElmTensorFile ParseOk(const std::string& text) {
   absl::StatusOr<ElmTensorFile> file = ParseElmTensorText(text, kSource);
@@ -325,7 +321,7 @@ TEST(ElmTensorTest, ReportsTruncationAndMissingEnd) {
 }
 
 TEST(ElmTensorTest, ReportsMissingAndUnreadableFiles) {
-  const std::string path = TempPath("does_not_exist.txt");
+  const std::string path = TestTempPath("does_not_exist.txt");
   absl::StatusOr<ElmTensorFile> file = ReadElmTensorFile(path);
   ASSERT_FALSE(file.ok());
   EXPECT_EQ(file.status().code(), absl::StatusCode::kNotFound);
@@ -333,14 +329,14 @@ TEST(ElmTensorTest, ReportsMissingAndUnreadableFiles) {
                                 absl::StrCat(path, ": cannot open file")))
       << file.status();
 
-  const std::string dir = TempPath("");
+  const std::string dir = TestTempPath("");
   file = ReadElmTensorFile(dir);
   ASSERT_FALSE(file.ok());
   EXPECT_TRUE(absl::StrContains(file.status().message(), dir)) << file.status();
 }
 
 TEST(ElmTensorTest, ReadErrorsNameTheFile) {
-  const std::string path = TempPath("truncated.txt");
+  const std::string path = TestTempPath("truncated.txt");
   std::FILE* f = std::fopen(path.c_str(), "w");
   ASSERT_NE(f, nullptr);
   std::fputs("#ELMTENSOR v1\ntensor a f64 1 3\n1 2\n", f);
@@ -416,7 +412,7 @@ void ExpectSameFile(const ElmTensorFile& a, const ElmTensorFile& b) {
 
 TEST(ElmTensorTest, RoundTripsThroughAFile) {
   const ElmTensorFile original = MakeSampleFile();
-  const std::string path = TempPath("round_trip.txt");
+  const std::string path = TestTempPath("round_trip.txt");
   ASSERT_TRUE(WriteElmTensorFile(path, original).ok());
   absl::StatusOr<ElmTensorFile> read = ReadElmTensorFile(path);
   ASSERT_TRUE(read.ok()) << read.status();
@@ -479,7 +475,7 @@ TEST(ElmTensorTest, WriterRejectsInconsistentTensors) {
   file.comments = {"two\nlines"};
   EXPECT_FALSE(FormatElmTensorText(file).ok());
   const absl::Status status =
-      WriteElmTensorFile(TempPath("no/such/dir/x.txt"), ElmTensorFile());
+      WriteElmTensorFile(TestTempPath("no/such/dir/x.txt"), ElmTensorFile());
   EXPECT_FALSE(status.ok());
   EXPECT_TRUE(absl::StrContains(status.message(), "no/such/dir/x.txt"))
       << status;

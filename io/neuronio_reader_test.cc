@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "base/peak_memory.h"
+#include "base/test_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "io/neuronio_file.h"
@@ -28,11 +29,8 @@ namespace {
 using ::elm::neuronio_testing::ExpectSimulationIs;
 using ::elm::neuronio_testing::Gzip;
 using ::elm::neuronio_testing::MakeSynth;
-using ::elm::neuronio_testing::ReadAll;
 using ::elm::neuronio_testing::Seconds;
 using ::elm::neuronio_testing::SynthFile;
-using ::elm::neuronio_testing::TempPath;
-using ::elm::neuronio_testing::WriteAll;
 using ::elm::neuronio_testing::WriteSynth;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -41,7 +39,7 @@ TEST(NeuronioReaderTest, LargeDendriticVoltagesAreNeverHeld) {
   SynthFile f = MakeSynth(16, 6000, 3, /*rate=*/0.0005);
   f.dvt_columns = 6000;  // 16 × 639 × 6000 float16 = 123 MB
   const int64_t dvt_bytes = int64_t{16} * 639 * 6000 * 2;
-  const std::string path = TempPath("big_dvt.p");
+  const std::string path = TestTempPath("big_dvt.p");
   WriteSynth(f, path);
   Gzip(path, path + ".gz");
   for (const std::string& p : {path, path + ".gz"}) {
@@ -77,7 +75,7 @@ TEST(NeuronioReaderTest, LargeDendriticVoltagesAreNeverHeld) {
 
 // Writes `f` and returns the error reading it gives.
 std::string ErrorOf(const SynthFile& f, const std::string& name) {
-  const std::string path = TempPath(name);
+  const std::string path = TestTempPath(name);
   WriteSynth(f, path);
   absl::StatusOr<NeuronioFile> file = ReadNeuronioFile(path);
   std::remove(path.c_str());
@@ -164,24 +162,24 @@ TEST(NeuronioReaderTest, ErrorsNameTheFileSimulationAndKey) {
                 HasSubstr("no_results.p: Results: missing key"));
   }
   // Truncated, plain and gzipped.
-  const std::string path = TempPath("truncated.p");
+  const std::string path = TestTempPath("truncated.p");
   WriteSynth(good, path);
-  const std::string bytes = ReadAll(path);
-  WriteAll(path, bytes.substr(0, bytes.size() / 2));
+  const std::string bytes = ReadTestFile(path);
+  WriteTestFile(path, bytes.substr(0, bytes.size() / 2));
   absl::StatusOr<NeuronioFile> cut = ReadNeuronioFile(path);
   ASSERT_FALSE(cut.ok());
   EXPECT_THAT(cut.status().message(),
               AllOf(HasSubstr(path), HasSubstr("byte ")));
-  WriteAll(path, bytes);
+  WriteTestFile(path, bytes);
   Gzip(path, path + ".gz");
-  const std::string gz = ReadAll(path + ".gz");
-  WriteAll(path + ".gz", gz.substr(0, gz.size() - 100));
+  const std::string gz = ReadTestFile(path + ".gz");
+  WriteTestFile(path + ".gz", gz.substr(0, gz.size() - 100));
   cut = ReadNeuronioFile(path + ".gz");
   ASSERT_FALSE(cut.ok());
   EXPECT_THAT(cut.status().message(),
               AllOf(HasSubstr(path + ".gz"), HasSubstr("gzip data truncated")));
   // The pickle reader's errors inside a gzipped file name the user's file.
-  WriteAll(path, bytes.substr(0, bytes.size() - 1));  // no STOP
+  WriteTestFile(path, bytes.substr(0, bytes.size() - 1));  // no STOP
   Gzip(path, path + ".gz");
   cut = ReadNeuronioFile(path + ".gz");
   ASSERT_FALSE(cut.ok());
@@ -191,10 +189,10 @@ TEST(NeuronioReaderTest, ErrorsNameTheFileSimulationAndKey) {
   std::remove(path.c_str());
   std::remove((path + ".gz").c_str());
   // Absent.
-  absl::StatusOr<NeuronioFile> none = ReadNeuronioFile(TempPath("none.p"));
+  absl::StatusOr<NeuronioFile> none = ReadNeuronioFile(TestTempPath("none.p"));
   EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(none.status().message(), HasSubstr("none.p"));
-  none = ReadNeuronioFile(TempPath("none.p.gz"));
+  none = ReadNeuronioFile(TestTempPath("none.p.gz"));
   EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(none.status().message(), HasSubstr("none.p.gz"));
 }

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,11 +22,6 @@
 
 namespace elm {
 namespace neuronio_testing {
-
-std::string TempPath(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
-}
 
 double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -61,19 +55,6 @@ void Gunzip(const std::string& from, const std::string& to) {
   ASSERT_EQ(n, 0) << from;
   gzclose(in);
   ASSERT_TRUE(out.good()) << to;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteAll(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), bytes.size());
-  ASSERT_TRUE(out.good()) << path;
 }
 
 // ---- PickleWriter ----

@@ -2,8 +2,8 @@
 // NeuronIO pickles written by a small protocol-2 pickle writer (Python 2
 // encoding, streaming, so a ~120 MB dendriticVoltagesLowRes never sits in
 // memory), random simulations to fill them, a check that a read simulation
-// holds what was written, and file helpers (temporary paths under
-// $TEST_TMPDIR, gzip / gunzip, whole-file reads and writes). Used by
+// holds what was written, and gzip / gunzip of test files (temporary paths and
+// whole-file reads and writes are base/test_files.h's). Used by
 // io/neuronio_file_test.cc, io/neuronio_reader_test.cc and
 // data/neuronio_test.cc.
 #ifndef ELM_IO_NEURONIO_TEST_FILES_H_
@@ -22,9 +22,6 @@
 namespace elm {
 namespace neuronio_testing {
 
-// $TEST_TMPDIR/<name> (or /tmp/<name> outside Bazel).
-std::string TempPath(const std::string& name);
-
 // Seconds since `start`.
 double Seconds(std::chrono::steady_clock::time_point start);
 
@@ -32,10 +29,6 @@ double Seconds(std::chrono::steady_clock::time_point start);
 // gtest failures.
 void Gzip(const std::string& from, const std::string& to);
 void Gunzip(const std::string& from, const std::string& to);
-
-// The bytes of the file at `path` ("" when unreadable); writes `bytes` there.
-std::string ReadAll(const std::string& path);
-void WriteAll(const std::string& path, const std::string& bytes);
 
 // A small protocol-2 pickle writer (Python 2 encoding: str as SHORT_BINSTRING /
 // BINSTRING), buffering opcodes and streaming them to `out`.

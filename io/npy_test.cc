@@ -9,38 +9,19 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/test_files.h"
 #include "gtest/gtest.h"
 
 namespace elm {
 namespace {
-
-std::string TempDir(const std::string& name) {
-  const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
-
-void WriteBytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
 
 // The names in `dir`.
 std::vector<std::string> Listing(const std::string& dir) {
@@ -92,10 +73,10 @@ TEST(NpyTest, HeaderIsExactlyNumpyFormat10) {
   for (float v : {0.f, 1.f, 2.f, 3.f, 4.f, 5.f}) {
     data.append(reinterpret_cast<const char*>(&v), 4);
   }
-  const std::string path = TempDir("exact") + "/arange.npy";
+  const std::string path = MakeTestDir("exact") + "/arange.npy";
   ASSERT_TRUE(
       WriteNpy<float>(path, {2, 3}, std::vector<float>{0, 1, 2, 3, 4, 5}).ok());
-  EXPECT_EQ(ReadBytes(path), NumpyStyleFile(1, dict, 118, data));
+  EXPECT_EQ(ReadTestFile(path), NumpyStyleFile(1, dict, 118, data));
 }
 
 TEST(NpyTest, ShapesAndDescrsAsPythonWritesThem) {
@@ -138,12 +119,12 @@ void ExpectRoundTrip(const std::string& path, const std::vector<int64_t>& shape,
   EXPECT_EQ(a->major_version, 1);
   EXPECT_EQ(a->data_offset % 64, 0);
   EXPECT_EQ(a->values<T>(), values);
-  EXPECT_EQ(static_cast<int64_t>(ReadBytes(path).size()),
+  EXPECT_EQ(static_cast<int64_t>(ReadTestFile(path).size()),
             *NpySize(NpyDtypeOf<T>(), shape));
 }
 
 TEST(NpyTest, RoundTripsEveryDtype) {
-  const std::string dir = TempDir("round_trip");
+  const std::string dir = MakeTestDir("round_trip");
   ExpectRoundTrip<float>(dir + "/f4.npy", {2, 3},
                          {0.f, -1.5f, 3.25f, 1e-30f, -0.f, 7e30f});
   ExpectRoundTrip<double>(dir + "/f8.npy", {3}, {1.0 / 3, -2e300, 5e-324});
@@ -154,7 +135,7 @@ TEST(NpyTest, RoundTripsEveryDtype) {
   ExpectRoundTrip<float>(dir + "/empty.npy", {0, 5}, {});
   ExpectRoundTrip<double>(dir + "/scalar.npy", {}, {2.5});
   // Little-endian data right after the header.
-  const std::string bytes = ReadBytes(dir + "/i4.npy");
+  const std::string bytes = ReadTestFile(dir + "/i4.npy");
   EXPECT_EQ(bytes.substr(128, 4), std::string("\xff\xff\xff\xff", 4));
   EXPECT_EQ(bytes.substr(132, 4), std::string("\x02\x00\x00\x00", 4));
   EXPECT_EQ(bytes.substr(136, 4), std::string("\x00\x00\x00\x40", 4));
@@ -162,9 +143,9 @@ TEST(NpyTest, RoundTripsEveryDtype) {
 }
 
 TEST(NpyTest, StreamingWriterOnlyLeavesCompleteFiles) {
-  const std::string dir = TempDir("stream");
+  const std::string dir = MakeTestDir("stream");
   const std::string path = dir + "/x.npy";
-  WriteBytes(path, "old");
+  WriteTestFile(path, "old");
   {
     absl::StatusOr<std::unique_ptr<NpyWriter>> w =
         NpyWriter::Create(path, NpyDtype::kFloat32, {3, 2});
@@ -173,7 +154,7 @@ TEST(NpyTest, StreamingWriterOnlyLeavesCompleteFiles) {
     ASSERT_TRUE((*w)->Append<float>(row).ok());
     ASSERT_TRUE((*w)->Append<float>(row).ok());
     // Not committed yet: the old file is still there, and a temporary.
-    EXPECT_EQ(ReadBytes(path), "old");
+    EXPECT_EQ(ReadTestFile(path), "old");
     EXPECT_EQ(Listing(dir).size(), 2u);
     // The wrong dtype and too many elements are refused.
     const std::vector<int64_t> ints = {1, 2};
@@ -221,14 +202,14 @@ TEST(NpyTest, StreamingWriterOnlyLeavesCompleteFiles) {
 }
 
 TEST(NpyTest, ReadsWhatNumpyWrites) {
-  const std::string dir = TempDir("numpy");
+  const std::string dir = MakeTestDir("numpy");
   // np.save(f, np.arange(6, dtype=np.float32).reshape(2, 3)) with numpy
   // 1.24, which pads the header to 128 bytes.
   std::string data;
   for (float v : {0.f, 1.f, 2.f, 3.f, 4.f, 5.f}) {
     data.append(reinterpret_cast<const char*>(&v), 4);
   }
-  WriteBytes(
+  WriteTestFile(
       dir + "/v1.npy",
       NumpyStyleFile(
           1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 118,
@@ -244,10 +225,11 @@ TEST(NpyTest, ReadsWhatNumpyWrites) {
   for (int64_t v : {int64_t{-1}, int64_t{1} << 40}) {
     ints.append(reinterpret_cast<const char*>(&v), 8);
   }
-  WriteBytes(dir + "/v2.npy",
-             NumpyStyleFile(
-                 2, "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }",
-                 116, ints));
+  WriteTestFile(
+      dir + "/v2.npy",
+      NumpyStyleFile(
+          2, "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", 116,
+          ints));
   a = ReadNpy(dir + "/v2.npy");
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->major_version, 2);
@@ -255,12 +237,12 @@ TEST(NpyTest, ReadsWhatNumpyWrites) {
 }
 
 TEST(NpyTest, ReaderErrorsNameTheFileAndProblem) {
-  const std::string dir = TempDir("errors");
+  const std::string dir = MakeTestDir("errors");
   auto expect_error = [&](const std::string& name, const std::string& bytes,
                           const std::string& problem) {
     SCOPED_TRACE(name);
     const std::string path = dir + "/" + name;
-    WriteBytes(path, bytes);
+    WriteTestFile(path, bytes);
     absl::StatusOr<NpyArray> a = ReadNpy(path);
     ASSERT_FALSE(a.ok());
     EXPECT_TRUE(absl::StrContains(a.status().message(), path)) << a.status();

@@ -2,23 +2,17 @@
 // buffer: Ensure across refills, Skip, ReadAt and ReadLine, and Open's errors.
 #include "io/pickle_input.h"
 
-#include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/test_files.h"
 #include "gtest/gtest.h"
 
 namespace elm {
 namespace pickle_internal {
 namespace {
-
-std::string TempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name);
-}
 
 // 3 MiB of a pattern with a line break every 1000 bytes.
 std::string Pattern() {
@@ -30,8 +24,8 @@ std::string Pattern() {
 }
 
 std::unique_ptr<Input> OpenFile(const std::string& contents) {
-  const std::string path = TempPath("input.bin");
-  std::ofstream(path, std::ios::binary) << contents;
+  const std::string path = TestTempPath("input.bin");
+  WriteTestFile(path, contents);
   absl::StatusOr<std::unique_ptr<Input>> input = Input::Open(path);
   EXPECT_TRUE(input.ok()) << input.status();
   return input.ok() ? std::move(*input) : nullptr;
@@ -89,13 +83,12 @@ TEST(PickleInputTest, LinesTooLongOrUnterminated) {
 }
 
 TEST(PickleInputTest, OpenErrorsNameThePath) {
-  const std::string missing = TempPath("no_such_input.pkl");
+  const std::string missing = TestTempPath("no_such_input.pkl");
   absl::StatusOr<std::unique_ptr<Input>> in = Input::Open(missing);
   ASSERT_FALSE(in.ok());
   EXPECT_EQ(in.status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(absl::StrContains(in.status().message(), missing));
-  const char* dir = std::getenv("TEST_TMPDIR");
-  in = Input::Open(dir != nullptr ? dir : "/tmp");
+  in = Input::Open(TestTempPath(""));
   ASSERT_FALSE(in.ok());
   EXPECT_EQ(in.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(in.status().message(), "not a regular file"));

@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/peak_memory.h"
 #include "base/shared_data.h"
+#include "base/test_files.h"
 #include "gtest/gtest.h"
 
 namespace elm {
@@ -189,17 +190,6 @@ void ExpectError(const char (&bytes)[N], int64_t offset,
                  absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
   SCOPED_TRACE(text);
   ExpectErrorIn(std::string(bytes, N - 1), offset, text, code);
-}
-
-std::string TempPath(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), bytes.size());
-  ASSERT_TRUE(out.good()) << path;
 }
 
 // ---- Values ----
@@ -713,15 +703,15 @@ TEST(PickleTest, TruncatedAtEveryByteIsAnError) {
         << p.status();
   }
   // The same through a file.
-  const std::string path = TempPath("truncated.pkl");
+  const std::string path = TestTempPath("truncated.pkl");
   for (size_t n : {size_t{0}, size_t{1}, full.size() / 2, full.size() - 1}) {
-    WriteFile(path, full.substr(0, n));
+    WriteTestFile(path, full.substr(0, n));
     absl::StatusOr<Pickle> p = ReadPickleFile(path);
     ASSERT_FALSE(p.ok()) << n;
     EXPECT_TRUE(absl::StartsWith(p.status().message(), path + ": byte "))
         << p.status();
   }
-  EXPECT_EQ(ReadPickleFile(TempPath("missing.pkl")).status().code(),
+  EXPECT_EQ(ReadPickleFile(TestTempPath("missing.pkl")).status().code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -840,7 +830,7 @@ void WriteBigArrayPickle(const std::string& path, int64_t num_bytes, bool py3) {
 
 TEST(PickleTest, SkipKeysNeverHoldsTheSkippedArray) {
   constexpr int64_t kBytes = int64_t{160} << 20;  // 160 MiB of float64
-  const std::string path = TempPath("big_array.pkl");
+  const std::string path = TestTempPath("big_array.pkl");
   WriteBigArrayPickle(path, kBytes, /*py3=*/false);
   UnpickleOptions options;
   options.skip_keys = {"big"};
@@ -876,7 +866,7 @@ TEST(PickleTest, SkipKeysNeverHoldsTheSkippedArray) {
 
 TEST(PickleTest, SkipKeysAndDeferredStringsPython3) {
   constexpr int64_t kBytes = int64_t{3} << 20;
-  const std::string path = TempPath("big_array_py3.pkl");
+  const std::string path = TestTempPath("big_array_py3.pkl");
   WriteBigArrayPickle(path, kBytes, /*py3=*/true);
   // Not skipped: the deferred latin-1 text is read back and decoded.
   absl::StatusOr<Pickle> full = ReadPickleFile(path);
@@ -890,9 +880,7 @@ TEST(PickleTest, SkipKeysAndDeferredStringsPython3) {
   // The UTF-8 text behind encode() is never read.
   EXPECT_GT(full->num_unread_bytes(), kBytes);
   // The same bytes parsed from memory agree.
-  std::ifstream in(path, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)),
-                          std::istreambuf_iterator<char>());
+  const std::string bytes = ReadTestFile(path);
   absl::StatusOr<Pickle> mem = ParsePickle(bytes, kSource);
   ASSERT_TRUE(mem.ok()) << mem.status();
   EXPECT_EQ(mem->root().Find("big")->array().ToDoubles(), a.ToDoubles());
@@ -1090,8 +1078,8 @@ TEST(PickleTest, NeuronIoFixturesInBothEncodings) {
                         ->array()
                         .ToDoubles());
     // From a file, skipping the high-resolution traces.
-    const std::string path = TempPath("neuronio.p");
-    WriteFile(path, bytes);
+    const std::string path = TestTempPath("neuronio.p");
+    WriteTestFile(path, bytes);
     UnpickleOptions options;
     options.skip_keys = {"somaVoltageHighRes", "nexusVoltageHighRes"};
     absl::StatusOr<Pickle> f = ReadPickleFile(path, options);

@@ -18,15 +18,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "io/elmtensor.h"
 #include "base/shared_data.h"
+#include "base/test_files.h"
 #include "gtest/gtest.h"
+#include "io/elmtensor.h"
 
 namespace elm {
 namespace {
@@ -396,12 +396,6 @@ std::vector<Released> ReleasedModels() {
   return models;
 }
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
-
 bool SameBits(const std::vector<double>& a, const std::vector<double>& b) {
   return a.size() == b.size() &&
          (a.empty() ||
@@ -458,7 +452,7 @@ TEST(PtReaderTest, ReleasedModelsMatchTheReference) {
     }
     // model_stats.json: {"model_flop_count": null, "model_param_count": N}.
     const std::string stats =
-        ReadText(absl::StrCat(dir, "/", model.dir, "/model_stats.json"));
+        ReadTestFile(absl::StrCat(dir, "/", model.dir, "/model_stats.json"));
     const size_t at = stats.find("\"model_param_count\":");
     ASSERT_NE(at, std::string::npos) << stats;
     EXPECT_EQ(trainable, std::atoll(stats.c_str() + at + 20));
@@ -528,17 +522,15 @@ TEST(PtReaderTest, CorruptCopiesOfARealFileFailWithItsName) {
   std::string missing;
   const std::string dir = FindSharedPath("golden/pretrained", &missing);
   if (dir.empty()) GTEST_SKIP() << "missing " << missing;
-  const std::string original = ReadText(
+  const std::string original = ReadTestFile(
       absl::StrCat(dir, "/num_memory_15/neuronio_best_model_state.pt"));
   ASSERT_FALSE(original.empty());
   const std::string good = Fingerprint(ParseOk(original));
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string path =
-      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/corrupt_model.pt");
+  const std::string path = TestTempPath("corrupt_model.pt");
   // Files on disk: the message names the path.
   for (size_t n :
        {size_t{0}, size_t{100}, original.size() / 2, original.size() - 1}) {
-    std::ofstream(path, std::ios::binary) << original.substr(0, n);
+    WriteTestFile(path, original.substr(0, n));
     absl::StatusOr<std::vector<NamedTensor>> t = ReadPtStateDict(path);
     ASSERT_FALSE(t.ok()) << n;
     EXPECT_TRUE(absl::StartsWith(t.status().message(), path + ": "))
@@ -547,7 +539,7 @@ TEST(PtReaderTest, CorruptCopiesOfARealFileFailWithItsName) {
   {
     std::string flipped = original;
     flipped[original.size() / 2] ^= 0x01;
-    std::ofstream(path, std::ios::binary) << flipped;
+    WriteTestFile(path, flipped);
     absl::StatusOr<std::vector<NamedTensor>> t = ReadPtStateDict(path);
     ASSERT_FALSE(t.ok());
     EXPECT_TRUE(absl::StartsWith(t.status().message(), path + ": "))
