@@ -2,10 +2,10 @@
 #include "experiments/metrics_table.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
 #include <string>
 
+#include "base/test_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -13,11 +13,6 @@ namespace elm {
 namespace {
 
 using ::testing::ElementsAre;
-
-std::string TempPath(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return std::string(tmp != nullptr ? tmp : "/tmp") + "/" + name;
-}
 
 TEST(MetricsCsvColumnsTest, StepEpochPhaseThenValues) {
   const std::vector<std::string>& c = MetricsCsvColumns();
@@ -34,7 +29,7 @@ TEST(MetricsCsvColumnsTest, StepEpochPhaseThenValues) {
 }
 
 TEST(MetricsTableTest, ReadsBackByPhaseAndColumn) {
-  const std::string path = TempPath("metrics.csv");
+  const std::string path = TestTempPath("metrics.csv");
   std::ofstream(path) << "step,epoch,phase,loss,valid_auc\n"
                       << "2,0,train,0.5,\n"
                       << "4,0,train,,\n"
@@ -61,7 +56,7 @@ TEST(MetricsTableTest, ReadsBackByPhaseAndColumn) {
 }
 
 TEST(MetricsTableTest, MissingFileIsNotFound) {
-  absl::StatusOr<MetricsTable> t = ReadMetricsTable(TempPath("nope.csv"));
+  absl::StatusOr<MetricsTable> t = ReadMetricsTable(TestTempPath("nope.csv"));
   EXPECT_EQ(t.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(t.status().message()),
               ::testing::HasSubstr("nope.csv"));

@@ -3,11 +3,10 @@
 #include "experiments/run_report.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 
+#include "base/test_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -15,18 +14,6 @@ namespace elm {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string TempDir() {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return tmp != nullptr ? tmp : "/tmp";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A task with one section of each kind.
 class SectionsTask : public Task {
@@ -68,7 +55,7 @@ class SectionsTask : public Task {
 };
 
 TEST(RunReportTest, CommonSectionsAroundTheTasks) {
-  const std::string dir = TempDir();
+  const std::string dir = TestTempPath("");
   std::ofstream(dir + "/metrics.csv")
       << "step,epoch,phase,loss,loss_spike,lr,valid_auc\n"
       << "2,0,train,0.5,0.25,0.01,\n"
@@ -89,7 +76,7 @@ TEST(RunReportTest, CommonSectionsAroundTheTasks) {
   input.steps = 4;
   input.test = &test;
   ASSERT_TRUE(WriteRunReport(input).ok());
-  const std::string html = ReadFile(dir + "/report.html");
+  const std::string html = ReadTestFile(dir + "/report.html");
   EXPECT_THAT(html, HasSubstr("report-name"));
   EXPECT_THAT(html, HasSubstr("what-it-reproduces"));
   EXPECT_THAT(html, HasSubstr("123 trainable parameters"));
@@ -122,7 +109,7 @@ TEST(RunReportTest, MissingMetricsIsAnError) {
   RunReportInput input;
   input.spec = &spec;
   input.task = &task;
-  input.output_dir = TempDir() + "/nowhere";
+  input.output_dir = TestTempPath("nowhere");
   input.test = &test;
   const absl::Status status = WriteRunReport(input);
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);

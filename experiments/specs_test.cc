@@ -6,14 +6,13 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/test_files.h"
 #include "experiments/proto/experiment.pb.h"
 #include "experiments/spec.h"
 #include "gmock/gmock.h"
@@ -33,13 +32,6 @@ std::string ExperimentsDir() {
   if (srcdir == nullptr) return "experiments";  // run by hand from the root
   return absl::StrCat(srcdir, "/", workspace == nullptr ? "elm" : workspace,
                       "/experiments");
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "cannot read " << path;
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
 }
 
 // The spec names (file names without .textproto) in experiments/specs/.
@@ -99,7 +91,7 @@ TEST(SpecsTest, EverySpecSaysWhatItReproduces) {
         << spec.description();
     // The file starts with a comment about it (after the proto-file lines).
     const std::string text =
-        ReadFile(absl::StrCat(ExperimentsDir(), "/specs/", name, kSuffix));
+        ReadTestFile(absl::StrCat(ExperimentsDir(), "/specs/", name, kSuffix));
     const size_t name_line = text.find("\nname:");
     ASSERT_NE(name_line, std::string::npos);
     const std::string header = text.substr(0, name_line);
@@ -113,7 +105,7 @@ TEST(SpecsTest, EverySpecSaysWhatItReproduces) {
 }
 
 TEST(SpecsTest, EverySpecHasAnExperimentTarget) {
-  const std::string build = ReadFile(ExperimentsDir() + "/BUILD");
+  const std::string build = ReadTestFile(ExperimentsDir() + "/BUILD");
   for (const std::string& name : SpecNames()) {
     SCOPED_TRACE(name);
     const std::string target = absl::StrCat("name = \"", name, "\",");

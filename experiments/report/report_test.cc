@@ -4,17 +4,14 @@
 #include "experiments/report/report.h"
 
 #include <dirent.h>
-#include <sys/stat.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/test_files.h"
 #include "experiments/report/svg_plot.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -24,20 +21,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string TempDir(const std::string& name) {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const std::string dir = absl::StrCat(root ? root : "/tmp", "/", name);
-  ::mkdir(dir.c_str(), 0755);
-  return dir;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> ListDir(const std::string& dir) {
   std::vector<std::string> names;
@@ -80,11 +63,11 @@ ReportContent SampleContent() {
 }
 
 TEST(ReportTest, WritesSelfContainedPage) {
-  const std::string dir = TempDir("report_ok");
+  const std::string dir = MakeTestDir("report_ok");
   const std::string path = dir + "/report.html";
   const ReportContent content = SampleContent();
   ASSERT_TRUE(WriteReportHtml(path, content).ok());
-  const std::string html = ReadFile(path);
+  const std::string html = ReadTestFile(path);
   EXPECT_EQ(html, RenderReportHtml(content));
   EXPECT_TRUE(absl::StartsWith(html, "<!DOCTYPE html>"));
   EXPECT_THAT(html, HasSubstr("<title>neuronio_branch_dm15 &lt;run 3&gt;"));
@@ -121,16 +104,13 @@ TEST(ReportTest, WritesSelfContainedPage) {
 }
 
 TEST(ReportTest, ReplacesAnExistingReport) {
-  const std::string dir = TempDir("report_replace");
+  const std::string dir = MakeTestDir("report_replace");
   const std::string path = dir + "/report.html";
-  {
-    std::ofstream out(path);
-    out << "old contents";
-  }
+  WriteTestFile(path, "old contents");
   ReportContent content;
   content.title = "second";
   ASSERT_TRUE(WriteReportHtml(path, content).ok());
-  const std::string html = ReadFile(path);
+  const std::string html = ReadTestFile(path);
   EXPECT_THAT(html, HasSubstr("<h1>second</h1>"));
   EXPECT_THAT(html, Not(HasSubstr("old contents")));
   // Optional sections are left out when empty.
@@ -142,26 +122,23 @@ TEST(ReportTest, ReplacesAnExistingReport) {
 
 TEST(ReportTest, UnwritablePathNamesIt) {
   const std::string missing_dir =
-      TempDir("report_err") + "/no_such_dir/report.html";
+      MakeTestDir("report_err") + "/no_such_dir/report.html";
   const absl::Status s1 = WriteReportHtml(missing_dir, SampleContent());
   EXPECT_FALSE(s1.ok());
   EXPECT_THAT(std::string(s1.message()), HasSubstr(missing_dir));
   EXPECT_THAT(std::string(s1.message()), HasSubstr("does not exist"));
 
   // The parent is a file.
-  const std::string file = TempDir("report_err") + "/plain_file";
-  {
-    std::ofstream out(file);
-    out << "x";
-  }
+  const std::string file = MakeTestDir("report_err") + "/plain_file";
+  WriteTestFile(file, "x");
   const std::string under_file = file + "/report.html";
   const absl::Status s2 = WriteReportHtml(under_file, SampleContent());
   EXPECT_FALSE(s2.ok());
   EXPECT_THAT(std::string(s2.message()), HasSubstr(under_file));
 
   // The target is a directory: the rename fails, the temp file is removed.
-  const std::string dir = TempDir("report_err_dir");
-  const std::string target = TempDir("report_err_dir/report.html");
+  const std::string dir = MakeTestDir("report_err_dir");
+  const std::string target = MakeTestDir("report_err_dir/report.html");
   const absl::Status s3 = WriteReportHtml(target, SampleContent());
   EXPECT_FALSE(s3.ok());
   EXPECT_THAT(std::string(s3.message()), HasSubstr(target));
