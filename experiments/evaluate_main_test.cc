@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,14 +16,16 @@
 #include "absl/strings/str_split.h"
 #include "base/shared_data.h"
 #include "base/test_binary.h"
-#include "io/pt_reader.h"
+#include "base/test_files.h"
 #include "elm/checkpoint.h"
 #include "elm/model.h"
 #include "elm/model_config.h"
 #include "experiments/spec.h"
+#include "experiments/test_specs.h"
 #include "experiments/trainer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "io/pt_reader.h"
 
 namespace elm {
 namespace {
@@ -51,17 +52,6 @@ constexpr char kFixture[] =
 CommandResult RunEvaluate(const std::string& args,
                           const std::string& env = "") {
   return RunTestBinary("experiments/evaluate", args, env);
-}
-
-std::string TempPath(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // The "name: value" metric lines of the tool's output, in order (progress
@@ -111,7 +101,7 @@ std::string PtToCheckpoint(const std::string& pt, const std::string& name) {
   EXPECT_TRUE(tensors.ok()) << tensors.status();
   const absl::Status loaded = model->LoadStateDict(*tensors, "", pt);
   EXPECT_TRUE(loaded.ok()) << loaded;
-  const std::string path = TempPath(name + ".ckpt");
+  const std::string path = TestTempPath(name + ".ckpt");
   const absl::Status saved = SaveCheckpoint(
       path, MakeModelCheckpoint<float>(*model, /*optimizer=*/nullptr, 0));
   EXPECT_TRUE(saved.ok()) << saved;
@@ -177,12 +167,12 @@ TEST_F(PretrainedOnFixtureTest, SpecSplitSetAndJson) {
 
   const std::string dir =
       std::filesystem::path(fixture_).parent_path().string();
-  const std::string spec = TempPath("valid_spec.textproto");
+  const std::string spec = TestTempPath("valid_spec.textproto");
   std::ofstream(spec) << "data { neuronio { valid_files: \"" << dir
                       << "/*.p.gz\" } }\n"
                       << "eval { window_ms: 500 burn_in_ms: 150 }\n"
                       << "train { threads: 1 }\n";
-  const std::string json = TempPath("metrics.json");
+  const std::string json = TestTempPath("metrics.json");
   // Windows per forward call change speed, not results. The model path is
   // relative to BUILD_WORKING_DIRECTORY (the pretrained folder).
   const Metrics from_spec = EvaluateOk(
@@ -200,7 +190,7 @@ TEST_F(PretrainedOnFixtureTest, SpecSplitSetAndJson) {
                 1e-13 * std::max(1.0, std::abs(value)))
         << metric;
   }
-  const std::string text = ReadFile(json);
+  const std::string text = ReadTestFile(json);
   EXPECT_THAT(text, HasSubstr("\"num_simulations\": 4"));
   EXPECT_THAT(text, HasSubstr("\"num_simulations_total\": 4"));
   for (const char* metric : kNeuronioMetricNames) {
@@ -209,32 +199,22 @@ TEST_F(PretrainedOnFixtureTest, SpecSplitSetAndJson) {
 }
 
 // A tiny run on generated NeuronIO data; its best.ckpt carries the spec.
-constexpr char kTinyRunSpec[] = R"pb(
-  name: "tiny_eval"
-  data {
-    neuronio {
-      window_ms: 100
-      ignore_start_ms: 100
-      generate {
-        num_train_files: 1
-        num_valid_files: 1
-        num_test_files: 1
-        simulations_per_file: 8
-        duration_ms: 1200
-      }
-    }
-    seed: 3
-  }
-  train {
-    lr: 0.01
-    batch_size: 4
-    batches_per_epoch: 3
-    epochs: 1
-    threads: 2
-    seed: 5
-  }
-  eval { window_ms: 200 burn_in_ms: 50 ignore_start_ms: 100 }
-)pb";
+std::string TinyRunSpec() {
+  return absl::StrCat(
+      R"pb(
+        name: "tiny_eval"
+        train {
+          lr: 0.01
+          batch_size: 4
+          batches_per_epoch: 3
+          epochs: 1
+          threads: 2
+          seed: 5
+        }
+        eval { window_ms: 200 burn_in_ms: 50 ignore_start_ms: 100 }
+      )pb",
+      "data { ", TinyNeuronioData(8, 1200), " seed: 3 }");
+}
 
 // The trainer's names of the metrics the tool prints.
 const std::map<std::string, std::string>& TrainerNames() {
@@ -257,10 +237,10 @@ TEST(EvaluateRunCheckpointTest, ReproducesTheTrainersTestMetrics) {
                             "elm { num_memory: 3 mlp_hidden_size: 6 }"}) {
     SCOPED_TRACE(model);
     absl::StatusOr<ExperimentSpec> spec = ParseExperimentSpecText(
-        absl::StrCat(kTinyRunSpec, " model { ", model, " }"), "tiny");
+        absl::StrCat(TinyRunSpec(), " model { ", model, " }"), "tiny");
     ASSERT_TRUE(spec.ok()) << spec.status();
     const std::string dir =
-        TempPath(absl::StrCat("run_", std::string(model).substr(0, 3)));
+        TestTempPath(absl::StrCat("run_", std::string(model).substr(0, 3)));
     RunOptions options;
     options.output_dir = dir;
     options.quiet = true;
@@ -287,7 +267,7 @@ class EvaluateErrorsTest : public ::testing::Test {
     config.set_mlp_hidden_size(4);
     absl::StatusOr<ElmModel<float>> model = ElmModel<float>::Create(config, 1);
     EXPECT_TRUE(model.ok()) << model.status();
-    const std::string path = TempPath("neuronio_model.ckpt");
+    const std::string path = TestTempPath("neuronio_model.ckpt");
     EXPECT_TRUE(SaveCheckpoint(path, MakeModelCheckpoint<float>(
                                          *model, /*optimizer=*/nullptr, 0))
                     .ok());
@@ -313,7 +293,7 @@ TEST_F(EvaluateErrorsTest, MissingModelFile) {
 }
 
 TEST_F(EvaluateErrorsTest, PtWithoutConfig) {
-  const std::string dir = TempPath("no_config");
+  const std::string dir = TestTempPath("no_config");
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/m.pt") << "x";
   ExpectError(absl::StrCat("--model=", dir, "/m.pt --data=/x/*.p.gz"),
@@ -325,17 +305,17 @@ TEST_F(EvaluateErrorsTest, NoDataOrNonNeuronioData) {
   // Neither --data nor --spec.
   ExpectError(absl::StrCat("--model=", model), {"--data", "--spec"});
   // A spec without a data section.
-  const std::string empty = TempPath("empty.textproto");
+  const std::string empty = TestTempPath("empty.textproto");
   std::ofstream(empty) << "eval { window_ms: 500 }\n";
   ExpectError(absl::StrCat("--model=", model, " --spec=", empty),
               {empty, "no data section"});
   // A spec with classification data for a NeuronIO model.
-  const std::string listops = TempPath("listops.textproto");
+  const std::string listops = TestTempPath("listops.textproto");
   std::ofstream(listops) << "data { listops { num_test: 4 steps: 10 } }\n";
   ExpectError(absl::StrCat("--model=", model, " --spec=", listops),
               {model, "NeuronIO model", "listops", listops});
   // A spec whose split has no files.
-  const std::string train_only = TempPath("train_only.textproto");
+  const std::string train_only = TestTempPath("train_only.textproto");
   std::ofstream(train_only) << "data { neuronio { train_files: \"x\" } }\n";
   ExpectError(absl::StrCat("--model=", model, " --spec=", train_only),
               {train_only, "data.neuronio.test_files is empty"});

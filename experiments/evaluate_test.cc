@@ -5,14 +5,15 @@
 #include "experiments/evaluate.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/test_files.h"
 #include "elm/checkpoint.h"
 #include "elm/model.h"
+#include "experiments/test_specs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -21,11 +22,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::string TempPath(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
-}
 
 TEST(MetricLinesTest, ShortestExactNumbersInTheTasksOrder) {
   EvalOutcome outcome;
@@ -57,7 +53,7 @@ void ExpectError(const EvaluateOptions& options, const std::string& substring) {
 TEST(EvaluateModelTest, FlagErrors) {
   EvaluateOptions options;
   ExpectError(options, "--model is required");
-  options.model = TempPath("absent.ckpt");
+  options.model = TestTempPath("absent.ckpt");
   options.data = "/x/*.p.gz";
   ExpectError(options, "absent.ckpt");
   options.split = "dev";
@@ -78,7 +74,7 @@ std::string NeuronioCheckpoint() {
   config.set_mlp_hidden_size(4);
   absl::StatusOr<ElmModel<float>> model = ElmModel<float>::Create(config, 1);
   EXPECT_TRUE(model.ok()) << model.status();
-  const std::string path = TempPath("neuronio_model.ckpt");
+  const std::string path = TestTempPath("neuronio_model.ckpt");
   EXPECT_TRUE(SaveCheckpoint(path, MakeModelCheckpoint<float>(
                                        *model, /*optimizer=*/nullptr, 0))
                   .ok());
@@ -86,25 +82,13 @@ std::string NeuronioCheckpoint() {
 }
 
 TEST(EvaluateModelTest, CheckpointOnGeneratedDataFromASpec) {
-  const std::string spec = TempPath("generated.textproto");
+  const std::string spec = TestTempPath("generated.textproto");
   std::ofstream(spec) << R"pb(
-    data {
-      neuronio {
-        window_ms: 100
-        ignore_start_ms: 100
-        generate {
-          num_train_files: 1
-          num_valid_files: 1
-          num_test_files: 1
-          simulations_per_file: 4
-          duration_ms: 1200
-        }
-      }
-      seed: 3
-    }
-    eval { window_ms: 200 burn_in_ms: 50 ignore_start_ms: 100 }
-    train { threads: 1 batch_size: 4 }
-  )pb";
+        eval { window_ms: 200 burn_in_ms: 50 ignore_start_ms: 100 }
+        train { threads: 1 batch_size: 4 }
+      )pb"
+                      << "data { " << TinyNeuronioData(4, 1200)
+                      << " seed: 3 }\n";
   EvaluateOptions options;
   options.model = NeuronioCheckpoint();
   options.spec = spec;

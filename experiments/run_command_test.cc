@@ -2,11 +2,12 @@
 // spec errors (naming the spec), and a run stopped early.
 #include "experiments/run_command.h"
 
-#include <cstdlib>
 #include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "base/test_files.h"
+#include "experiments/test_specs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -15,11 +16,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-std::string TempPath(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
-}
 
 TEST(ResultLinesTest, FinishedAndStopped) {
   RunResult r;
@@ -39,26 +35,14 @@ TEST(ResultLinesTest, FinishedAndStopped) {
 
 // A tiny NeuronIO run on generated data.
 std::string TinySpecFile() {
-  const std::string path = TempPath("tiny.textproto");
+  const std::string path = TestTempPath("tiny.textproto");
   std::ofstream(path) << R"pb(
-    name: "tiny"
-    model { elm { num_memory: 2 mlp_hidden_size: 4 } }
-    data {
-      neuronio {
-        window_ms: 100
-        ignore_start_ms: 100
-        generate {
-          num_train_files: 1
-          num_valid_files: 1
-          num_test_files: 1
-          simulations_per_file: 4
-          duration_ms: 1200
-        }
-      }
-    }
-    train { batch_size: 4 batches_per_epoch: 4 epochs: 1 threads: 1 }
-    eval { window_ms: 200 burn_in_ms: 50 ignore_start_ms: 100 }
-  )pb";
+        name: "tiny"
+        model { elm { num_memory: 2 mlp_hidden_size: 4 } }
+        train { batch_size: 4 batches_per_epoch: 4 epochs: 1 threads: 1 }
+        eval { window_ms: 200 burn_in_ms: 50 ignore_start_ms: 100 }
+      )pb"
+                      << "data { " << TinyNeuronioData(4, 1200) << " }\n";
   return path;
 }
 
@@ -67,7 +51,7 @@ TEST(RunCommandTest, Errors) {
   EXPECT_THAT(std::string(RunCommand(options).message()),
               HasSubstr("--spec is required"));
   options.spec = TinySpecFile();
-  options.output_dir = TempPath("errors");
+  options.output_dir = TestTempPath("errors");
   options.overrides = {"train.no_such_field=1"};
   EXPECT_THAT(std::string(RunCommand(options).message()),
               HasSubstr("no_such_field"));
@@ -82,7 +66,7 @@ TEST(RunCommandTest, Errors) {
 TEST(RunCommandTest, StopsAfterStepsWithACheckpoint) {
   RunCommandOptions options;
   options.spec = TinySpecFile();
-  options.output_dir = TempPath("stopped");
+  options.output_dir = TestTempPath("stopped");
   options.overrides = {"train.lr=0.005"};
   options.quiet = true;
   options.stop_after_steps = 2;
@@ -90,9 +74,7 @@ TEST(RunCommandTest, StopsAfterStepsWithACheckpoint) {
   EXPECT_TRUE(
       std::ifstream(options.output_dir + "/checkpoints/latest.ckpt").good());
   // The override is in the run's spec.
-  std::ifstream spec(options.output_dir + "/spec.textproto");
-  const std::string text((std::istreambuf_iterator<char>(spec)),
-                         std::istreambuf_iterator<char>());
+  const std::string text = ReadTestFile(options.output_dir + "/spec.textproto");
   EXPECT_THAT(text, HasSubstr("lr: 0.005"));
 }
 

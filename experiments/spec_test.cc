@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "experiments/test_specs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -12,27 +13,16 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kValid[] = R"pb(
-  name: "t"
-  model { elm { num_memory: 4 } }
-  data {
-    neuronio {
-      window_ms: 100
-      ignore_start_ms: 100
-      generate {
-        num_train_files: 1
-        num_valid_files: 1
-        num_test_files: 1
-        simulations_per_file: 8
-        duration_ms: 1000
-      }
-    }
-  }
-  train { batch_size: 4 batches_per_epoch: 2 epochs: 1 }
-)pb";
-
+// A valid spec: an ELM on tiny generated NeuronIO data.
 ExperimentSpec Valid() {
-  absl::StatusOr<ExperimentSpec> spec = ParseExperimentSpecText(kValid, "t");
+  absl::StatusOr<ExperimentSpec> spec = ParseExperimentSpecText(
+      absl::StrCat(R"pb(
+                     name: "t"
+                     model { elm { num_memory: 4 } }
+                     train { batch_size: 4 batches_per_epoch: 2 epochs: 1 }
+                   )pb",
+                   "data { ", TinyNeuronioData(8, 1000), " }"),
+      "t");
   EXPECT_TRUE(spec.ok()) << spec.status();
   return *spec;
 }

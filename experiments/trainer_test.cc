@@ -7,17 +7,18 @@
 
 #include <atomic>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
+#include "base/test_files.h"
 #include "elm/checkpoint.h"
 #include "experiments/model_registry.h"
 #include "experiments/spec.h"
+#include "experiments/test_specs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -26,52 +27,31 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kTinySpec[] = R"pb(
-  name: "tiny"
-  model { elm { num_memory: 4 mlp_hidden_size: 8 memory_tau_max: 50 } }
-  data {
-    neuronio {
-      window_ms: 100
-      ignore_start_ms: 100
-      generate {
-        num_train_files: 1
-        num_valid_files: 1
-        num_test_files: 1
-        simulations_per_file: 8
-        duration_ms: 1200
-      }
-    }
-    seed: 3
-  }
-  train {
-    lr: 0.01
-    batch_size: 4
-    batches_per_epoch: 6
-    epochs: 2
-    log_every_steps: 2
-    checkpoint_every_steps: 4
-    threads: 2
-    seed: 5
-  }
-  eval { window_ms: 200 burn_in_ms: 50 ignore_start_ms: 100 }
-)pb";
-
+// A tiny run on generated NeuronIO data.
 ExperimentSpec TinySpec() {
-  absl::StatusOr<ExperimentSpec> spec = ParseExperimentSpecText(kTinySpec, "");
+  absl::StatusOr<ExperimentSpec> spec = ParseExperimentSpecText(
+      absl::StrCat(
+          R"pb(
+            name: "tiny"
+            model {
+              elm { num_memory: 4 mlp_hidden_size: 8 memory_tau_max: 50 }
+            }
+            train {
+              lr: 0.01
+              batch_size: 4
+              batches_per_epoch: 6
+              epochs: 2
+              log_every_steps: 2
+              checkpoint_every_steps: 4
+              threads: 2
+              seed: 5
+            }
+            eval { window_ms: 200 burn_in_ms: 50 ignore_start_ms: 100 }
+          )pb",
+          "data { ", TinyNeuronioData(8, 1200), " seed: 3 }"),
+      "");
   CHECK(spec.ok()) << spec.status();
   return *spec;
-}
-
-std::string TempDir(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return std::string(tmp != nullptr ? tmp : "/tmp") + "/" + name;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 bool Exists(const std::string& path) {
@@ -83,8 +63,8 @@ bool Exists(const std::string& path) {
 // depends on timing.
 std::vector<std::string> LossRows(const std::string& dir) {
   std::vector<std::string> rows;
-  for (absl::string_view line : absl::StrSplit(ReadFile(dir + "/metrics.csv"),
-                                               '\n', absl::SkipEmpty())) {
+  for (absl::string_view line : absl::StrSplit(
+           ReadTestFile(dir + "/metrics.csv"), '\n', absl::SkipEmpty())) {
     std::vector<std::string> cols = absl::StrSplit(line, ',');
     if (cols.size() > 8) cols[8] = "";
     rows.push_back(absl::StrJoin(cols, ","));
@@ -105,7 +85,7 @@ RunResult RunTiny(const ExperimentSpec& spec, const std::string& dir,
 }
 
 TEST(TrainerTest, RunWritesEveryOutput) {
-  const std::string dir = TempDir("whole");
+  const std::string dir = TestTempPath("whole");
   const RunResult r = RunTiny(TinySpec(), dir);
   EXPECT_TRUE(r.finished);
   EXPECT_EQ(r.steps, 12);
@@ -126,10 +106,10 @@ TEST(TrainerTest, RunWritesEveryOutput) {
   ASSERT_EQ(rows.size(), 1u + 2 * 3 + 2);
   EXPECT_THAT(rows[0], HasSubstr("step,epoch,phase,loss"));
   EXPECT_THAT(rows[4], HasSubstr("6,0,valid"));
-  const std::string summary = ReadFile(dir + "/summary.json");
+  const std::string summary = ReadTestFile(dir + "/summary.json");
   EXPECT_THAT(summary, HasSubstr("\"num_parameters\": "));
   EXPECT_THAT(summary, HasSubstr("\"auc\": "));
-  const std::string html = ReadFile(dir + "/report.html");
+  const std::string html = ReadTestFile(dir + "/report.html");
   EXPECT_THAT(html, HasSubstr("<svg"));
   EXPECT_THAT(html, HasSubstr("ROC"));
   EXPECT_THAT(html, HasSubstr("name: &quot;tiny&quot;"));
@@ -141,7 +121,8 @@ TEST(TrainerTest, RunWritesEveryOutput) {
 
 TEST(TrainerTest, ResumeReproducesTheUninterruptedRun) {
   const ExperimentSpec spec = TinySpec();
-  const std::string a = TempDir("straight"), b = TempDir("interrupted");
+  const std::string a = TestTempPath("straight"),
+                    b = TestTempPath("interrupted");
   const RunResult straight = RunTiny(spec, a);
   // Stop mid-epoch and mid-logging-interval (step 5 of 6), then resume.
   const RunResult part = RunTiny(spec, b, /*resume=*/false, /*stop=*/5);
@@ -165,8 +146,8 @@ TEST(TrainerTest, ResumeReproducesTheUninterruptedRun) {
 TEST(TrainerTest, SameSeedSameRunOtherSeedOtherRun) {
   ExperimentSpec spec = TinySpec();
   spec.mutable_train()->set_epochs(1);
-  const std::string a = TempDir("seed_a"), b = TempDir("seed_b"),
-                    c = TempDir("seed_c");
+  const std::string a = TestTempPath("seed_a"), b = TestTempPath("seed_b"),
+                    c = TestTempPath("seed_c");
   RunTiny(spec, a);
   RunTiny(spec, b);
   EXPECT_EQ(LossRows(a), LossRows(b));
@@ -177,7 +158,7 @@ TEST(TrainerTest, SameSeedSameRunOtherSeedOtherRun) {
 
 TEST(TrainerTest, ResumeChecksTheSpecAndTheCheckpoint) {
   ExperimentSpec spec = TinySpec();
-  const std::string dir = TempDir("resume_checks");
+  const std::string dir = TestTempPath("resume_checks");
   RunOptions options;
   options.output_dir = dir;
   options.quiet = true;
@@ -197,7 +178,7 @@ TEST(TrainerTest, BadSpecFailsBeforeAnythingRuns) {
   ExperimentSpec spec = TinySpec();
   spec.mutable_train()->set_batch_size(0);
   RunOptions options;
-  options.output_dir = TempDir("never_created");
+  options.output_dir = TestTempPath("never_created");
   options.quiet = true;
   absl::StatusOr<RunResult> r = RunExperiment(spec, options);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
@@ -249,7 +230,7 @@ TEST(TrainerTest, NanLossStopsTheRunNamingTheStep) {
   ExperimentSpec spec = TinySpec();
   spec.mutable_model()->mutable_custom()->set_name("nan_after_three_steps");
   spec.mutable_train()->set_checkpoint_every_steps(2);
-  const std::string dir = TempDir("nan");
+  const std::string dir = TestTempPath("nan");
   RunOptions options;
   options.output_dir = dir;
   options.quiet = true;

@@ -5,43 +5,43 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "experiments/spec.h"
+#include "experiments/test_specs.h"
 #include "experiments/trainer.h"
 #include "gtest/gtest.h"
 
 namespace mylab {
 namespace {
 
-constexpr char kTinySpec[] = R"pb(
-  name: "gru_tiny"
-  model {
-    custom {
-      name: "gru"
-      config {
-        [type.googleapis.com/mylab.GruConfig] { hidden: 4 }
-      }
-    }
-  }
-  data {
-    neuronio {
-      window_ms: 100
-      ignore_start_ms: 100
-      generate {
-        num_train_files: 1
-        num_valid_files: 1
-        num_test_files: 1
-        simulations_per_file: 8
-        duration_ms: 1200
-      }
-    }
-  }
-  train { lr: 0.01 batch_size: 4 batches_per_epoch: 4 epochs: 2 threads: 2 }
-  eval { window_ms: 200 burn_in_ms: 50 ignore_start_ms: 100 }
-)pb";
+// A tiny run of the GRU on generated NeuronIO data.
+std::string TinySpec() {
+  return absl::StrCat(
+      R"pb(
+        name: "gru_tiny"
+        model {
+          custom {
+            name: "gru"
+            config {
+              [type.googleapis.com/mylab.GruConfig] { hidden: 4 }
+            }
+          }
+        }
+        train {
+          lr: 0.01
+          batch_size: 4
+          batches_per_epoch: 4
+          epochs: 2
+          threads: 2
+        }
+        eval { window_ms: 200 burn_in_ms: 50 ignore_start_ms: 100 }
+      )pb",
+      "data { ", elm::TinyNeuronioData(8, 1200), " }");
+}
 
 TEST(GruTrainerTest, TrainsTheRegisteredModelFromASpec) {
   absl::StatusOr<elm::ExperimentSpec> spec =
-      elm::ParseExperimentSpecText(kTinySpec, "tiny");
+      elm::ParseExperimentSpecText(TinySpec(), "tiny");
   ASSERT_TRUE(spec.ok()) << spec.status();
   elm::RunOptions options;
   options.output_dir = std::string(std::getenv("TEST_TMPDIR")) + "/gru_tiny";
