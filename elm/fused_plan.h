@@ -114,14 +114,14 @@ FusedPlan<T> BuildPlan(Tape<T>& tape, const FusedElmSpec& spec,
 // aligned. (No result depends on an address: every loop handles unaligned
 // data the same way.)
 template <typename T>
-T* ArenaArray(Arena& arena, int64_t n, bool zero = false) {
+inline T* ArenaArray(Arena& arena, int64_t n, bool zero = false) {
   if (n == 0) return nullptr;
   return zero ? arena.AllocateZeroed<T>(n) : arena.AllocateArray<T>(n);
 }
 
 // The last row block [B, d_m] of m in block j's slot (block j is full).
 template <typename T>
-const T* LastM(const FusedPlan<T>& plan, int64_t j) {
+inline const T* LastM(const FusedPlan<T>& plan, int64_t j) {
   return plan.slots[j % plan.num_slots].m +
          (plan.block_steps - 1) * plan.batch * plan.d_m;
 }
@@ -131,14 +131,14 @@ const T* LastM(const FusedPlan<T>& plan, int64_t j) {
 // separate loop so that the restrict-qualified pointers let the compiler
 // vectorise over d_m.)
 template <typename T>
-void DecayMemory(int64_t B, int64_t dm, const T* __restrict km,
+inline void DecayMemory(int64_t B, int64_t dm, const T* __restrict km,
                  const T* __restrict m_prev, T* __restrict k) {
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t i = 0; i < dm; ++i) k[b * dm + i] = km[i] * m_prev[b * dm + i];
   }
 }
 template <typename T>
-void StepMemoryInput(const FusedPlan<T>& plan, const Slot<T>& slot, int64_t t0,
+inline void StepMemoryInput(const FusedPlan<T>& plan, const Slot<T>& slot, int64_t t0,
                      int64_t t, T* k) {
   const int64_t B = plan.batch, dm = plan.d_m;
   if (t == 0) {

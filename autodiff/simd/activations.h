@@ -153,7 +153,7 @@ enum class Activation { kRelu, kSilu };
 
 // h = act(a) over n elements.
 template <typename T>
-void ActForward(const T* a, T* h, int64_t n, Activation act) {
+inline void ActForward(const T* a, T* h, int64_t n, Activation act) {
   if (act == Activation::kSilu) return Silu(a, h, n);
   constexpr int64_t L = kLanes<T>;
   const Vec<T> zero = {};
@@ -167,7 +167,7 @@ void ActForward(const T* a, T* h, int64_t n, Activation act) {
 
 // g ⊙= act'(a) and h = act(a) (as ActForward computes it) over n elements.
 template <typename T>
-void ActBackward(const T* a, T* g, T* h, int64_t n, Activation act) {
+inline void ActBackward(const T* a, T* g, T* h, int64_t n, Activation act) {
   if (act == Activation::kSilu) return SiluBackward(a, g, h, n);
   constexpr int64_t L = kLanes<T>;
   const Vec<T> zero = {}, one = zero + T(1);

@@ -160,7 +160,7 @@ struct PanelArgs {
 
 // All rows of one panel: tiles of 4 rows, then the remaining rows.
 template <typename T, int NV, bool kPartial>
-void GemmPanel(int64_t m, const PanelArgs<T>& g) {
+inline void GemmPanel(int64_t m, const PanelArgs<T>& g) {
   const T* a = g.a;
   T* c = g.c;
   int64_t i = 0;
@@ -217,7 +217,7 @@ constexpr int64_t kGemmRowBlock = 48;
 // Every panel of B for blocks of kGemmRowBlock rows of A (tile i of the rows
 // starting at a + i·ats).
 template <typename T>
-void GemmBlocks(int64_t m, const T* a, int64_t ars, int64_t acs, int64_t ats,
+inline void GemmBlocks(int64_t m, const T* a, int64_t ars, int64_t acs, int64_t ats,
                 const PackedB<T>& b, T* c, int64_t ldc, GemmInit init,
                 const T* row) {
   constexpr int64_t tiles_per_block = kGemmRowBlock / kTileRows;
@@ -246,7 +246,7 @@ void GemmBlocks(int64_t m, const T* a, int64_t ars, int64_t acs, int64_t ats,
 // four values one small copy; a last partial tile's missing rows are not
 // written, and not read).
 template <typename T>
-void PackTiles(int64_t m, int64_t k, const T* a, int64_t lda, T* out) {
+inline void PackTiles(int64_t m, int64_t k, const T* a, int64_t lda, T* out) {
   static_assert(kTileRows == 4, "four values per k");
   int64_t i0 = 0;
   for (; i0 + 4 <= m; i0 += 4) {
@@ -269,7 +269,7 @@ void PackTiles(int64_t m, int64_t k, const T* a, int64_t lda, T* out) {
 // p·acs] (so Aᵀ or a strided view multiplies directly); `row` is the bias
 // row [B.n] for GemmInit::kRow.
 template <typename T>
-void Gemm(int64_t m, const T* a, int64_t ars, int64_t acs, const PackedB<T>& b,
+inline void Gemm(int64_t m, const T* a, int64_t ars, int64_t acs, const PackedB<T>& b,
           T* c, int64_t ldc, GemmInit init, const T* row = nullptr) {
   internal::GemmBlocks(m, a, ars, acs, kTileRows * ars, b, c, ldc, init, row);
 }
@@ -279,7 +279,7 @@ void Gemm(int64_t m, const T* a, int64_t ars, int64_t acs, const PackedB<T>& b,
 // blocking and dispatch: each row is one accumulator over the single packed
 // panel, with the same multiply-adds in the same order as Gemm.
 template <typename T>
-void SmallGemm(int64_t m, const T* a, int64_t lda, const PackedB<T>& b, T* c,
+inline void SmallGemm(int64_t m, const T* a, int64_t lda, const PackedB<T>& b, T* c,
                int64_t ldc, GemmInit init, const T* row = nullptr) {
   constexpr int64_t L = kLanes<T>;
   if (b.n > L) return Gemm(m, a, lda, 1, b, c, ldc, init, row);
@@ -300,7 +300,7 @@ constexpr int64_t kGemmDepthBlock = 256;
 
 // The scratch GemmTN needs for products of m rows and n columns (any r).
 template <typename T>
-int64_t GemmTNScratch(int64_t m, int64_t n) {
+inline int64_t GemmTNScratch(int64_t m, int64_t n) {
   return PackedSize<T>(kGemmDepthBlock, n) +
          kGemmDepthBlock * ((m + kTileRows - 1) / kTileRows * kTileRows);
 }
@@ -310,7 +310,7 @@ int64_t GemmTNScratch(int64_t m, int64_t n) {
 // Aᵀ into tiles in `scratch` (GemmTNScratch(m, n) elements), so that both
 // stream contiguously. Each C element adds its r products in row order.
 template <typename T>
-void GemmTN(int64_t m, int64_t n, int64_t r, const T* a, int64_t lda,
+inline void GemmTN(int64_t m, int64_t n, int64_t r, const T* a, int64_t lda,
             const T* x, int64_t ldx, T* c, int64_t ldc, T* scratch) {
   T* apack = scratch + PackedSize<T>(kGemmDepthBlock, n);
   for (int64_t p0 = 0; p0 < r; p0 += kGemmDepthBlock) {
