@@ -55,9 +55,9 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "base/rng.h"
 #include "autodiff/tape.h"
 #include "autodiff/tensor.h"
+#include "base/rng.h"
 
 namespace elm {
 

@@ -22,8 +22,8 @@
 
 #include "absl/types/span.h"
 #include "autodiff/kernels.h"
-#include "base/rng.h"
 #include "autodiff/tape.h"
+#include "base/rng.h"
 
 namespace elm {
 

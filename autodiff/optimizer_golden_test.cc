@@ -16,10 +16,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "io/elmtensor.h"
 #include "autodiff/lr_schedule.h"
 #include "autodiff/optimizer.h"
 #include "gtest/gtest.h"
+#include "io/elmtensor.h"
 
 namespace elm {
 namespace {

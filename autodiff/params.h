@@ -25,9 +25,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "base/rng.h"
 #include "autodiff/tape.h"
 #include "autodiff/tensor.h"
+#include "base/rng.h"
 
 namespace elm {
 

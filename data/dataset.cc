@@ -27,8 +27,8 @@ bool operator==(const Batch& a, const Batch& b) {
 bool Batch::IsConsistent(std::string* why) const {
   const int64_t rows = batch * steps;
   if (inputs.rows != rows) {
-    *why = absl::StrCat("inputs have ", inputs.rows, " rows; expected B·T = ",
-                        rows);
+    *why = absl::StrCat("inputs have ", inputs.rows,
+                        " rows; expected B·T = ", rows);
     return false;
   }
   if (!inputs.IsConsistent(why)) return false;

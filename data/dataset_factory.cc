@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "base/status_macros.h"
+#include "base/text_proto.h"
 #include "base/user_path.h"
 #include "data/fashion_mnist.h"
 #include "data/listops.h"
@@ -18,7 +19,6 @@
 #include "data/neuronio_generator.h"
 #include "data/shd.h"
 #include "google/protobuf/descriptor.h"
-#include "base/text_proto.h"
 
 namespace elm {
 namespace {
@@ -39,10 +39,9 @@ absl::StatusOr<DatasetSpec> ParseDatasetSpecText(absl::string_view text,
                                                  absl::string_view source) {
   DatasetSpec spec;
   if (absl::Status s = ParseTextProto(text, &spec); !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("dataset spec '", source,
-                     "' is not a valid elm.DatasetSpec text proto: ",
-                     s.message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dataset spec '", source,
+        "' is not a valid elm.DatasetSpec text proto: ", s.message()));
   }
   return spec;
 }

@@ -7,8 +7,8 @@
 // gives the same batches on every platform.
 //
 // Example:
-//   EpochOrder order(/*first=*/0, /*count=*/pool.size(), /*shuffle=*/true, seed);
-//   for (int64_t i : order.Next(batch_size)) Append(pool[i], &batch);
+//   EpochOrder order(/*first=*/0, /*count=*/pool.size(), /*shuffle=*/true,
+//   seed); for (int64_t i : order.Next(batch_size)) Append(pool[i], &batch);
 #ifndef ELM_DATA_EPOCH_ORDER_H_
 #define ELM_DATA_EPOCH_ORDER_H_
 

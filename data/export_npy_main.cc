@@ -31,8 +31,8 @@
 #include "base/user_path.h"
 #include "data/dataset.h"
 #include "data/dataset_factory.h"
-#include "io/npy.h"
 #include "gflags/gflags.h"
+#include "io/npy.h"
 
 DEFINE_string(spec, "",
               "dataset spec: elm.DatasetSpec in protobuf text format");

@@ -239,7 +239,8 @@ void AppendFashionMnistImage(const uint8_t* pixels,
     for (int p = 0; p < kFashionMnistPixels; ++p) {
       batch->inputs.col.push_back(pixels[p] / (256 / kFashionMnistGreyBins));
       batch->inputs.value.push_back(1.0f);
-      batch->inputs.row_begin.push_back(static_cast<int64_t>(batch->inputs.col.size()));
+      batch->inputs.row_begin.push_back(
+          static_cast<int64_t>(batch->inputs.col.size()));
     }
     return;
   }
@@ -250,7 +251,8 @@ void AppendFashionMnistImage(const uint8_t* pixels,
       batch->inputs.col.push_back(c);
       batch->inputs.value.push_back(static_cast<float>(v) / 255.0f);
     }
-    batch->inputs.row_begin.push_back(static_cast<int64_t>(batch->inputs.col.size()));
+    batch->inputs.row_begin.push_back(
+        static_cast<int64_t>(batch->inputs.col.size()));
   }
 }
 

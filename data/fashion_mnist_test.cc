@@ -191,8 +191,9 @@ TEST(FashionMnistTest, DatasetSplitsAndSamplers) {
     const IdxArray im = Synthetic(30, 1);
     AppendFashionMnistImage(&im.data[20 * 784], enc, &one);
     const int64_t n = one.inputs.col.size();
-    EXPECT_EQ(std::vector<int32_t>(b.inputs.col.begin(), b.inputs.col.begin() + n),
-              one.inputs.col);
+    EXPECT_EQ(
+        std::vector<int32_t>(b.inputs.col.begin(), b.inputs.col.begin() + n),
+        one.inputs.col);
     // Train: deterministic per seed, an epoch covers each image once.
     auto t1 = (*d)->MakeSampler(Split::kTrain, 5, 3).value();
     auto t2 = (*d)->MakeSampler(Split::kTrain, 5, 3).value();

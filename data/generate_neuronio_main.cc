@@ -21,9 +21,9 @@
 #include "base/user_path.h"
 #include "data/dataset.h"
 #include "data/neuronio.h"
-#include "io/neuronio_compact.h"
 #include "data/neuronio_generator.h"
 #include "gflags/gflags.h"
+#include "io/neuronio_compact.h"
 
 DEFINE_string(out_dir, "", "folder to write generated_<i>.elmnio into");
 DEFINE_int32(files, 1, "number of files (> 0)");

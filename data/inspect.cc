@@ -30,9 +30,9 @@
 #include "data/fashion_mnist.h"
 #include "data/listops.h"
 #include "data/neuronio.h"
-#include "io/neuronio_compact.h"
 #include "data/neuronio_generator.h"
 #include "data/shd.h"
+#include "io/neuronio_compact.h"
 
 namespace elm {
 namespace {

@@ -252,7 +252,8 @@ absl::StatusOr<Batch> NeuronioSampler::Next() {
         out.inputs.col.push_back(c);
         out.inputs.value.push_back(sim.InputSign(c));
       }
-      out.inputs.row_begin.push_back(static_cast<int64_t>(out.inputs.col.size()));
+      out.inputs.row_begin.push_back(
+          static_cast<int64_t>(out.inputs.col.size()));
     }
     NeuronioTargets(sim, w.start, window, &out.spike[b * window],
                     &out.soma[b * window]);

@@ -407,7 +407,8 @@ TEST(NeuronioGeneratorTest, InMemoryDatasetSamplesWindows) {
             NeuronioTargets(sim, start, 200, spike.data(), soma.data());
             found = std::equal(soma.begin(), soma.end(),
                                a->soma.begin() + r * 200) &&
-                    a->inputs.row_begin[r * 200 + 200] - a->inputs.row_begin[r * 200] ==
+                    a->inputs.row_begin[r * 200 + 200] -
+                            a->inputs.row_begin[r * 200] ==
                         sim.step_begin[start + 200] - sim.step_begin[start];
           }
         }
@@ -466,7 +467,8 @@ TEST(NeuronioGeneratorTest, InMemoryDatasetMatchesTheDiskDatasetOnTheFixtures) {
             ASSERT_EQ(x->batch, y->batch);
             ASSERT_EQ(x->steps, y->steps);
             ASSERT_EQ(x->input_dim(), y->input_dim());
-            ASSERT_EQ(x->inputs.row_begin, y->inputs.row_begin) << "batch " << i;
+            ASSERT_EQ(x->inputs.row_begin, y->inputs.row_begin)
+                << "batch " << i;
             ASSERT_EQ(x->inputs.col, y->inputs.col) << "batch " << i;
             ASSERT_EQ(x->inputs.value, y->inputs.value) << "batch " << i;
             ASSERT_EQ(x->spike, y->spike) << "batch " << i;

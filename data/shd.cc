@@ -456,7 +456,8 @@ class ShdSampler : public BatchSampler {
     const int64_t base =
         static_cast<int64_t>(b->inputs.col.size()) - f.bin_begin[0];
     b->inputs.col.insert(b->inputs.col.end(), f.unit.begin(), f.unit.end());
-    b->inputs.value.insert(b->inputs.value.end(), f.count.begin(), f.count.end());
+    b->inputs.value.insert(b->inputs.value.end(), f.count.begin(),
+                           f.count.end());
     for (size_t t = 1; t < f.bin_begin.size(); ++t) {
       b->inputs.row_begin.push_back(base + f.bin_begin[t]);
     }

@@ -1081,7 +1081,8 @@ TEST(ShdDatasetTest, AddingConcatenatesTwoSamplesAndAddsLabels) {
       absl::StatusOr<Batch> b3 = (*other)->Next();
       ASSERT_TRUE(b.ok() && b2.ok() && b3.ok());
       ExpectSameBatch(*b, *b2);
-      other_differs |= b->labels != b3->labels || b->inputs.col != b3->inputs.col;
+      other_differs |=
+          b->labels != b3->labels || b->inputs.col != b3->inputs.col;
       std::string why;
       ASSERT_TRUE(b->IsConsistent(&why)) << why;
       ASSERT_EQ(b->steps, 200);
@@ -1231,8 +1232,8 @@ TEST(ShdFactoryTest, MockFixtureAsShdAndShdAdding) {
   const std::vector<float> kept = {258, 0, 147, 297, 246, 58, 131, 78};
   for (int s = 0; s < 8; ++s) {
     float sum = 0;
-    for (int64_t k = b->inputs.row_begin[s * 100]; k < b->inputs.row_begin[(s + 1) * 100];
-         ++k) {
+    for (int64_t k = b->inputs.row_begin[s * 100];
+         k < b->inputs.row_begin[(s + 1) * 100]; ++k) {
       sum += b->inputs.value[k];
     }
     EXPECT_EQ(sum, kept[s]) << "sample " << s;

@@ -27,10 +27,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "io/elmtensor.h"
 #include "autodiff/optimizer.h"
 #include "elm/checkpoint.pb.h"
 #include "elm/model.h"
+#include "io/elmtensor.h"
 
 namespace elm {
 

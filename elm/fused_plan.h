@@ -132,14 +132,14 @@ inline const T* LastM(const FusedPlan<T>& plan, int64_t j) {
 // vectorise over d_m.)
 template <typename T>
 inline void DecayMemory(int64_t B, int64_t dm, const T* __restrict km,
-                 const T* __restrict m_prev, T* __restrict k) {
+                        const T* __restrict m_prev, T* __restrict k) {
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t i = 0; i < dm; ++i) k[b * dm + i] = km[i] * m_prev[b * dm + i];
   }
 }
 template <typename T>
-inline void StepMemoryInput(const FusedPlan<T>& plan, const Slot<T>& slot, int64_t t0,
-                     int64_t t, T* k) {
+inline void StepMemoryInput(const FusedPlan<T>& plan, const Slot<T>& slot,
+                            int64_t t0, int64_t t, T* k) {
   const int64_t B = plan.batch, dm = plan.d_m;
   if (t == 0) {
     std::fill(k, k + B * dm, T(0));

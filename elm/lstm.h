@@ -41,9 +41,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "io/elmtensor.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
+#include "io/elmtensor.h"
 
 namespace elm {
 

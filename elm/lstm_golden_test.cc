@@ -13,12 +13,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "io/elmtensor.h"
 #include "autodiff/ops.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
 #include "elm/lstm.h"
 #include "gtest/gtest.h"
+#include "io/elmtensor.h"
 
 namespace elm {
 namespace {

@@ -50,13 +50,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "io/elmtensor.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
 #include "elm/fused_unroll.h"
 #include "elm/model_config.h"
 #include "elm/model_config.pb.h"
 #include "elm/routing.h"
+#include "io/elmtensor.h"
 
 namespace elm {
 

@@ -9,11 +9,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "io/elmtensor.h"
 #include "base/status_macros.h"
-#include "io/pt_reader.h"
 #include "elm/checkpoint.h"
 #include "elm/model_config.h"
+#include "io/elmtensor.h"
+#include "io/pt_reader.h"
 
 namespace elm {
 

@@ -13,14 +13,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "io/elmtensor.h"
 #include "autodiff/ops.h"
 #include "base/shared_data.h"
-#include "io/pt_reader.h"
 #include "elm/heads.h"
 #include "elm/model.h"
 #include "elm/model_config.h"
 #include "gtest/gtest.h"
+#include "io/elmtensor.h"
+#include "io/pt_reader.h"
 
 namespace elm {
 namespace {

@@ -46,7 +46,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "io/elmtensor.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
 #include "data/dataset.h"
@@ -54,6 +53,7 @@
 #include "elm/model.h"
 #include "elm/model_config.pb.h"
 #include "experiments/proto/experiment.pb.h"
+#include "io/elmtensor.h"
 
 namespace elm {
 
@@ -73,8 +73,8 @@ class SequenceModel {
   // when the tape runs backward (null: no gradients). Called concurrently
   // from several threads, each with its own tape and GradBlock, so it must
   // only read shared state.
-  virtual Var<float> Forward(Tape<float>& tape, const CsrView& x,
-                             int64_t steps, GradBlock<float>* grads) = 0;
+  virtual Var<float> Forward(Tape<float>& tape, const CsrView& x, int64_t steps,
+                             GradBlock<float>* grads) = 0;
 
   // The weights as named tensors (torch-compatible names where the model has
   // a reference), and loading them back. LoadStateDict errors name `source`

@@ -14,11 +14,11 @@
 #include "absl/strings/str_split.h"
 #include "base/files.h"
 #include "base/status_macros.h"
+#include "base/text_proto.h"
 #include "elm/model_config.h"
 #include "experiments/model_registry.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/text_format.h"
-#include "base/text_proto.h"
 
 namespace elm {
 namespace {
@@ -309,8 +309,8 @@ absl::StatusOr<ExperimentSpec> ParseExperimentSpecText(
   ExperimentSpec spec;
   if (absl::Status s = ParseTextProto(text, &spec); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "spec '", source, "' is not a valid elm.ExperimentSpec text proto: ",
-        s.message()));
+        "spec '", source,
+        "' is not a valid elm.ExperimentSpec text proto: ", s.message()));
   }
   return spec;
 }
@@ -373,8 +373,8 @@ absl::Status ApplySpecOverride(absl::string_view assignment,
             ParseTextProto(full, scratch.get(), /*allow_partial=*/true);
         !s.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("override '", assignment, "': bad value for ",
-                       d->name(), ".", field->name(), ": ", s.message()));
+          absl::StrCat("override '", assignment, "': bad value for ", d->name(),
+                       ".", field->name(), ": ", s.message()));
     }
     r->ClearField(message, field);
     message->MergeFrom(*scratch);

@@ -341,9 +341,8 @@ absl::Status Trainer::TryResume() {
   std::string kept = MetricsHeader();
   const int64_t epochs_done = step_ / spec_.train().batches_per_epoch();
   bool header = true;
-  for (absl::string_view line :
-       absl::StrSplit(csv.ok() ? *csv : std::string(), '\n',
-                      absl::SkipEmpty())) {
+  for (absl::string_view line : absl::StrSplit(csv.ok() ? *csv : std::string(),
+                                               '\n', absl::SkipEmpty())) {
     if (header) {
       header = false;
       continue;
@@ -409,13 +408,15 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
     dropped.inputs.cols = batch.input_dim();
     dropped.inputs.row_begin.assign(1, 0);
     for (int64_t r = 0; r < B * T; ++r) {
-      for (int64_t k = batch.inputs.row_begin[r]; k < batch.inputs.row_begin[r + 1]; ++k) {
+      for (int64_t k = batch.inputs.row_begin[r];
+           k < batch.inputs.row_begin[r + 1]; ++k) {
         if (rng.Uniform() >= t.input_dropout()) {
           dropped.inputs.col.push_back(batch.inputs.col[k]);
           dropped.inputs.value.push_back(batch.inputs.value[k]);
         }
       }
-      dropped.inputs.row_begin.push_back(static_cast<int64_t>(dropped.inputs.col.size()));
+      dropped.inputs.row_begin.push_back(
+          static_cast<int64_t>(dropped.inputs.col.size()));
     }
     in = &dropped;
   }

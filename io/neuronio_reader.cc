@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -12,13 +13,14 @@
 #include <cstring>
 #include <optional>
 #include <utility>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "base/status_macros.h"
-#include "io/pickle.h"
 #include "glog/logging.h"
 #include "io/neuronio_compact.h"
+#include "io/pickle.h"
 
 namespace elm {
 namespace {

@@ -217,9 +217,9 @@ constexpr int64_t kGemmRowBlock = 48;
 // Every panel of B for blocks of kGemmRowBlock rows of A (tile i of the rows
 // starting at a + i·ats).
 template <typename T>
-inline void GemmBlocks(int64_t m, const T* a, int64_t ars, int64_t acs, int64_t ats,
-                const PackedB<T>& b, T* c, int64_t ldc, GemmInit init,
-                const T* row) {
+inline void GemmBlocks(int64_t m, const T* a, int64_t ars, int64_t acs,
+                       int64_t ats, const PackedB<T>& b, T* c, int64_t ldc,
+                       GemmInit init, const T* row) {
   constexpr int64_t tiles_per_block = kGemmRowBlock / kTileRows;
   for (int64_t i0 = 0; i0 < m; i0 += kGemmRowBlock) {
     const int64_t rows = std::min(kGemmRowBlock, m - i0);
@@ -269,8 +269,9 @@ inline void PackTiles(int64_t m, int64_t k, const T* a, int64_t lda, T* out) {
 // p·acs] (so Aᵀ or a strided view multiplies directly); `row` is the bias
 // row [B.n] for GemmInit::kRow.
 template <typename T>
-inline void Gemm(int64_t m, const T* a, int64_t ars, int64_t acs, const PackedB<T>& b,
-          T* c, int64_t ldc, GemmInit init, const T* row = nullptr) {
+inline void Gemm(int64_t m, const T* a, int64_t ars, int64_t acs,
+                 const PackedB<T>& b, T* c, int64_t ldc, GemmInit init,
+                 const T* row = nullptr) {
   internal::GemmBlocks(m, a, ars, acs, kTileRows * ars, b, c, ldc, init, row);
 }
 
@@ -279,8 +280,9 @@ inline void Gemm(int64_t m, const T* a, int64_t ars, int64_t acs, const PackedB<
 // blocking and dispatch: each row is one accumulator over the single packed
 // panel, with the same multiply-adds in the same order as Gemm.
 template <typename T>
-inline void SmallGemm(int64_t m, const T* a, int64_t lda, const PackedB<T>& b, T* c,
-               int64_t ldc, GemmInit init, const T* row = nullptr) {
+inline void SmallGemm(int64_t m, const T* a, int64_t lda, const PackedB<T>& b,
+                      T* c, int64_t ldc, GemmInit init,
+                      const T* row = nullptr) {
   constexpr int64_t L = kLanes<T>;
   if (b.n > L) return Gemm(m, a, lda, 1, b, c, ldc, init, row);
   for (int64_t i = 0; i < m; ++i) {
@@ -311,7 +313,7 @@ inline int64_t GemmTNScratch(int64_t m, int64_t n) {
 // stream contiguously. Each C element adds its r products in row order.
 template <typename T>
 inline void GemmTN(int64_t m, int64_t n, int64_t r, const T* a, int64_t lda,
-            const T* x, int64_t ldx, T* c, int64_t ldc, T* scratch) {
+                   const T* x, int64_t ldx, T* c, int64_t ldc, T* scratch) {
   T* apack = scratch + PackedSize<T>(kGemmDepthBlock, n);
   for (int64_t p0 = 0; p0 < r; p0 += kGemmDepthBlock) {
     const int64_t kk = std::min(kGemmDepthBlock, r - p0);

@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
 #include "autodiff/tensor.h"
+#include "base/status_macros.h"
 #include "elm/heads.h"
 #include "glog/logging.h"
 
@@ -151,7 +151,8 @@ Batch NeuronioWindowBatch(absl::Span<const NeuronioWindowRef> windows,
           out.inputs.value.push_back(sim.InputSign(c));
         }
       }
-      out.inputs.row_begin.push_back(static_cast<int64_t>(out.inputs.col.size()));
+      out.inputs.row_begin.push_back(
+          static_cast<int64_t>(out.inputs.col.size()));
     }
   }
   return out;

@@ -112,7 +112,8 @@ struct FakeModel {
       const int64_t o = r % batch.steps;
       int id = -1;
       int64_t low = -1, high = -1;
-      for (int64_t k = batch.inputs.row_begin[r]; k < batch.inputs.row_begin[r + 1]; ++k) {
+      for (int64_t k = batch.inputs.row_begin[r];
+           k < batch.inputs.row_begin[r + 1]; ++k) {
         const int c = batch.inputs.col[k];
         const float want_sign = c < kNeuronioNumSegments ? 1.0f : -1.0f;
         if (batch.inputs.value[k] != want_sign) problem = "wrong input sign";
@@ -124,7 +125,8 @@ struct FakeModel {
           high = c - kNeuronioNumSegments;
         }
       }
-      if (batch.inputs.row_begin[r] == batch.inputs.row_begin[r + 1]) {  // padding
+      if (batch.inputs.row_begin[r] ==
+          batch.inputs.row_begin[r + 1]) {  // padding
         (*y)[2 * r] = kPadLogit;
         (*y)[2 * r + 1] = kPadSoma;
         continue;
@@ -262,8 +264,10 @@ TEST(NeuronioWindowBatchTest, MatchesDensifyWithPadding) {
   Densify(b, 1000, 300, want.data() + 300 * kNeuronioInputDim);
   EXPECT_EQ(dense, want);
   // Rows of steps 1200.. (past the end) are empty; the last real step is not.
-  EXPECT_EQ(batch.inputs.row_begin[300 + 200], batch.inputs.row_begin[300 + 300]);
-  EXPECT_EQ(batch.inputs.row_begin[300 + 200] - batch.inputs.row_begin[300 + 199], 3);
+  EXPECT_EQ(batch.inputs.row_begin[300 + 200],
+            batch.inputs.row_begin[300 + 300]);
+  EXPECT_EQ(
+      batch.inputs.row_begin[300 + 200] - batch.inputs.row_begin[300 + 199], 3);
 }
 
 // ---- One file: stitching and recalibration

@@ -1,8 +1,6 @@
 // RenderConfusionMatrixPlot of svg_plot.h: a [C, C] heat map coloured by the
 // fraction of each true class's row ("Blues"), with counts in the cells for up
 // to 12 classes, class labels (rotated when they do not fit) and a colour bar.
-#include "experiments/report/svg_plot.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "experiments/report/svg_plot.h"
 #include "experiments/report/svg_util.h"
 #include "glog/logging.h"
 

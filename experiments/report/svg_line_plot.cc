@@ -2,8 +2,6 @@
 // drawable on both axes (y rounded out to whole ticks), a legend above the plot
 // area in as many rows as it needs, 1-2-5 or log ticks, and the curves clipped
 // to the plot area.
-#include "experiments/report/svg_plot.h"
-
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -12,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "experiments/report/svg_axes.h"
+#include "experiments/report/svg_plot.h"
 #include "experiments/report/svg_series.h"
 #include "experiments/report/svg_util.h"
 #include "glog/logging.h"

@@ -2,8 +2,6 @@
 // a shared ms axis: the input raster (binned to pixel cells, one path per
 // colour), the true and predicted soma voltage, and the predicted spike
 // probability with the true spikes as vertical ticks.
-#include "experiments/report/svg_plot.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -14,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "experiments/report/svg_axes.h"
+#include "experiments/report/svg_plot.h"
 #include "experiments/report/svg_series.h"
 #include "experiments/report/svg_util.h"
 #include "glog/logging.h"

@@ -49,9 +49,6 @@ std::string XmlEscape(absl::string_view text) {
 }
 
 namespace svg_internal {
-namespace {
-
-}  // namespace
 
 std::string Coord(double v) {
   if (!std::isfinite(v)) v = 0;
