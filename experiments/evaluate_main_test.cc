@@ -258,22 +258,6 @@ TEST(EvaluateRunCheckpointTest, ReproducesTheTrainersTestMetrics) {
 
 class EvaluateErrorsTest : public ::testing::Test {
  protected:
-  // A NeuronIO-shaped ELM checkpoint (1278 inputs, 2 outputs), made here.
-  static std::string NeuronioCheckpoint() {
-    ElmConfig config;
-    config.set_num_input(1278);
-    config.set_num_output(2);
-    config.set_num_memory(2);
-    config.set_mlp_hidden_size(4);
-    absl::StatusOr<ElmModel<float>> model = ElmModel<float>::Create(config, 1);
-    EXPECT_TRUE(model.ok()) << model.status();
-    const std::string path = TestTempPath("neuronio_model.ckpt");
-    EXPECT_TRUE(SaveCheckpoint(path, MakeModelCheckpoint<float>(
-                                         *model, /*optimizer=*/nullptr, 0))
-                    .ok());
-    return path;
-  }
-
   static void ExpectError(const std::string& args,
                           const std::vector<std::string>& substrings) {
     const CommandResult r = RunEvaluate(args);
@@ -301,7 +285,7 @@ TEST_F(EvaluateErrorsTest, PtWithoutConfig) {
 }
 
 TEST_F(EvaluateErrorsTest, NoDataOrNonNeuronioData) {
-  const std::string model = NeuronioCheckpoint();
+  const std::string model = TinyNeuronioCheckpoint("neuronio_model.ckpt");
   // Neither --data nor --spec.
   ExpectError(absl::StrCat("--model=", model), {"--data", "--spec"});
   // A spec without a data section.
@@ -322,13 +306,13 @@ TEST_F(EvaluateErrorsTest, NoDataOrNonNeuronioData) {
 }
 
 TEST_F(EvaluateErrorsTest, GlobMatchingNothing) {
-  const std::string model = NeuronioCheckpoint();
+  const std::string model = TinyNeuronioCheckpoint("neuronio_model.ckpt");
   ExpectError(absl::StrCat("--model=", model, " --data='/nonexistent/*.p.gz'"),
               {"/nonexistent/*.p.gz", "--data"});
 }
 
 TEST_F(EvaluateErrorsTest, BadFlags) {
-  const std::string model = NeuronioCheckpoint();
+  const std::string model = TinyNeuronioCheckpoint("neuronio_model.ckpt");
   ExpectError(absl::StrCat("--model=", model, " --data=/x --split=valid"),
               {"--data", "--split=valid"});
   ExpectError(absl::StrCat("--model=", model, " --data=/x --split=dev"),

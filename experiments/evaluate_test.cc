@@ -65,22 +65,6 @@ TEST(EvaluateModelTest, FlagErrors) {
   ExpectError(options, "--threads");
 }
 
-// A NeuronIO-shaped ELM checkpoint (1278 inputs, 2 outputs).
-std::string NeuronioCheckpoint() {
-  ElmConfig config;
-  config.set_num_input(1278);
-  config.set_num_output(2);
-  config.set_num_memory(2);
-  config.set_mlp_hidden_size(4);
-  absl::StatusOr<ElmModel<float>> model = ElmModel<float>::Create(config, 1);
-  EXPECT_TRUE(model.ok()) << model.status();
-  const std::string path = TestTempPath("neuronio_model.ckpt");
-  EXPECT_TRUE(SaveCheckpoint(path, MakeModelCheckpoint<float>(
-                                       *model, /*optimizer=*/nullptr, 0))
-                  .ok());
-  return path;
-}
-
 TEST(EvaluateModelTest, CheckpointOnGeneratedDataFromASpec) {
   const std::string spec = TestTempPath("generated.textproto");
   std::ofstream(spec) << R"pb(
@@ -90,7 +74,7 @@ TEST(EvaluateModelTest, CheckpointOnGeneratedDataFromASpec) {
                       << "data { " << TinyNeuronioData(4, 1200)
                       << " seed: 3 }\n";
   EvaluateOptions options;
-  options.model = NeuronioCheckpoint();
+  options.model = TinyNeuronioCheckpoint("neuronio_model.ckpt");
   options.spec = spec;
   options.overrides = {"eval.batch_size=3"};
   options.threads = 2;
