@@ -98,23 +98,6 @@ TEST(WriteFileAtomicallyTest, FailedRenameRemovesTheTemporary) {
   EXPECT_TRUE(std::filesystem::is_directory(path + "/inside"));
 }
 
-// A read-only directory (not for root, who may write anyway): the previous
-// file keeps its contents.
-TEST(WriteFileAtomicallyTest, ReadOnlyDirectoryKeepsThePreviousFile) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
-  const std::string dir = MakeTestDir("files_test_read_only");
-  const std::string path = dir + "/kept";
-  ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
-  ASSERT_EQ(::chmod(dir.c_str(), 0555), 0);
-  const absl::Status st = WriteFileAtomically(path, "new");
-  ::chmod(dir.c_str(), 0755);
-  ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied) << st;
-  EXPECT_TRUE(absl::StartsWith(st.message(), path + ": ")) << st;
-  EXPECT_EQ(ReadTestFile(path), "old");
-  EXPECT_EQ(Entries(dir), std::vector<std::string>{"kept"});
-}
-
 // A write that fails half way (the file size limit, which binds root too):
 // the previous file keeps its contents and the temporary file is removed.
 TEST(WriteFileAtomicallyTest, FailedWriteKeepsThePreviousFile) {
