@@ -1,4 +1,5 @@
-// Tests RunTestBinary on a small shell script shipped as test data.
+// Tests RunTestBinary and RunTestBinaryOnRanks on a small shell script shipped
+// as test data.
 #include "base/test_binary.h"
 
 #include "gtest/gtest.h"
@@ -7,7 +8,8 @@ namespace elm {
 namespace {
 
 TEST(TestBinaryTest, CapturesOutputAndExitCode) {
-  CommandResult r = RunTestBinary("base/testdata/echo_args.sh", "a b", "GREETING=hi");
+  CommandResult r =
+      RunTestBinary("base/testdata/echo_args.sh", "a b", "GREETING=hi");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.output, "hi a b\nto stderr\n");
 }
@@ -15,6 +17,20 @@ TEST(TestBinaryTest, CapturesOutputAndExitCode) {
 TEST(TestBinaryTest, MissingBinaryIsANonZeroExit) {
   CommandResult r = RunTestBinary("base/no_such_binary", "");
   EXPECT_NE(r.exit_code, 0);
+}
+
+TEST(TestBinaryTest, RunsOnTwoRanksWithTheEnvironment) {
+  CommandResult r = RunTestBinaryOnRanks("base/testdata/echo_args.sh", 2, "a b",
+                                         "GREETING=hi");
+  // Each rank prints both lines; mpirun ends with the first non-zero exit
+  // status.
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  size_t count = 0;
+  for (size_t at = r.output.find("hi a b\n"); at != std::string::npos;
+       at = r.output.find("hi a b\n", at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 2u) << r.output;
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ _elm_shim_repo = repository_rule(
 
 def elm_dependencies():
     """Defines @rules_cc, @rules_java, @remote_coverage_tools, @com_google_protobuf,
-    @eigen, @hdf5 and @shared (where not yet defined)."""
+    @eigen, @hdf5, @mpi and @shared (where not yet defined)."""
 
     # Bazel 4.2.3 loads @rules_cc for its own C++ rules; Debian's package is too new for
     # it, so a forwarding shim stands in.
@@ -77,6 +77,13 @@ def elm_dependencies():
         name = "hdf5",
         build_file = str(Label("//third_party:hdf5.BUILD")),
         path = "/usr/include/hdf5/serial",
+    )
+
+    maybe(
+        native.new_local_repository,
+        name = "mpi",
+        build_file = str(Label("//third_party:mpi.BUILD")),
+        path = "/usr/lib/x86_64-linux-gnu/openmpi/include",
     )
 
     # ../shared beside the elm checkout (golden data, fixtures for elm's own tests);

@@ -15,6 +15,7 @@ PACKAGES=(
   libgoogle-glog-dev libgflags-dev
   libbenchmark-dev       # Google Benchmark
   libhdf5-dev            # SHD reader
+  libopenmpi-dev openmpi-bin  # Open MPI: data-parallel training, sweeps (mpirun)
   zlib1g-dev
   dataset-fashion-mnist  # Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist
 )
