@@ -48,6 +48,10 @@ std::string RenderLinePlot(const LinePlot& plot) {
   CHECK_GT(plot.height, 100);
   for (const PlotSeries& s : plot.series) {
     CHECK_EQ(s.x.size(), s.y.size()) << "series '" << s.name << "'";
+    CHECK(s.y_low.empty() || s.y_low.size() == s.y.size())
+        << "series '" << s.name << "'";
+    CHECK(s.y_high.empty() || s.y_high.size() == s.y.size())
+        << "series '" << s.name << "'";
   }
   // Data ranges over the points drawable on both axes.
   bool any = false;
@@ -69,6 +73,14 @@ std::string RenderLinePlot(const LinePlot& plot) {
         x_hi = std::max(x_hi, x);
         y_lo = std::min(y_lo, y);
         y_hi = std::max(y_hi, y);
+      }
+      // Error bar ends.
+      for (const std::vector<double>* ends : {&s.y_low, &s.y_high}) {
+        if (ends->empty()) continue;
+        const double e = (*ends)[i];
+        if (!std::isfinite(e) || (plot.log_y && e <= 0)) continue;
+        y_lo = std::min(y_lo, e);
+        y_hi = std::max(y_hi, e);
       }
     }
   }

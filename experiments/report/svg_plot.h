@@ -77,6 +77,12 @@ struct PlotSeries {
   bool markers = false;  // a dot at every (kept) point, for short series
   double width = 1.75;   // stroke width in px
   double opacity = 1.0;
+  // Error bars: empty, or one per point (same length as y, CHECKed): a
+  // vertical bar with caps from y_low[i] to y_high[i] at x[i] (e.g. mean ±
+  // standard deviation over seeds); a bar with a non-finite end is not drawn.
+  // The bars count towards the y range.
+  std::vector<double> y_low;
+  std::vector<double> y_high;
 };
 
 // A line plot. Ranges are the data's (with a small margin on y, and y rounded

@@ -357,6 +357,34 @@ TEST(LinePlotTest, LogAxisSkipsNonPositive) {
   }
 }
 
+TEST(LinePlotTest, ErrorBarsAreDrawnAndWidenTheRange) {
+  LinePlot plot;
+  plot.log_x = true;
+  PlotSeries s;
+  s.color = "#123456";
+  s.markers = true;
+  s.x = {100, 1000, 10000};
+  s.y = {1, 2, 3};
+  plot.series = {s};
+  const std::string plain = RenderLinePlot(plot);
+  EXPECT_THAT(plain, Not(HasSubstr(">8<")));
+  // Without bars: one path (the line).
+  EXPECT_EQ(CountOf(plain, "stroke=\"#123456\""), 1);
+  plot.series[0].y_low = {0.5, 1, kNaN};
+  plot.series[0].y_high = {1.5, 8, 4};
+  const std::string svg = RenderLinePlot(plot);
+  EXPECT_EQ(CheckWellFormed(svg), "") << svg;
+  // The bar up to 8 widens the y axis to a tick at 8.
+  EXPECT_THAT(svg, HasSubstr(">8<"));
+  // The line and one path of bars; the third bar has a NaN end: two bars of
+  // three strokes each (the bar and its caps).
+  EXPECT_EQ(CountOf(svg, "stroke=\"#123456\""), 2);
+  const size_t bars = svg.find("stroke-width=\"1.25\"");
+  ASSERT_NE(bars, std::string::npos);
+  const size_t start = svg.rfind("<path d=\"", bars);
+  EXPECT_EQ(CountOf(svg.substr(start, bars - start), "M"), 6);
+}
+
 TEST(LinePlotTest, EmptyPlotAndEmptySeries) {
   LinePlot plot;
   plot.title = "nothing";

@@ -129,6 +129,26 @@ std::string DrawSeries(const PlotSeries& s, const std::string& color,
                     s.dashed ? " stroke-dasharray=\"6 4\"" : "", opacity,
                     "/>\n");
   }
+  if (!s.y_low.empty() && !s.y_high.empty()) {
+    // Error bars: a vertical line and two 6 px caps per point.
+    std::string d;
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!sx.Drawable(s.x[i]) || !sy.Drawable(s.y_low[i]) ||
+          !sy.Drawable(s.y_high[i])) {
+        continue;
+      }
+      const double px = sx(s.x[i]), lo = sy(s.y_low[i]), hi = sy(s.y_high[i]);
+      absl::StrAppend(&d, d.empty() ? "" : " ", "M", Coord(px), " ", Coord(lo),
+                      " L", Coord(px), " ", Coord(hi), " M", Coord(px - 3), " ",
+                      Coord(lo), " L", Coord(px + 3), " ", Coord(lo), " M",
+                      Coord(px - 3), " ", Coord(hi), " L", Coord(px + 3), " ",
+                      Coord(hi));
+    }
+    if (!d.empty()) {
+      absl::StrAppend(&out, "<path d=\"", d, "\" fill=\"none\" stroke=\"",
+                      color, "\" stroke-width=\"1.25\"", opacity, "/>\n");
+    }
+  }
   size_t points = 0;
   for (const auto& piece : pieces) points += piece.size();
   const bool markers = s.markers && points <= 400;
