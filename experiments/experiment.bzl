@@ -32,3 +32,31 @@ def experiment(name, spec, runner = None, **kwargs):
         data = [runner, spec],
         **kwargs
     )
+
+def sweep(name, sweep, specs = [], runner = None, **kwargs):
+    """`bazel run //<pkg>:<name>` runs the sweep `sweep` (experiments/proto/sweep.proto).
+
+    Arguments after `--` go to the sweep binary, e.g.
+    `bazel run //<pkg>:<name> -- --list` or `-- --output_dir=/tmp/sweep`.
+
+    Args:
+      name: the target name.
+      sweep: the text-format SweepSpec file (a label).
+      specs: the spec files its `spec_file` names (labels), so that they are
+        in the runfiles beside it.
+      runner: the sweep binary; default @elm//experiments:sweep.
+      **kwargs: passed to the sh_binary (e.g. tags, visibility).
+    """
+    if runner == None:
+        runner = Label("//experiments:sweep")
+    runner = str(runner)
+    native.sh_binary(
+        name = name,
+        srcs = [str(Label("//experiments:run_sweep.sh"))],
+        args = [
+            "$(rootpath %s)" % runner,
+            "$(rootpath %s)" % sweep,
+        ],
+        data = [runner, sweep] + specs,
+        **kwargs
+    )
