@@ -19,6 +19,7 @@
 #include "base/rng.h"
 #include "gtest/gtest.h"
 #include "io/neuronio_file.h"
+#include "io/pickle_writer.h"
 
 namespace elm {
 namespace neuronio_testing {
@@ -55,151 +56,6 @@ void Gunzip(const std::string& from, const std::string& to) {
   ASSERT_EQ(n, 0) << from;
   gzclose(in);
   ASSERT_TRUE(out.good()) << to;
-}
-
-// ---- PickleWriter ----
-
-void PickleWriter::Le(uint64_t v, int n) {
-  for (int i = 0; i < n; ++i) buf_.push_back(static_cast<char>(v >> (8 * i)));
-}
-
-void PickleWriter::Str(const std::string& s) {
-  if (s.size() < 256) {
-    Op('U');
-    Le(s.size(), 1);
-  } else {
-    Op('T');
-    Le(s.size(), 4);
-  }
-  buf_ += s;
-}
-
-void PickleWriter::Int(int64_t v) {
-  if (v >= 0 && v < 256) {
-    Op('K');
-    Le(v, 1);
-  } else if (v >= 0 && v < 65536) {
-    Op('M');
-    Le(v, 2);
-  } else if (v >= INT32_MIN && v <= INT32_MAX) {
-    Op('J');
-    Le(static_cast<uint32_t>(v), 4);
-  } else {
-    Op(0x8a);
-    Le(8, 1);
-    Le(static_cast<uint64_t>(v), 8);
-  }
-}
-
-void PickleWriter::Float(double v) {
-  uint64_t bits;
-  std::memcpy(&bits, &v, 8);
-  Op('G');
-  for (int i = 7; i >= 0; --i)
-    buf_.push_back(static_cast<char>(bits >> (8 * i)));
-}
-
-void PickleWriter::Global(const std::string& module, const std::string& name) {
-  Op('c');
-  buf_ += module + "\n" + name + "\n";
-}
-
-void PickleWriter::Dtype(const std::string& descr) {
-  Global("numpy", "dtype");
-  Str(descr);
-  Op(0x89);  // False
-  Op(0x88);  // True
-  Op(0x87);  // TUPLE3
-  Op('R');
-  Op('(');
-  Int(3);
-  Str("<");
-  Op('N');
-  Op('N');
-  Op('N');
-  Int(-1);
-  Int(-1);
-  Int(0);
-  Op('t');
-  Op('b');
-}
-
-void PickleWriter::ArrayBegin(const std::string& descr,
-                              const std::vector<int64_t>& shape) {
-  Global("numpy.core.multiarray", "_reconstruct");
-  Global("numpy", "ndarray");
-  Int(0);
-  Op(0x85);  // TUPLE1
-  Str("b");
-  Op(0x87);  // TUPLE3
-  Op('R');
-  Op('(');
-  Int(1);
-  Op('(');
-  for (int64_t d : shape) Int(d);
-  Op('t');
-  Dtype(descr);
-  Op(0x89);  // not Fortran order
-}
-
-void PickleWriter::LargeString(int64_t n, const std::string& pattern) {
-  Op('T');
-  Le(n, 4);
-  Flush();
-  std::string chunk;
-  while (chunk.size() < (1 << 20)) chunk += pattern;
-  for (int64_t done = 0; done < n;) {
-    const int64_t take = std::min<int64_t>(chunk.size(), n - done);
-    out_->write(chunk.data(), take);
-    done += take;
-  }
-}
-
-uint32_t PickleWriter::Put() {
-  const uint32_t i = next_memo_++;
-  if (i < 256) {
-    Op('q');
-    Le(i, 1);
-  } else {
-    Op('r');
-    Le(i, 4);
-  }
-  return i;
-}
-
-void PickleWriter::Get(uint32_t i) {
-  if (i < 256) {
-    Op('h');
-    Le(i, 1);
-  } else {
-    Op('j');
-    Le(i, 4);
-  }
-}
-
-void PickleWriter::NumpyInt64(int64_t v) {
-  if (scalar_memo_ == kNone) {
-    Global("numpy.core.multiarray", "scalar");
-    scalar_memo_ = Put();
-    Dtype("i8");
-    dtype_memo_ = Put();
-  } else {
-    Get(scalar_memo_);
-    Get(dtype_memo_);
-  }
-  std::string bytes(8, '\0');
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
-  Str(bytes);
-  Put();
-  Op(0x86);  // TUPLE2
-  Put();
-  Op('R');
-  Put();
-}
-
-void PickleWriter::Flush() {
-  out_->write(buf_.data(), buf_.size());
-  buf_.clear();
 }
 
 // ---- Synthetic files ----
@@ -239,8 +95,7 @@ void WriteSynth(const SynthFile& f, const std::string& path) {
   {
     PickleWriter w(&out);
     auto keep = [&](const std::string& key) { return !f.omit.count(key); };
-    w.Op(0x80);
-    w.Le(2, 1);
+    w.Proto2();
     w.DictBegin();
     if (keep("Params")) {
       w.Str("Params");

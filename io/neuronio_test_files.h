@@ -1,18 +1,16 @@
 // Test helpers for the NeuronIO readers and samplers (testonly): synthetic
-// NeuronIO pickles written by a small protocol-2 pickle writer (Python 2
-// encoding, streaming, so a ~120 MB dendriticVoltagesLowRes never sits in
-// memory), random simulations to fill them, a check that a read simulation
-// holds what was written, and gzip / gunzip of test files (temporary paths and
-// whole-file reads and writes are base/test_files.h's). Used by
-// io/neuronio_file_test.cc, io/neuronio_reader_test.cc and
-// data/neuronio_test.cc.
+// NeuronIO pickles, well-formed or not, written with io/pickle_writer.h
+// (streaming, so a ~120 MB dendriticVoltagesLowRes never sits in memory),
+// random simulations to fill them, a check that a read simulation holds what
+// was written, and gzip / gunzip of test files (temporary paths and whole-file
+// reads and writes are base/test_files.h's). Used by io/neuronio_file_test.cc,
+// io/neuronio_reader_test.cc and data/neuronio_test.cc.
 #ifndef ELM_IO_NEURONIO_TEST_FILES_H_
 #define ELM_IO_NEURONIO_TEST_FILES_H_
 
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,68 +27,6 @@ double Seconds(std::chrono::steady_clock::time_point start);
 // gtest failures.
 void Gzip(const std::string& from, const std::string& to);
 void Gunzip(const std::string& from, const std::string& to);
-
-// A small protocol-2 pickle writer (Python 2 encoding: str as SHORT_BINSTRING /
-// BINSTRING), buffering opcodes and streaming them to `out`.
-class PickleWriter {
- public:
-  explicit PickleWriter(std::ostream* out) : out_(out) {}
-  ~PickleWriter() { Flush(); }
-
-  void Op(uint8_t op) { buf_.push_back(static_cast<char>(op)); }
-  // `v` as n little-endian bytes.
-  void Le(uint64_t v, int n);
-  void Str(const std::string& s);
-  void Int(int64_t v);
-  void Float(double v);
-  void Global(const std::string& module, const std::string& name);
-  // {  ...key value pairs...  }
-  void DictBegin() {
-    Op('}');
-    Op('(');
-  }
-  void DictEnd() { Op('u'); }
-  void ListBegin() {
-    Op(']');
-    Op('(');
-  }
-  void ListEnd() { Op('e'); }
-  // numpy.dtype(descr, False, True) with its BUILD state (3, '<', None, None,
-  // None, -1, -1, 0), as numpy pickles it.
-  void Dtype(const std::string& descr);
-  // numpy.ndarray of `descr` and `shape`, raw data given or streamed between
-  // ArrayBegin and ArrayEnd.
-  void ArrayBegin(const std::string& descr, const std::vector<int64_t>& shape);
-  void ArrayEnd() {
-    Op('t');
-    Op('b');
-  }
-  template <typename T>
-  void Array(const std::string& descr, const std::vector<T>& values) {
-    ArrayBegin(descr, {static_cast<int64_t>(values.size())});
-    Str(std::string(reinterpret_cast<const char*>(values.data()),
-                    values.size() * sizeof(T)));
-    ArrayEnd();
-  }
-  // A BINSTRING of n bytes, streamed in chunks of the repeated `pattern`.
-  void LargeString(int64_t n, const std::string& pattern);
-  // Memoizes the top of the stack (BINPUT / LONG_BINPUT); returns the index.
-  uint32_t Put();
-  void Get(uint32_t i);
-  // A numpy.int64 scalar as Python 2 cPickle writes it (the Kaggle files'
-  // spike times and segment keys): scalar(dtype('i8'), <8 bytes>), with the
-  // callable and the dtype memoized once and every intermediate memoized.
-  void NumpyInt64(int64_t v);
-  void Flush();
-
- private:
-  static constexpr uint32_t kNone = ~uint32_t{0};
-  std::ostream* out_;
-  std::string buf_;
-  uint32_t next_memo_ = 0;
-  uint32_t scalar_memo_ = kNone;
-  uint32_t dtype_memo_ = kNone;
-};
 
 // A synthetic NeuronIO simulation.
 struct SynthSim {
