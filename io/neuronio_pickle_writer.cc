@@ -23,9 +23,8 @@ const std::string& FloatZero() {
   return *s;
 }
 
-void WriteParams(const NeuronioFile& file, const NeuronioPickleOptions& options,
-                 PickleWriter& w) {
-  const NeuronioParams& p = file.params;
+void WriteParams(const NeuronioParams& p, int num_simulations,
+                 const NeuronioPickleOptions& options, PickleWriter& w) {
   w.Str("Params");
   w.DictBegin();
   w.Str("allSegmentsType");
@@ -57,7 +56,7 @@ void WriteParams(const NeuronioFile& file, const NeuronioPickleOptions& options,
     w.Str(p.inhibitory_synapse_type);
   }
   w.Str("numSimulations");
-  w.Int(static_cast<int64_t>(file.simulations.size()));
+  w.Int(num_simulations);
   w.Str("collectAndSaveDVTs");
   w.Bool(options.dendritic_traces);
   w.DictEnd();
@@ -115,19 +114,28 @@ void WriteSimulation(const NeuronioSimulation& sim,
 absl::Status WriteNeuronioPickle(const NeuronioFile& file,
                                  const std::string& path,
                                  const NeuronioPickleOptions& options) {
+  return WriteNeuronioPickle(
+      file.params, static_cast<int>(file.simulations.size()),
+      [&file](int i) { return file.simulations[i]; }, path, options);
+}
+
+absl::Status WriteNeuronioPickle(
+    const NeuronioParams& params, int num_simulations,
+    const std::function<NeuronioSimulation(int i)>& simulation,
+    const std::string& path, const NeuronioPickleOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<AtomicFileWriter> out,
                    AtomicFileWriter::Create(path, "NeuronIO pickle"));
   {
     PickleWriter w(out.get());
     w.Proto2();
     w.DictBegin();
-    WriteParams(file, options, w);
+    WriteParams(params, num_simulations, options, w);
     w.Str("Results");
     w.DictBegin();
     w.Str("listOfSingleSimulationDicts");
     w.ListBegin();
-    for (const NeuronioSimulation& sim : file.simulations) {
-      WriteSimulation(sim, options, w);
+    for (int i = 0; i < num_simulations && w.status().ok(); ++i) {
+      WriteSimulation(simulation(i), options, w);
     }
     w.ListEnd();
     w.DictEnd();

@@ -20,6 +20,7 @@
 #define ELM_IO_NEURONIO_PICKLE_WRITER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -37,6 +38,15 @@ struct NeuronioPickleOptions {
 // Errors name the path.
 absl::Status WriteNeuronioPickle(
     const NeuronioFile& file, const std::string& path,
+    const NeuronioPickleOptions& options = NeuronioPickleOptions());
+
+// The same, streaming: simulation i (of `num_simulations`, each with the
+// segments and duration of `params`) is made by `simulation(i)` when it is
+// written, so that only one is in memory.
+absl::Status WriteNeuronioPickle(
+    const NeuronioParams& params, int num_simulations,
+    const std::function<NeuronioSimulation(int i)>& simulation,
+    const std::string& path,
     const NeuronioPickleOptions& options = NeuronioPickleOptions());
 
 }  // namespace elm

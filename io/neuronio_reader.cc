@@ -11,8 +11,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -105,8 +108,8 @@ absl::Status GunzipToTempFile(const std::string& path,
 }
 
 // Unpickles `path`, through a temporary file when it ends in ".gz".
-absl::StatusOr<Pickle> ReadPickle(const std::string& path) {
-  UnpickleOptions options;
+absl::StatusOr<Pickle> ReadPickle(const std::string& path,
+                                  UnpickleOptions options) {
   options.skip_keys = NeuronioSkippedKeys();
   if (!absl::EndsWith(path, ".gz")) return ReadPickleFile(path, options);
   std::unique_ptr<Fd> fd;
@@ -219,10 +222,9 @@ class Context {
   const std::string prefix_;
 };
 
-absl::StatusOr<NeuronioParams> ConvertParams(const PickleValue& root,
-                                             const std::string& path) {
-  const Context file(path, "");
-  ASSIGN_OR_RETURN(const PickleValue params, file.RequireDict(root, "Params"));
+// The Params dict.
+absl::StatusOr<NeuronioParams> ConvertParamsDict(const PickleValue& params,
+                                                 const std::string& path) {
   const Context ctx(path, "Params.");
   NeuronioParams out;
 
@@ -286,6 +288,21 @@ absl::StatusOr<NeuronioParams> ConvertParams(const PickleValue& root,
     }
   }
   return out;
+}
+
+absl::StatusOr<NeuronioParams> ConvertParams(const PickleValue& root,
+                                             const std::string& path) {
+  const Context file(path, "");
+  ASSIGN_OR_RETURN(const PickleValue params, file.RequireDict(root, "Params"));
+  return ConvertParamsDict(params, path);
+}
+
+bool SameParams(const NeuronioParams& a, const NeuronioParams& b) {
+  return a.segment_types == b.segment_types && a.duration_ms == b.duration_ms &&
+         a.segment_dist_from_soma == b.segment_dist_from_soma &&
+         a.random_seed == b.random_seed &&
+         a.excitatory_synapse_type == b.excitatory_synapse_type &&
+         a.inhibitory_synapse_type == b.inhibitory_synapse_type;
 }
 
 // Adds the spikes of one spike-time dict (segment → times) to `lists`, at
@@ -402,9 +419,53 @@ absl::StatusOr<NeuronioSimulation> ConvertSimulation(
   return out;
 }
 
+// The simulations converted while the pickle is parsed
+// (UnpickleOptions::stream_item): the Params dict is found on the parse stack
+// (in the released files Params is written before Results); a simulation
+// that does not convert is left in the tree, where the final pass meets it
+// and gives its error, in file order.
+struct Streamed {
+  std::optional<NeuronioParams> params;
+  bool stop = false;
+  std::vector<std::optional<NeuronioSimulation>> sims;
+};
+
+UnpickleOptions StreamingOptions(const std::string& path, Streamed* streamed) {
+  UnpickleOptions options;
+  options.stream_list_key = "listOfSingleSimulationDicts";
+  options.stream_item =
+      [&path, streamed](
+          size_t index, const PickleValue& item,
+          const std::function<std::optional<PickleValue>(absl::string_view)>&
+              stack_value) {
+        if (streamed->stop) return false;
+        if (!streamed->params.has_value()) {
+          std::optional<PickleValue> params = stack_value("Params");
+          if (!params.has_value() || !params->is_dict()) return false;
+          absl::StatusOr<NeuronioParams> p = ConvertParamsDict(*params, path);
+          if (!p.ok()) {
+            streamed->stop = true;
+            return false;
+          }
+          streamed->params = *std::move(p);
+        }
+        absl::StatusOr<NeuronioSimulation> sim = ConvertSimulation(
+            item, static_cast<int>(index), *streamed->params, path);
+        if (!sim.ok()) {
+          streamed->stop = true;
+          return false;
+        }
+        if (streamed->sims.size() <= index) streamed->sims.resize(index + 1);
+        streamed->sims[index] = *std::move(sim);
+        return true;
+      };
+  return options;
+}
+
 }  // namespace
 
-absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path) {
+absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path,
+                                              NeuronioPickleParse parse) {
   {
     // A compact file (io/neuronio_compact.h), recognised by its magic.
     char head[8] = {};
@@ -417,7 +478,12 @@ absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path) {
       }
     }
   }
-  ASSIGN_OR_RETURN(const Pickle pickle, ReadPickle(path));
+  Streamed streamed;
+  const bool streaming = parse == NeuronioPickleParse::kStreaming;
+  ASSIGN_OR_RETURN(
+      const Pickle pickle,
+      ReadPickle(path, streaming ? StreamingOptions(path, &streamed)
+                                 : UnpickleOptions()));
   const PickleValue root = pickle.root();
   if (!root.is_dict()) {
     return Invalid(path, absl::StrCat("expected a dict at the top, got ",
@@ -426,6 +492,12 @@ absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path) {
   NeuronioFile out;
   out.path = path;
   ASSIGN_OR_RETURN(out.params, ConvertParams(root, path));
+  if (streamed.params.has_value() &&
+      !SameParams(*streamed.params, out.params)) {
+    // The Params found on the stack were not the file's (never so in the
+    // released files): read again without streaming.
+    return ReadNeuronioFile(path, NeuronioPickleParse::kValueTree);
+  }
   const Context file(path, "");
   ASSIGN_OR_RETURN(const PickleValue results,
                    file.RequireDict(root, "Results"));
@@ -437,8 +509,19 @@ absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path) {
         "listOfSingleSimulationDicts",
         absl::StrCat("expected a list, got ", sims.TypeName()));
   }
+  if (streamed.sims.size() > sims.size()) {
+    return ReadNeuronioFile(path, NeuronioPickleParse::kValueTree);
+  }
   out.simulations.reserve(sims.size());
   for (size_t i = 0; i < sims.size(); ++i) {
+    if (i < streamed.sims.size() && streamed.sims[i].has_value()) {
+      if (!sims.item(i).is_none()) {
+        return ReadNeuronioFile(path, NeuronioPickleParse::kValueTree);
+      }
+      out.simulations.push_back(*std::move(streamed.sims[i]));
+      streamed.sims[i].reset();
+      continue;
+    }
     ASSIGN_OR_RETURN(
         NeuronioSimulation sim,
         ConvertSimulation(sims.item(i), static_cast<int>(i), out.params, path));

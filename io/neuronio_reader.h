@@ -32,7 +32,19 @@ namespace elm {
 // a soma trace whose length is not the duration or with a non-finite sample;
 // and the pickle reader's errors (truncation, corruption), which name the file
 // and the byte.
-absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path);
+//
+// A pickle is read once, front to back, stepping over the skipped traces
+// without reading them; the simulations are converted as soon as each is
+// parsed and their parsed values dropped (UnpickleOptions::stream_item), so
+// memory holds the result and about one simulation's values (a 128-simulation
+// Kaggle file with its dendritic traces: well under 300 MB; README). With
+// NeuronioPickleParse::kValueTree the whole value tree is built first and
+// then converted (the reader before streaming, ~0.8 GB for such a file): the
+// result and the errors are the same (io/neuronio_reader_test.cc checks it).
+enum class NeuronioPickleParse { kStreaming, kValueTree };
+absl::StatusOr<NeuronioFile> ReadNeuronioFile(
+    const std::string& path,
+    NeuronioPickleParse parse = NeuronioPickleParse::kStreaming);
 
 }  // namespace elm
 

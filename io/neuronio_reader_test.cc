@@ -78,8 +78,12 @@ std::string ErrorOf(const SynthFile& f, const std::string& name) {
   const std::string path = TestTempPath(name);
   WriteSynth(f, path);
   absl::StatusOr<NeuronioFile> file = ReadNeuronioFile(path);
+  // Building the value tree first gives the same error.
+  absl::StatusOr<NeuronioFile> tree =
+      ReadNeuronioFile(path, NeuronioPickleParse::kValueTree);
   std::remove(path.c_str());
   EXPECT_FALSE(file.ok()) << name;
+  EXPECT_EQ(file.status(), tree.status()) << name;
   return file.ok() ? "" : std::string(file.status().message());
 }
 

@@ -19,6 +19,7 @@
 #include "base/rng.h"
 #include "gtest/gtest.h"
 #include "io/neuronio_file.h"
+#include "io/neuronio_pickle_writer.h"
 #include "io/pickle_writer.h"
 
 namespace elm {
@@ -204,6 +205,55 @@ void ExpectSimulationIs(const NeuronioSimulation& sim, const SynthSim& want,
   }
   EXPECT_EQ(sim.output_spike_times_ms, want.output_spikes);
   EXPECT_EQ(sim.soma_mv, want.soma);
+}
+
+NeuronioParams KaggleSizeParams() {
+  NeuronioParams p;
+  for (int i = 0; i < kNeuronioNumSegments; ++i) {
+    p.segment_types.push_back(i < 262 ? "basal" : "apical");
+    p.segment_dist_from_soma.push_back(1.5 * i);
+  }
+  p.duration_ms = 6000;
+  p.random_seed = 100520;
+  p.excitatory_synapse_type = "NMDA";
+  p.inhibitory_synapse_type = "GABA_A";
+  return p;
+}
+
+NeuronioSimulation KaggleSizeSimulation(int i, uint64_t seed) {
+  Rng rng(MixSeeds(seed, static_cast<uint64_t>(i)));
+  NeuronioSimulation sim;
+  sim.num_segments = kNeuronioNumSegments;
+  sim.duration_ms = 6000;
+  sim.channel_begin.push_back(0);
+  for (int c = 0; c < sim.input_dim(); ++c) {
+    // 0 .. 132 spikes: 66 on average, 84,000 per simulation.
+    std::vector<int32_t> times(rng.UniformInt(133));
+    for (int32_t& t : times) t = static_cast<int32_t>(rng.UniformInt(6000));
+    std::sort(times.begin(), times.end());
+    sim.channel_times.insert(sim.channel_times.end(), times.begin(),
+                             times.end());
+    sim.channel_begin.push_back(static_cast<int64_t>(sim.channel_times.size()));
+  }
+  for (int64_t t = 50 + i % 97; t < 6000; t += 290) {
+    sim.output_spike_times_ms.push_back(t + 0.25);
+    sim.output_spike_steps.push_back(NeuronioSpikeStep(t + 0.25));
+  }
+  sim.soma_mv.resize(6000);
+  for (int64_t t = 0; t < 6000; ++t) {
+    sim.soma_mv[t] = -75.0f + static_cast<float>((t * 7 + i * 13) % 40) / 4;
+  }
+  IndexNeuronioSteps(&sim);
+  return sim;
+}
+
+absl::Status WriteKaggleSizePickle(const std::string& path, int sims,
+                                   uint64_t seed) {
+  NeuronioPickleOptions options;
+  options.dendritic_traces = true;
+  return WriteNeuronioPickle(
+      KaggleSizeParams(), sims,
+      [seed](int i) { return KaggleSizeSimulation(i, seed); }, path, options);
 }
 
 void ExpectSameFile(const NeuronioFile& a, const NeuronioFile& b) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "io/neuronio_file.h"
 
 namespace elm {
@@ -63,6 +64,16 @@ void WriteSynth(const SynthFile& f, const std::string& path);
 // `f`).
 void ExpectSimulationIs(const NeuronioSimulation& sim, const SynthSim& want,
                         const SynthFile& f);
+
+// Kaggle-size synthetic files: the 639 segments, 6 s and the input rate of
+// the released files (~85,000 input spikes per simulation, as in the shared
+// fixtures; the spike times as numpy.int64 scalars), with the dendritic and
+// high-resolution traces (WriteNeuronioPickle with dendritic_traces), written
+// one simulation at a time: ~9 MB per simulation, 1.2 GB for 128.
+NeuronioParams KaggleSizeParams();
+NeuronioSimulation KaggleSizeSimulation(int i, uint64_t seed);
+absl::Status WriteKaggleSizePickle(const std::string& path, int sims,
+                                   uint64_t seed);
 
 // Expects every kept Params entry and every array of every simulation of `a`
 // and `b` to be equal.

@@ -12,8 +12,10 @@
 // becomes an int, float or bool, and `collections.OrderedDict()` becomes a
 // dict. Storage is compact (16-byte nodes, a memo of 4-byte indices; see
 // Pickle), UnpickleOptions::skip_keys leaves out large values without ever
-// holding their bytes, and every problem with the input is an absl::Status
-// naming the source, the byte offset, the opcode and what was expected.
+// holding their bytes, UnpickleOptions::stream_item hands over the items of
+// one long list as they are parsed and reuses their storage, and every problem
+// with the input is an absl::Status naming the source, the byte offset, the
+// opcode and what was expected.
 //
 // Example:
 //   UnpickleOptions options;
@@ -251,6 +253,31 @@ struct UnpickleOptions {
   // every global is accepted (unrecognised callables become generic objects).
   std::function<bool(absl::string_view module, absl::string_view name)>
       accept_global;
+
+  // Streaming one long list (the simulations of a NeuronIO file), so that
+  // memory does not grow with it. When `stream_list_key` is set, each dict
+  // that is an item of a list stored under this key (the str/bytes key right
+  // below the list on the stack, as picklers write a dict entry) is passed to
+  // `stream_item` as soon as it is complete (when the next item starts or the
+  // items are appended), with its index in the list and `stack_value`, which
+  // finds the value that follows a str/bytes `key` on the parse stack (an
+  // entry, complete, of a dict whose entries are set after it is built, e.g.
+  // "Params" before "Results" in the top dict). When `stream_item` returns
+  // true the item is consumed: the list holds None in its place and the
+  // storage of its values is reused. An item is never consumed (it stays in
+  // the tree, and `stream_item` is not called) when a later GET may use one
+  // of its values, when it holds a string of 64 KiB or more outside the skip
+  // keys, or when the opcodes around it are not those picklers write (e.g. an
+  // opcode changes it after the next item started). To know which memo
+  // entries a GET uses, ReadPickleFile and ParsePickle first scan the opcodes
+  // once (stepping over strings); only the memo entries that some GET uses
+  // are then stored, and num_memo_entries() counts every PUT. Parse errors are
+  // as without streaming.
+  std::string stream_list_key;
+  std::function<bool(size_t index, const PickleValue& item,
+                     const std::function<std::optional<PickleValue>(
+                         absl::string_view key)>& stack_value)>
+      stream_item;
 };
 
 // The result of unpickling: owns every value. A NeuronIO file holds tens of

@@ -12,7 +12,9 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -158,6 +160,12 @@ class ChunkedVector {
   void GrowTo(size_t n, const T& fill) {
     while (size_ < n) push_back(fill);
   }
+  // Shrinks to `n` elements, freeing the blocks past them.
+  void TruncateTo(size_t n) {
+    if (n >= size_) return;
+    size_ = n;
+    blocks_.resize((n + kBlock - 1) >> kShift);
+  }
 
  private:
   std::vector<std::unique_ptr<T[]>> blocks_;
@@ -167,6 +175,18 @@ class ChunkedVector {
 // A bump allocator of 8-byte-aligned byte ranges that live as long as it.
 class ByteArena {
  public:
+  // A position to roll back to: everything allocated after it is freed.
+  struct Mark {
+    size_t blocks;
+    uint64_t* next;
+    uint64_t left;
+  };
+  Mark GetMark() const { return Mark{blocks_.size(), next_, left_}; }
+  void RollBack(const Mark& m) {
+    blocks_.resize(m.blocks);
+    next_ = m.next;
+    left_ = m.left;
+  }
   char* Allocate(uint64_t n) {
     const uint64_t words = (n + 7) / 8;
     if (words > kBlockWords / 4) {  // large: a block of its own
@@ -278,6 +298,12 @@ class Unpickler {
             const UnpickleOptions& options)
       : in_(input), options_(options), store_(new Store) {
     store_->source_name = std::string(source);
+  }
+  // With a second input over the same bytes, for UnpickleOptions streaming.
+  Unpickler(Input* input, Input* scan, absl::string_view source,
+            const UnpickleOptions& options)
+      : Unpickler(input, source, options) {
+    if (streaming() && scan != nullptr) ScanGets(scan);
   }
 
   absl::StatusOr<Pickle> Run();
@@ -434,6 +460,50 @@ class Unpickler {
 
   // Reads a deferred string from the input.
   absl::Status Materialize(uint32_t i);
+
+  // ---- Streaming (UnpickleOptions::stream_list_key; pickle_stream.cc) ----
+
+  // The item of the streamed list being built: its node, stack position,
+  // list index and list node, and the sizes of the store when it began.
+  struct StreamItem {
+    bool active = false;
+    bool unsafe = false;  // an opcode did what picklers never do around it
+    uint32_t node = kNoNode;
+    size_t pos = 0;
+    size_t index = 0;
+    uint32_t list = kNoNode;
+    size_t lists, dicts, globals, objects, dtypes, arrays, deferred;
+    ByteArena::Mark arena;
+  };
+  bool streaming() const { return !options_.stream_list_key.empty(); }
+  // Scans the opcodes of `scan` (a second input over the same bytes) for the
+  // memo entries that GETs use; leaves gets_known_ false when it cannot.
+  void ScanGets(Input* scan);
+  bool MemoUsed(uint64_t index) const {
+    return index < used_memo_.size() && used_memo_[index];
+  }
+  // Called before EMPTY_DICT pushes a dict: completes the previous item when
+  // this dict is its next sibling, and begins an item when the dict is one.
+  absl::Status BeforeEmptyDict();
+  // Called before APPEND / APPENDS appends stack_[start, end) to `list`.
+  absl::Status BeforeAppend(uint32_t list, size_t start, size_t end);
+  // Hands the completed item to stream_item and, if consumed, rolls back.
+  absl::Status CompleteStreamItem();
+  // A value after a str/bytes `key` on the stack.
+  std::optional<PickleValue> StackValue(absl::string_view key) const;
+  // Marks the item unsafe when an opcode changes a container older than it.
+  void TouchTarget(uint32_t target) {
+    if (stream_.active && target < stream_.node) stream_.unsafe = true;
+  }
+
+  // Set by ScanGets: which memo entries GETs use; then only those are
+  // stored, in used_memo_nodes_ (kNoNode where not stored).
+  bool gets_known_ = false;
+  std::vector<bool> used_memo_;
+  std::vector<uint32_t> used_memo_nodes_;
+  bool any_memo_stored_ = false;
+  uint32_t max_memo_node_ = 0;  // the largest node stored
+  StreamItem stream_;
 
   Input* in_;
   const UnpickleOptions& options_;

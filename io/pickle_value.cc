@@ -279,7 +279,8 @@ absl::StatusOr<Pickle> ParsePickle(absl::string_view data,
                                    absl::string_view source_name,
                                    const UnpickleOptions& options) {
   pickle_internal::Input input(data);
-  return pickle_internal::Unpickler(&input, source_name, options).Run();
+  pickle_internal::Input scan(data);
+  return pickle_internal::Unpickler(&input, &scan, source_name, options).Run();
 }
 
 absl::StatusOr<Pickle> ReadPickleFile(const std::string& path,
@@ -287,7 +288,16 @@ absl::StatusOr<Pickle> ReadPickleFile(const std::string& path,
   absl::StatusOr<std::unique_ptr<pickle_internal::Input>> input =
       pickle_internal::Input::Open(path);
   if (!input.ok()) return input.status();
-  return pickle_internal::Unpickler(input->get(), path, options).Run();
+  std::unique_ptr<pickle_internal::Input> scan;
+  if (!options.stream_list_key.empty()) {
+    // A second reader of the file for the scan of the memo GETs; streaming
+    // goes on without it if it cannot be opened.
+    absl::StatusOr<std::unique_ptr<pickle_internal::Input>> second =
+        pickle_internal::Input::Open(path);
+    if (second.ok()) scan = *std::move(second);
+  }
+  return pickle_internal::Unpickler(input->get(), scan.get(), path, options)
+      .Run();
 }
 
 }  // namespace elm

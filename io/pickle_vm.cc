@@ -276,6 +276,19 @@ absl::Status Unpickler::ReadString(PickleKind kind, uint64_t n) {
 
 absl::Status Unpickler::Put(uint64_t index) {
   if (stack_.size() == Floor()) return Underflow(1);
+  if (gets_known_) {
+    if (index > static_cast<uint64_t>(op_offset_) + kMemoSlack) {
+      return Error(absl::StrCat("memo index ", index,
+                                " is implausibly large at this offset"));
+    }
+    ++memo_count_;
+    if (MemoUsed(index)) {
+      used_memo_nodes_[index] = stack_.back();
+      any_memo_stored_ = true;
+      max_memo_node_ = std::max(max_memo_node_, stack_.back());
+    }
+    return absl::OkStatus();
+  }
   if (index >= memo_.size()) {
     if (index > static_cast<uint64_t>(op_offset_) + kMemoSlack) {
       return Error(absl::StrCat("memo index ", index,
@@ -289,6 +302,14 @@ absl::Status Unpickler::Put(uint64_t index) {
 }
 
 absl::Status Unpickler::Get(uint64_t index) {
+  if (gets_known_) {
+    if (index < used_memo_nodes_.size() && used_memo_nodes_[index] != kNoNode) {
+      stack_.push_back(used_memo_nodes_[index]);
+      return absl::OkStatus();
+    }
+    return Error(absl::StrCat("memo entry ", index,
+                              " was never stored (no PUT before this GET)"));
+  }
   if (index >= memo_.size() || memo_[index] == kNoNode) {
     return Error(absl::StrCat("memo entry ", index,
                               " was never stored (no PUT before this GET)"));
@@ -418,10 +439,19 @@ absl::Status Unpickler::Step() {
       stack_.push_back(AddList(nullptr, 0));
       return absl::OkStatus();
     case kEmptyDict:
+      if (streaming()) {
+        if (absl::Status s = BeforeEmptyDict(); !s.ok()) return s;
+      }
       stack_.push_back(AddDict());
       return absl::OkStatus();
     case kAppend: {
       if (absl::Status s = NeedValues(2); !s.ok()) return s;
+      if (streaming()) {
+        const size_t n = stack_.size();
+        if (absl::Status s = BeforeAppend(stack_[n - 2], n - 1, n); !s.ok()) {
+          return s;
+        }
+      }
       const uint32_t item = PopValue();
       return AppendTo(stack_.back(), &item, 1);
     }
@@ -429,6 +459,13 @@ absl::Status Unpickler::Step() {
       size_t start = 0;
       if (absl::Status s = PopMark(&start); !s.ok()) return s;
       if (start == Floor()) return Error("no list below the MARK");
+      if (streaming()) {
+        if (absl::Status s =
+                BeforeAppend(stack_[start - 1], start, stack_.size());
+            !s.ok()) {
+          return s;
+        }
+      }
       absl::Status s = AppendTo(stack_[start - 1], stack_.data() + start,
                                 stack_.size() - start);
       stack_.resize(start);
@@ -537,6 +574,9 @@ absl::Status Unpickler::Step() {
     }
     case kDup:
       if (absl::Status s = NeedValues(1); !s.ok()) return s;
+      if (stream_.active && stack_.back() >= stream_.node) {
+        stream_.unsafe = true;
+      }
       stack_.push_back(stack_.back());
       return absl::OkStatus();
     default:
@@ -605,6 +645,7 @@ absl::Status Unpickler::TextNumber() {
 
 absl::Status Unpickler::AppendTo(uint32_t target, const uint32_t* items,
                                  size_t n) {
+  TouchTarget(target);
   if (N(target).kind != PickleKind::kList) {
     return Error(
         absl::StrCat("expected a list to append to, found ", TypeOf(target)));
@@ -616,6 +657,7 @@ absl::Status Unpickler::AppendTo(uint32_t target, const uint32_t* items,
 
 absl::Status Unpickler::SetItems(uint32_t target, const uint32_t* items,
                                  size_t n) {
+  TouchTarget(target);
   if (N(target).kind != PickleKind::kDict) {
     return Error(absl::StrCat("expected a dict to set items in, found ",
                               TypeOf(target)));
@@ -738,6 +780,7 @@ absl::Status Unpickler::Build() {
   if (absl::Status s = NeedValues(2); !s.ok()) return s;
   const uint32_t state = PopValue();
   const uint32_t target = stack_.back();
+  TouchTarget(target);
   switch (N(target).kind) {
     case PickleKind::kNdArray:
       return BuildArray(store_->arrays[N(target).payload], state);
