@@ -20,6 +20,7 @@
 #include "io/neuronio_file.h"
 #include "io/neuronio_reader.h"
 #include "io/neuronio_test_files.h"
+#include "io/pickle.h"
 
 namespace elm {
 namespace {
@@ -59,6 +60,20 @@ TEST(NeuronioReaderOracleTest, SharedFixtures) {
     absl::StatusOr<NeuronioFile> file = ReadNeuronioFile(plain);
     ASSERT_TRUE(file.ok()) << file.status();
     EXPECT_EQ(file->simulations.size(), 2u);
+    // Both encodings stream: the second simulation is handed over while
+    // parsing (the first holds the memoized values later ones use).
+    std::vector<size_t> streamed;
+    UnpickleOptions options;
+    options.skip_keys = NeuronioSkippedKeys();
+    options.stream_list_key = "listOfSingleSimulationDicts";
+    options.stream_item = [&streamed](size_t index, const PickleValue&,
+                                      const auto&) {
+      streamed.push_back(index);
+      return true;
+    };
+    absl::StatusOr<Pickle> pickle = ReadPickleFile(plain, options);
+    ASSERT_TRUE(pickle.ok()) << pickle.status();
+    EXPECT_EQ(streamed, std::vector<size_t>{1});
     std::remove(plain.c_str());
   }
 }
