@@ -30,7 +30,7 @@ namespace elm {
 
 struct NeuronioPickleOptions {
   // Write the dendritic and high-resolution traces (about 8 MB per simulation
-  // of 6 s; a 128-simulation file becomes ~1.1 GB instead of ~0.4 GB).
+  // of 6 s; a 128-simulation file becomes ~1.4 GB instead of ~0.35 GB).
   bool dendritic_traces = false;
 };
 
