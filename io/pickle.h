@@ -271,8 +271,8 @@ struct UnpickleOptions {
   // opcode changes it after the next item started). To know which memo
   // entries a GET uses, ReadPickleFile and ParsePickle first scan the opcodes
   // once (stepping over strings); only the memo entries that some GET uses
-  // are then stored, and num_memo_entries() counts every PUT. Parse errors are
-  // as without streaming.
+  // are then stored, num_memo_entries() counts every PUT and memo_capacity()
+  // is 0. Parse errors are as without streaming.
   std::string stream_list_key;
   std::function<bool(size_t index, const PickleValue& item,
                      const std::function<std::optional<PickleValue>(
