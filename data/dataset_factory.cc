@@ -17,6 +17,7 @@
 #include "data/listops.h"
 #include "data/neuronio.h"
 #include "data/neuronio_generator.h"
+#include "data/pathfinder.h"
 #include "data/shd.h"
 #include "google/protobuf/descriptor.h"
 
@@ -94,11 +95,26 @@ absl::StatusOr<std::unique_ptr<Dataset>> MakeDataset(const DatasetSpec& spec) {
                      FashionMnistDataset::Load(options));
     return std::unique_ptr<Dataset>(std::move(d));
   }
+  if (spec.has_pathfinder()) {
+    const PathfinderSpec& p = spec.pathfinder();
+    PathfinderDatasetOptions options;
+    options.image = PathfinderPreset(p.size());
+    if (p.grey_bins() != 0) options.image.grey_bins = p.grey_bins();
+    if (p.num_distractors() >= 0) {
+      options.image.num_distractors = p.num_distractors();
+    }
+    options.num_train = p.num_train();
+    options.num_valid = p.num_valid();
+    options.num_test = p.num_test();
+    ASSIGN_OR_RETURN(std::unique_ptr<PathfinderDataset> d,
+                     PathfinderDataset::Create(options, spec.seed()));
+    return std::unique_ptr<Dataset>(std::move(d));
+  }
   if (spec.kind_case() == DatasetSpec::KIND_NOT_SET) {
     return absl::InvalidArgumentError(
         "DatasetSpec has no dataset kind: set `neuronio { ... }`, `shd { ... "
         "}`, "
-        "`listops { ... }` or `fashion_mnist { ... }`");
+        "`listops { ... }`, `fashion_mnist { ... }` or `pathfinder { ... }`");
   }
   return absl::UnimplementedError(absl::StrCat(
       "DatasetSpec kind '", DatasetKindName(spec),

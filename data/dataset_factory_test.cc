@@ -43,6 +43,32 @@ std::vector<Batch> Draw(const Dataset& dataset, Split split, int batch_size,
   return out;
 }
 
+TEST(DatasetFactoryTest, GeneratedPathfinderAndPathX) {
+  DatasetSpec spec;
+  spec.mutable_pathfinder()->set_num_train(8);
+  spec.mutable_pathfinder()->set_num_valid(2);
+  spec.mutable_pathfinder()->set_num_test(2);
+  EXPECT_EQ(DatasetKindName(spec), "pathfinder");
+  absl::StatusOr<std::unique_ptr<Dataset>> d = MakeDataset(spec);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)->info().steps, 1024);
+  EXPECT_EQ((*d)->info().input_dim, 16);
+  EXPECT_EQ((*d)->num_sequences(Split::kTrain), 8);
+  // Path-X: 128x128, 8 grey bins (App. B); grey_bins overrides the preset.
+  spec.mutable_pathfinder()->set_size(128);
+  d = MakeDataset(spec);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)->info().steps, 16384);
+  EXPECT_EQ((*d)->info().input_dim, 8);
+  spec.mutable_pathfinder()->set_grey_bins(4);
+  EXPECT_EQ((*MakeDataset(spec))->info().input_dim, 4);
+  spec.mutable_pathfinder()->set_grey_bins(1);
+  d = MakeDataset(spec);
+  ASSERT_FALSE(d.ok());
+  EXPECT_TRUE(absl::StrContains(d.status().message(), "grey_bins"))
+      << d.status();
+}
+
 TEST(DatasetFactoryTest, NoKindIsAnErrorSayingWhatToSet) {
   DatasetSpec spec;
   spec.set_seed(3);

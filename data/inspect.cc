@@ -732,6 +732,8 @@ absl::StatusOr<DatasetSpecStats> InspectDatasetSpec(
       summary.files = {
           FashionMnistPath(dir, absl::StrCat(prefix, "-images-idx3-ubyte")),
           FashionMnistPath(dir, absl::StrCat(prefix, "-labels-idx1-ubyte"))};
+    } else if (spec.has_pathfinder()) {
+      summary.num_samples = (*dataset)->num_sequences(split);  // generated
     }
   }
 
