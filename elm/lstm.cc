@@ -124,7 +124,15 @@ absl::Status ValidateLstmConfig(const LstmConfig& config) {
   if (absl::Status st = positive("num_input", config.num_input); !st.ok())
     return st;
   if (absl::Status st = positive("hidden", config.hidden); !st.ok()) return st;
-  return positive("num_output", config.num_output);
+  if (absl::Status st = positive("num_output", config.num_output); !st.ok())
+    return st;
+  if (!(config.chrono_t_max == 0 || config.chrono_t_max > 2) ||
+      !std::isfinite(config.chrono_t_max)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lstm config: chrono_t_max = ", config.chrono_t_max,
+                     "; expected 0 (off) or a finite value > 2"));
+  }
+  return absl::OkStatus();
 }
 
 int64_t LstmParamCount(const LstmConfig& config) {
@@ -220,6 +228,18 @@ absl::StatusOr<LstmModel<T>> LstmModel<T>::Create(const LstmConfig& config,
   for (int id : {ids.weight_ih, ids.weight_hh, ids.bias_ih, ids.bias_hh,
                  ids.readout_weight, ids.readout_bias}) {
     FillUniform(p.value(id), -bound, bound, rng);
+  }
+  if (config.chrono_t_max > 0) {
+    // Gate blocks (i, f, g, o): i is columns [0, H), f is [H, 2H).
+    Rng chrono(MixSeeds(seed, 0xC4170));
+    View<T> b_ih = p.value(ids.bias_ih), b_hh = p.value(ids.bias_hh);
+    for (int64_t j = 0; j < H; ++j) {
+      const double b_f = std::log(chrono.Uniform(1.0, config.chrono_t_max - 1));
+      b_ih(0, H + j) = static_cast<T>(b_f);
+      b_ih(0, j) = static_cast<T>(-b_f);
+      b_hh(0, H + j) = 0;
+      b_hh(0, j) = 0;
+    }
   }
   return m;
 }

@@ -51,6 +51,13 @@ struct LstmConfig {
   int num_input = 0;   // D
   int hidden = 0;      // H
   int num_output = 0;  // n_out
+  // Chrono initialisation (Tallec & Ollivier 2018; the paper's Chrono-LSTM
+  // baseline, Table S3, "uniform 1 - T_max"): when > 0, the forget-gate bias
+  // b_f = log(u), u ~ U(1, T_max − 1) per unit, and the input-gate bias
+  // b_i = −b_f, so that the initial memory time scales 1/(1 − σ(b_f)) spread
+  // over about 1..T_max steps. 0: off (PyTorch's initialisation). Must be 0 or
+  // > 2.
+  double chrono_t_max = 0;
 };
 
 // OK, or InvalidArgument naming the first bad field, e.g.
@@ -90,7 +97,11 @@ class LstmModel {
 
   // A model initialised as PyTorch does, from our seeded Rng: every LSTM weight
   // and bias U(±1/√H) (in the order weight_ih, weight_hh, bias_ih, bias_hh),
-  // the readout as nn.Linear, U(±1/√H) for its weight and bias.
+  // the readout as nn.Linear, U(±1/√H) for its weight and bias. With
+  // config.chrono_t_max > 0 the same values are drawn, then the input- and
+  // forget-gate blocks of bias_ih are overwritten with the chrono values
+  // (drawn from Rng(MixSeeds(seed, 0xC4170))) and those blocks of bias_hh set
+  // to 0, so the effective biases b_ih + b_hh are exactly −b_f and b_f.
   static absl::StatusOr<LstmModel> Create(const LstmConfig& config,
                                           uint64_t seed = 0);
 

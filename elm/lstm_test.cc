@@ -293,6 +293,62 @@ TEST(LstmModelTest, InitialisationLikePyTorch) {
   });
 }
 
+// Chrono initialisation: b_f = log(U(1, T_max − 1)), b_i = −b_f in the
+// effective bias b_ih + b_hh; every other value as without it; deterministic
+// per seed.
+TEST(LstmModelTest, ChronoInitialisation) {
+  constexpr int H = 4000;
+  constexpr double kTMax = 2000;
+  LstmConfig plain_config{3, H, 2};
+  LstmConfig config = plain_config;
+  config.chrono_t_max = kTMax;
+  absl::StatusOr<LstmModel<double>> a = LstmModel<double>::Create(config, 7);
+  absl::StatusOr<LstmModel<double>> b = LstmModel<double>::Create(config, 7);
+  absl::StatusOr<LstmModel<double>> c = LstmModel<double>::Create(config, 8);
+  absl::StatusOr<LstmModel<double>> plain =
+      LstmModel<double>::Create(plain_config, 7);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok() && plain.ok()) << a.status();
+  const int64_t n = a->params().num_elements();
+  EXPECT_TRUE(std::equal(a->params().data(), a->params().data() + n,
+                         b->params().data()));
+  EXPECT_FALSE(std::equal(a->params().data(), a->params().data() + n,
+                          c->params().data()));
+  const auto ids = a->ids();
+  const View<const double> b_ih = a->params().value(ids.bias_ih);
+  const View<const double> b_hh = a->params().value(ids.bias_hh);
+  // exp(b_f) is U(1, T_max − 1): its bounds, mean and quartiles.
+  double sum = 0;
+  int below_quarter = 0, below_half = 0;
+  for (int j = 0; j < H; ++j) {
+    const double f = b_ih(0, H + j) + b_hh(0, H + j);
+    EXPECT_DOUBLE_EQ(b_ih(0, j) + b_hh(0, j), -f) << j;
+    const double u = std::exp(f);
+    ASSERT_GE(u, 1.0);
+    ASSERT_LT(u, kTMax - 1);
+    sum += u;
+    below_quarter += u < 1 + 0.25 * (kTMax - 2);
+    below_half += u < 1 + 0.5 * (kTMax - 2);
+  }
+  // Standard errors: mean 577/√H ≈ 9; fractions ≈ 0.007.
+  EXPECT_NEAR(sum / H, kTMax / 2, 40);
+  EXPECT_NEAR(below_quarter / static_cast<double>(H), 0.25, 0.03);
+  EXPECT_NEAR(below_half / static_cast<double>(H), 0.5, 0.03);
+  // The cell and output gates' biases and every weight are PyTorch's.
+  const View<const double> plain_ih = plain->params().value(ids.bias_ih);
+  for (int j = 2 * H; j < 4 * H; ++j) {
+    ASSERT_EQ(b_ih(0, j), plain_ih(0, j)) << j;
+  }
+  const View<const double> w = a->params().value(ids.weight_hh);
+  const View<const double> plain_w = plain->params().value(ids.weight_hh);
+  EXPECT_TRUE(std::equal(w.data, w.data + w.size(), plain_w.data));
+  // Off is 0; values in (0, 2] and non-finite ones are errors naming the field.
+  for (double bad : {1.5, -1.0, std::nan("")}) {
+    config.chrono_t_max = bad;
+    const absl::Status st = LstmModel<double>::Create(config).status();
+    EXPECT_TRUE(absl::StrContains(st.message(), "chrono_t_max")) << bad;
+  }
+}
+
 TEST(LstmModelTest, ParamCounts) {
   // NeuronIO (1278 inputs, 2 outputs): ours has nn.LSTM's two bias vectors;
   // the paper's Table S10 (77.67K for H = 15, 265.9K for H = 50) counts one.

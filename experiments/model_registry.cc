@@ -208,6 +208,7 @@ absl::StatusOr<std::unique_ptr<SequenceModel>> MakeModel(
       LstmConfig config;
       config.num_input = static_cast<int>(info.input_dim);
       config.hidden = spec.lstm().hidden();
+      config.chrono_t_max = spec.lstm().chrono_t_max();
       config.num_output = static_cast<int>(ModelOutputsFor(info));
       absl::StatusOr<LstmModel<float>> model =
           LstmModel<float>::Create(config, seed);
