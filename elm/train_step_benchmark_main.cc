@@ -3,15 +3,32 @@
 // fused-path issue, each in its own process, and prints one JSON object per
 // line:
 //   {"config", "T", "B", "threads", "median_step_s", "min_step_s",
-//   "max_step_s", "median_cpu_s", "peak_rss_mib"}
+//   "max_step_s", "median_cpu_s", "peak_rss_mib", "mlp_gflop",
+//   "mlp_gflops_per_s"}
 // (median_cpu_s: the median step's CPU time summed over the process's
-// threads; less sensitive to a shared machine's load than wall time).
-// Inputs are sparse ±1 spikes at 1% density (CSR). With 2 threads the batch is
+// threads; less sensitive to a shared machine's load than wall time;
+// mlp_gflop: the MLP's multiply-adds of the step, forward and both backward
+// products, 3 · 2 · B · T · (in·H + (L − 1)·H² + H·d_m), and mlp_gflops_per_s
+// that over the median step time: what share of the FMA peak the step reaches;
+// mlp_gflops_per_cpu_s: over the median CPU time, times the threads, i.e. what
+// the step would reach on idle cores; compare with fma_peak's
+// median_gflops_per_cpu_s, which is measured the same way).
+// Configurations: the NeuronIO/SHD shapes of the fused-path issue and the LRA
+// shapes (App. B / Table S2, d_m 150, MLP hidden 300, one-hot inputs):
+// ListOps (16 tokens, T 2,000, batch 32 and the paper's 384), Pathfinder (16
+// grey bins, T 1,024) and pixel images (16 grey bins, T 784, 10 classes).
+// Before them, `fma_peak` lines give the machine's peak: GFLOP/s of a
+// register-resident FMA loop in the widest vectors the build targets
+// (AVX-512, else AVX2/FMA, else scalar), on 1 and 2 threads (`--fma_peak`
+// alone runs only those).
+// Inputs are sparse ±1 spikes at 1% density (CSR), or one-hot (one random
+// channel per step) for the LRA shapes. With 2 threads the batch is
 // split in two halves on a thread pool, one tape and gradient block each,
 // summed before the Adam step. Flags: --config=<name> --steps=<T> --threads=<n>
 // run one configuration in this process; --block_steps, --checkpoint_every and
 // --memory_budget_mib set the fused unroll's FusedElmOptions (fused_unroll.h)
 // and are then echoed in the JSON line.
+#include <immintrin.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +37,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -42,6 +60,7 @@ DEFINE_int64(checkpoint_every, 0,
              "FusedElmOptions::checkpoint_every (0: full storage)");
 DEFINE_int64(memory_budget_mib, 0,
              "FusedElmOptions::memory_budget_bytes in MiB (0: none)");
+DEFINE_bool(fma_peak, false, "only measure the FMA peak (1 and 2 threads)");
 
 namespace elm {
 namespace {
@@ -51,6 +70,9 @@ struct BenchConfig {
   int batch;
   std::vector<int> steps;
   std::vector<int> threads;
+  bool classify = false;  // class labels and cross-entropy on the last step
+  bool one_hot = false;   // one-hot inputs (else sparse ±1 spikes)
+  int repeats = 0;        // timed steps (0: max(5, 20000 / T))
 };
 
 const std::vector<BenchConfig>& Configs() {
@@ -58,10 +80,95 @@ const std::vector<BenchConfig>& Configs() {
       {"branch_dm15", 8, {500, 2000}, {1, 2}},
       {"branch_dm100_silu", 8, {500}, {1, 2}},
       {"plain_dm100", 8, {500}, {1, 2}},
-      {"shd_like", 32, {250}, {1, 2}},
+      {"shd_like", 32, {250}, {1, 2}, /*classify=*/true},
       {"tiny", 1, {1000}, {1}},
+      {"listops_dm150", 32, {2000}, {1, 2}, true, /*one_hot=*/true},
+      {"listops_dm150_b384", 384, {2000}, {2}, true, true, /*repeats=*/3},
+      {"pathfinder_dm150", 32, {1024}, {1, 2}, true, true},
+      {"pixel_image_dm150", 32, {784}, {1, 2}, true, true},
   };
   return *configs;
+}
+
+// ---- FMA peak ----
+
+// GFLOP/s of `threads` threads each running independent FMA chains held in
+// registers (enough chains to cover the FMA latency on two ports).
+// *gflops_per_cpu_s: the same per CPU-second of each thread, times the
+// threads (what the threads would reach on idle cores).
+double FmaPeakGflops(int threads, int* vector_bits, double* gflops_per_cpu_s) {
+  constexpr int kChains = 12;
+  constexpr int64_t kIterations = 40'000'000;
+#if defined(__AVX512F__)
+  using V = __m512;
+  constexpr int kLanes = 16;
+  auto set1 = [](float x) { return _mm512_set1_ps(x); };
+  auto fma = [](V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); };
+  auto lane0 = [](V v) { return _mm512_cvtss_f32(v); };
+#elif defined(__FMA__)
+  using V = __m256;
+  constexpr int kLanes = 8;
+  auto set1 = [](float x) { return _mm256_set1_ps(x); };
+  auto fma = [](V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); };
+  auto lane0 = [](V v) { return _mm256_cvtss_f32(v); };
+#else
+  using V = float;
+  constexpr int kLanes = 1;
+  auto set1 = [](float x) { return x; };
+  auto fma = [](V a, V b, V c) { return a * b + c; };
+  auto lane0 = [](V v) { return v; };
+#endif
+  *vector_bits = 32 * kLanes;
+  std::vector<float> sink(threads);
+  std::vector<double> cpu(threads);
+  auto body = [&](int t) {
+    timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+    V acc[kChains];
+    for (int j = 0; j < kChains; ++j) acc[j] = set1(1.0f + 0.01f * j + t);
+    const V a = set1(0.999999f), b = set1(1e-6f);
+    for (int64_t i = 0; i < kIterations; ++i) {
+      for (int j = 0; j < kChains; ++j) acc[j] = fma(acc[j], a, b);
+    }
+    float s = 0;
+    for (int j = 0; j < kChains; ++j) s += lane0(acc[j]);
+    sink[t] = s;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    cpu[t] = (c1.tv_sec - c0.tv_sec) + 1e-9 * (c1.tv_nsec - c0.tv_nsec);
+  };
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) workers.emplace_back(body, t);
+  for (std::thread& w : workers) w.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  CHECK(sink[0] != 12345.0f);  // keeps the loop's result alive
+  const double gflop = 2.0 * kLanes * kChains * kIterations * threads * 1e-9;
+  double cpu_seconds = 0;
+  for (double c : cpu) cpu_seconds += c;
+  *gflops_per_cpu_s = gflop / cpu_seconds * threads;
+  return gflop / seconds;
+}
+
+void PrintFmaPeak() {
+  for (int threads : {1, 2}) {
+    std::vector<double> runs, per_cpu;
+    int bits = 0;
+    for (int i = 0; i < 3; ++i) {
+      double c = 0;
+      runs.push_back(FmaPeakGflops(threads, &bits, &c));
+      per_cpu.push_back(c);
+    }
+    std::sort(runs.begin(), runs.end());
+    std::sort(per_cpu.begin(), per_cpu.end());
+    std::printf(
+        "{\"config\": \"fma_peak\", \"vector_bits\": %d, \"threads\": %d, "
+        "\"median_gflops_per_s\": %.1f, \"max_gflops_per_s\": %.1f, "
+        "\"median_gflops_per_cpu_s\": %.1f}\n",
+        bits, threads, runs[1], runs[2], per_cpu[1]);
+    std::fflush(stdout);
+  }
 }
 
 ElmConfig ModelConfig(const std::string& name) {
@@ -84,6 +191,16 @@ ElmConfig ModelConfig(const std::string& name) {
     c.set_num_memory(100);
     c.set_memory_tau_max(500);
     c.set_delta_t(4);
+  } else if (name == "listops_dm150" || name == "listops_dm150_b384" ||
+             name == "pathfinder_dm150" || name == "pixel_image_dm150") {
+    // LRA (App. B / Table S2): d_m 150, MLP hidden 2·d_m = 300, τ_s 5, one-hot
+    // inputs (ListOps: our 16 tokens; images: 16 grey bins).
+    c.set_num_input(16);
+    c.set_num_memory(150);
+    c.set_num_output(name == "pathfinder_dm150" ? 2 : 10);
+    c.set_memory_tau_max(
+        name == "pathfinder_dm150" || name == "pixel_image_dm150" ? 1000
+                                                                  : 2000);
   } else if (name == "tiny") {
     c.set_num_input(6);
     c.set_num_memory(4);
@@ -130,7 +247,8 @@ int RunOne(const std::string& name, int steps, int threads) {
   options.memory_budget_bytes = FLAGS_memory_budget_mib << 20;
   model->set_fused_options(options);
   const int n_in = model->shape().num_input;
-  const bool classify = model->shape().num_output != 2;
+  const bool classify = bench->classify;
+  const int n_out = model->shape().num_output;
   const int B = bench->batch;
   threads = std::max(1, std::min(threads, B));
   // Shards of the batch, one per thread, each a CSR batch of sparse ±1 spikes
@@ -142,7 +260,11 @@ int RunOne(const std::string& name, int steps, int threads) {
     Shard& sh = shards[s];
     sh.row_begin.push_back(0);
     for (int64_t r = 0; r < int64_t{b} * steps; ++r) {
-      for (int c = 0; c < n_in; ++c) {
+      if (bench->one_hot) {
+        sh.col.push_back(static_cast<int32_t>(rng.UniformInt(n_in)));
+        sh.val.push_back(1.0f);
+      }
+      for (int c = 0; c < n_in && !bench->one_hot; ++c) {
         if (rng.Uniform() < 0.01) {
           sh.col.push_back(c);
           sh.val.push_back(c < n_in / 2 ? 1.0f : -1.0f);
@@ -153,7 +275,7 @@ int RunOne(const std::string& name, int steps, int threads) {
       sh.soma.push_back(static_cast<float>(rng.Uniform(0, 1.3)));
     }
     for (int i = 0; i < b; ++i)
-      sh.labels.push_back(static_cast<int64_t>(rng.UniformInt(20)));
+      sh.labels.push_back(static_cast<int64_t>(rng.UniformInt(n_out)));
   }
   std::vector<Tape<float>> tapes(threads);
   std::vector<GradBlock<float>> grads(threads,
@@ -187,8 +309,9 @@ int RunOne(const std::string& name, int steps, int threads) {
   };
   for (int i = 0; i < 3; ++i)
     step();  // warm-up: arena and optimizer state sized
-  const int repeats =
-      FLAGS_repeats > 0 ? FLAGS_repeats : std::max(5, 20000 / steps);
+  const int repeats = FLAGS_repeats > 0    ? FLAGS_repeats
+                      : bench->repeats > 0 ? bench->repeats
+                                           : std::max(5, 20000 / steps);
   std::vector<double> times, cpu_times;
   for (int i = 0; i < repeats; ++i) {
     const double cpu_start = ProcessCpuSeconds();
@@ -208,13 +331,23 @@ int RunOne(const std::string& name, int steps, int threads) {
                          ", \"checkpoint_every\": ", FLAGS_checkpoint_every,
                          ", \"memory_budget_mib\": ", FLAGS_memory_budget_mib);
   }
+  // The MLP's FLOPs: forward, input gradient and weight gradient products.
+  const ElmShape& shape = model->shape();
+  const double H = shape.mlp_hidden_size;
+  const double mlp_macs_per_row = shape.mlp_input_size * H +
+                                  (shape.mlp_num_layers - 1) * H * H +
+                                  H * shape.num_memory;
+  const double mlp_gflop = 3 * 2 * mlp_macs_per_row * double{B} * steps * 1e-9;
+  const double median = times[times.size() / 2];
   std::printf(
       "{\"config\": \"%s\", \"T\": %d, \"B\": %d, \"threads\": %d, "
       "\"median_step_s\": %.6f, "
       "\"min_step_s\": %.6f, \"max_step_s\": %.6f, \"median_cpu_s\": %.6f, "
-      "\"peak_rss_mib\": %.1f%s}\n",
-      name.c_str(), steps, B, threads, times[times.size() / 2], times.front(),
-      times.back(), cpu_times[cpu_times.size() / 2], PeakRssMib(),
+      "\"peak_rss_mib\": %.1f, \"mlp_gflop\": %.3f, "
+      "\"mlp_gflops_per_s\": %.2f, \"mlp_gflops_per_cpu_s\": %.2f%s}\n",
+      name.c_str(), steps, B, threads, median, times.front(), times.back(),
+      cpu_times[cpu_times.size() / 2], PeakRssMib(), mlp_gflop,
+      mlp_gflop / median, mlp_gflop / cpu_times[cpu_times.size() / 2] * threads,
       extra.c_str());
   return 0;
 }
@@ -224,6 +357,10 @@ int RunOne(const std::string& name, int steps, int threads) {
 
 int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (FLAGS_fma_peak) {
+    elm::PrintFmaPeak();
+    return 0;
+  }
   if (!FLAGS_config.empty())
     return elm::RunOne(FLAGS_config, FLAGS_steps, FLAGS_threads);
   // Every configuration in its own process, so that peak RSS is per
@@ -232,6 +369,7 @@ int main(int argc, char** argv) {
   const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   CHECK_GT(n, 0);
   self[n] = '\0';
+  elm::PrintFmaPeak();
   for (const elm::BenchConfig& b : elm::Configs()) {
     for (int steps : b.steps) {
       for (int threads : b.threads) {
