@@ -15,6 +15,7 @@
 #include "base/files.h"
 #include "base/status_macros.h"
 #include "base/text_proto.h"
+#include "data/pathfinder.h"
 #include "elm/model_config.h"
 #include "experiments/model_registry.h"
 #include "google/protobuf/descriptor.h"
@@ -121,13 +122,14 @@ absl::Status ValidateData(const DatasetSpec& data) {
     }
     case DatasetSpec::kListops:
     case DatasetSpec::kFashionMnist:
+    case DatasetSpec::kPathfinder:  // its options: data/pathfinder.h
       return absl::OkStatus();
     case DatasetSpec::KIND_NOT_SET:
       break;
   }
   return absl::InvalidArgumentError(
       "data: no dataset set; set one of data.neuronio, data.shd, "
-      "data.listops, data.fashion_mnist");
+      "data.listops, data.fashion_mnist, data.pathfinder");
 }
 
 // Input and output sizes of the data, known from the spec alone.
@@ -146,6 +148,11 @@ void DataSizes(const DatasetSpec& data, int* inputs, int* outputs) {
     *inputs =
         data.fashion_mnist().encoding() == FashionMnistSpec::ROW ? 28 : 16;
     *outputs = 10;
+  } else if (data.has_pathfinder()) {
+    const PathfinderSpec& p = data.pathfinder();
+    *inputs = p.grey_bins() != 0 ? p.grey_bins()
+                                 : PathfinderPreset(p.size()).grey_bins;
+    *outputs = 2;
   }
 }
 
