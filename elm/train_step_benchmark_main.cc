@@ -337,7 +337,8 @@ int RunOne(const std::string& name, int steps, int threads) {
   const double mlp_macs_per_row = shape.mlp_input_size * H +
                                   (shape.mlp_num_layers - 1) * H * H +
                                   H * shape.num_memory;
-  const double mlp_gflop = 3 * 2 * mlp_macs_per_row * double{B} * steps * 1e-9;
+  const double mlp_gflop =
+      3 * 2 * mlp_macs_per_row * static_cast<double>(B) * steps * 1e-9;
   const double median = times[times.size() / 2];
   std::printf(
       "{\"config\": \"%s\", \"T\": %d, \"B\": %d, \"threads\": %d, "
