@@ -1,5 +1,6 @@
 #include "experiments/model_registry.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -192,6 +193,33 @@ TEST(ModelRegistryTest, DenseInputSumsTheNonzeros) {
   Var<float> d = DenseInput(tape, x);
   const std::vector<float> want = {0, 2, 0, -1, 0, 0, 0, 0, 5, 0, 0, 0};
   EXPECT_EQ(std::vector<float>(d.value, d.value + d.size()), want);
+}
+
+// LstmSpec.chrono_t_max reaches the model: the effective forget-gate bias
+// b_ih + b_hh is log(u), u in [1, T_max − 1), and the input gate's is −b_f.
+TEST(ModelRegistryTest, LstmChronoInitialisationFromTheSpec) {
+  ModelSpec spec;
+  spec.mutable_lstm()->set_hidden(6);
+  spec.mutable_lstm()->set_chrono_t_max(100);
+  absl::StatusOr<std::unique_ptr<SequenceModel>> model =
+      MakeModel(spec, NeuronioInfo(), 1);
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::vector<double> b(24, 0.0);
+  for (const NamedTensor& t : (*model)->StateDict()) {
+    if (t.name != "bias_ih_l0" && t.name != "bias_hh_l0") continue;
+    ASSERT_EQ(t.values.size(), 24u);
+    for (int j = 0; j < 24; ++j) b[j] += t.values[j];
+  }
+  for (int j = 0; j < 6; ++j) {
+    EXPECT_GE(b[6 + j], 0.0) << j;
+    EXPECT_LT(b[6 + j], std::log(99.0) + 1e-6) << j;
+    EXPECT_NEAR(b[j], -b[6 + j], 1e-6) << j;
+  }
+  spec.mutable_lstm()->set_chrono_t_max(1.5);
+  model = MakeModel(spec, NeuronioInfo(), 1);
+  ASSERT_FALSE(model.ok());
+  EXPECT_THAT(std::string(model.status().message()),
+              ::testing::HasSubstr("chrono_t_max"));
 }
 
 }  // namespace
