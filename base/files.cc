@@ -173,26 +173,51 @@ absl::Status WriteFileAtomically(const std::string& path,
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,
-                                             absl::string_view what) {
+                                             absl::string_view what,
+                                             uint64_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return absl::ErrnoToStatus(errno,
                                absl::StrCat(path, ": cannot open ", what));
   }
-  std::string data;
+  auto fail = [&](absl::Status status) {
+    ::close(fd);
+    return status;
+  };
   struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) data.reserve(st.st_size);
+  if (::fstat(fd, &st) != 0) {
+    return fail(
+        absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot read ", what)));
+  }
+  // A directory, or a device, pipe or socket that may never end (/dev/zero).
+  if (S_ISDIR(st.st_mode)) {
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot read ", what, ": it is a directory")));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot read ", what,
+                     ": not a regular file (a device, pipe or socket)")));
+  }
+  auto too_big = [&](uint64_t bytes) {
+    return fail(absl::ResourceExhaustedError(absl::StrCat(
+        path, ": cannot read ", what, ": ", bytes, " bytes, more than the ",
+        max_bytes, " a ", what, " may have")));
+  };
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) return too_big(st.st_size);
+  std::string data;
+  data.reserve(st.st_size);
   char buffer[1 << 16];
   while (true) {
     const ssize_t got = ::read(fd, buffer, sizeof(buffer));
     if (got < 0) {
       if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      return absl::ErrnoToStatus(error,
-                                 absl::StrCat(path, ": cannot read ", what));
+      return fail(absl::ErrnoToStatus(
+          errno, absl::StrCat(path, ": cannot read ", what)));
     }
     if (got == 0) break;
+    // The file may grow while it is read.
+    if (data.size() + got > max_bytes) return too_big(data.size() + got);
     data.append(buffer, static_cast<size_t>(got));
   }
   ::close(fd);

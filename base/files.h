@@ -13,6 +13,7 @@
 #ifndef ELM_BASE_FILES_H_
 #define ELM_BASE_FILES_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -72,11 +73,22 @@ absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view contents,
                                  absl::string_view what = "file");
 
-// The whole file at `path`. Errors (their code from errno: NotFound for a
-// missing file, PermissionDenied, ...) read "<path>: cannot open <what>:
-// <errno text>" or "<path>: cannot read <what>: <errno text>".
-absl::StatusOr<std::string> ReadFileToString(const std::string& path,
-                                             absl::string_view what = "file");
+// Bounds of ReadFileToString: any file (weights, data), and the text files a
+// user writes (experiment and dataset specs, model configs, metrics).
+inline constexpr uint64_t kMaxReadFileBytes = uint64_t{16} << 30;  // 16 GiB
+inline constexpr uint64_t kMaxTextFileBytes = uint64_t{64} << 20;  // 64 MiB
+
+// The whole file at `path`, which must be a regular file (not a directory,
+// device such as /dev/zero, pipe or socket) of at most `max_bytes` bytes.
+// Errors (their code from errno: NotFound for a missing file,
+// PermissionDenied, ...) read "<path>: cannot open <what>: <errno text>",
+// "<path>: cannot read <what>: <errno text>", "<path>: cannot read <what>:
+// it is a directory|not a regular file" (InvalidArgument) or "<path>: cannot
+// read <what>: <n> bytes, more than the <max_bytes> a <what> may have"
+// (ResourceExhausted).
+absl::StatusOr<std::string> ReadFileToString(
+    const std::string& path, absl::string_view what = "file",
+    uint64_t max_bytes = kMaxReadFileBytes);
 
 // The directory part of `path`: "a/b" for "a/b/c", "/" for "/c", "." for "c".
 std::string DirectoryOf(const std::string& path);

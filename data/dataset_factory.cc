@@ -49,7 +49,7 @@ absl::StatusOr<DatasetSpec> ParseDatasetSpecText(absl::string_view text,
 
 absl::StatusOr<DatasetSpec> ReadDatasetSpecFile(const std::string& path) {
   ASSIGN_OR_RETURN(const std::string text,
-                   ReadFileToString(path, "dataset spec"));
+                   ReadFileToString(path, "dataset spec", kMaxTextFileBytes));
   return ParseDatasetSpecText(text, path);
 }
 

@@ -176,6 +176,13 @@ absl::StatusOr<InspectKind> DetectInspectKind(const std::string& path) {
   if (std::filesystem::is_directory(st)) {
     return Invalid(path, absl::StrCat("is a directory; give ", kKinds));
   }
+  if (!std::filesystem::is_regular_file(st)) {
+    // A device such as /dev/zero, a pipe or a socket may never end.
+    return Invalid(path,
+                   absl::StrCat("is not a regular file (a device, pipe or "
+                                "socket); give ",
+                                kKinds));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Invalid(path,

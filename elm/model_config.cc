@@ -2,11 +2,12 @@
 #include "elm/model_config.h"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/files.h"
 #include "base/status_macros.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -113,6 +114,31 @@ absl::StatusOr<ElmShape> ValidateElmConfig(const ElmConfig& c) {
             routing, "\""));
   }
 
+  // Sizes first bounded one by one (so that the products below cannot
+  // overflow), then the parameter count as a whole.
+  for (const auto& [field, value] :
+       std::vector<std::pair<const char*, int64_t>>{
+           {"num_input", c.num_input()},
+           {"num_output", c.num_output()},
+           {"num_memory", c.num_memory()},
+           {"num_branch", c.num_branch()},
+           {"num_synapse_per_branch", c.num_synapse_per_branch()},
+           {"mlp_hidden_size", c.mlp_hidden_size()},
+           {"mlp_hidden_size (2·num_memory when unset)",
+            c.mlp_hidden_size() > 0 ? 0 : 2 * int64_t{c.num_memory()}}}) {
+    if (value > kMaxElmDim) {
+      return FieldError(field, absl::StrCat(value,
+                                            " is too large; expected at "
+                                            "most ",
+                                            kMaxElmDim));
+    }
+  }
+  if (c.mlp_num_layers() > kMaxElmLayers) {
+    return FieldError(
+        "mlp_num_layers",
+        absl::StrCat(c.mlp_num_layers(), " is too many; expected at most ",
+                     kMaxElmLayers));
+  }
   s.num_input = c.num_input();
   s.num_output = c.num_output();
   s.num_memory = c.num_memory();
@@ -158,6 +184,14 @@ absl::StatusOr<ElmShape> ValidateElmConfig(const ElmConfig& c) {
   }
   s.num_trainable_params = mlp + s.num_synapse + dm * s.num_output +
                            s.num_output + (c.learn_memory_tau() ? dm : 0);
+  if (s.num_trainable_params > kMaxElmParams) {
+    return FieldError(
+        "num_memory",
+        absl::StrCat("the model would have ", s.num_trainable_params,
+                     " trainable parameters; expected at most ", kMaxElmParams,
+                     " (lower num_memory, mlp_hidden_size, mlp_num_layers or "
+                     "the branch sizes)"));
+  }
   return s;
 }
 
@@ -199,13 +233,9 @@ absl::StatusOr<ElmConfig> ParseElmConfigJson(absl::string_view json,
 }
 
 absl::StatusOr<ElmConfig> ReadElmConfigJson(const std::string& path) {
-  std::ifstream in(path);
-  if (!in)
-    return absl::NotFoundError(
-        absl::StrCat("cannot open model config '", path, "'"));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return ParseElmConfigJson(buffer.str(), path);
+  ASSIGN_OR_RETURN(const std::string text,
+                   ReadFileToString(path, "model config", kMaxTextFileBytes));
+  return ParseElmConfigJson(text, path);
 }
 
 }  // namespace elm

@@ -7,6 +7,7 @@
 #ifndef ELM_ELM_MODEL_CONFIG_H_
 #define ELM_ELM_MODEL_CONFIG_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -37,6 +38,16 @@ struct ElmShape {
   // Trainable parameters as the reference counts them (elm_reference.md §1.2).
   int64_t num_trainable_params = 0;
 };
+
+// Size bounds of an ELM model (so that a mistyped size is an error, not an
+// out-of-memory abort): every size (num_input, num_output, num_memory,
+// num_branch, num_synapse_per_branch, mlp_hidden_size) at most kMaxElmDim,
+// at most kMaxElmLayers MLP layers, and at most kMaxElmParams trainable
+// parameters (400 MB as f32; training holds the weights, Adam's two moments
+// and a gradient per thread, about 2.4 GB on 2 threads, before activations).
+inline constexpr int64_t kMaxElmDim = 1 << 20;
+inline constexpr int kMaxElmLayers = 1000;
+inline constexpr int64_t kMaxElmParams = 100000000;
 
 // OK with the derived sizes, or InvalidArgument naming the offending field.
 absl::StatusOr<ElmShape> ValidateElmConfig(const ElmConfig& config);

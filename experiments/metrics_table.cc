@@ -49,7 +49,7 @@ PlotSeries MetricsTable::Series(bool valid, absl::string_view column,
 
 absl::StatusOr<MetricsTable> ReadMetricsTable(const std::string& path) {
   ASSIGN_OR_RETURN(const std::string text,
-                   ReadFileToString(path, "metrics file"));
+                   ReadFileToString(path, "metrics file", kMaxTextFileBytes));
   MetricsTable t;
   bool header = true;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
