@@ -26,6 +26,8 @@ namespace {
 constexpr absl::string_view kMagic = "#ELMTENSOR v1";
 // Guards against absurd headers (a sparse block allocates its dense size).
 constexpr int64_t kMaxElements = int64_t{1} << 31;
+// A sparse block's dense size is allocated whatever its nnz: 2 GiB as doubles.
+constexpr int64_t kMaxSparseElements = int64_t{1} << 28;
 constexpr int64_t kMaxNdim = 32;
 constexpr int kValuesPerLine = 8;
 
@@ -243,6 +245,24 @@ class Parser {
       count *= dim;
       tensor->shape.push_back(dim);
     }
+    // The text after this line must hold the values: at least 2 bytes (a
+    // digit and a separator) per dense value, 2 per index or value of a
+    // sparse entry. Checked before anything is allocated, so that a short
+    // file declaring a huge shape fails at once.
+    const int64_t rest = pos_ < text_.size() ? text_.size() - pos_ : 0;
+    if (!sparse && count > rest / 2 + 1) {
+      return Error(line,
+                   absl::StrCat(Describe(*tensor), " declares ", count,
+                                " values but the file has only ", rest,
+                                " bytes after this line (each value takes at "
+                                "least 2)"));
+    }
+    if (sparse && count > kMaxSparseElements) {
+      return Error(line, absl::StrCat("sparse tensor '", tensor->name,
+                                      "' is too large; expected a dense size "
+                                      "of at most ",
+                                      kMaxSparseElements, " elements"));
+    }
     if (sparse) {
       if (!ParseCount(tokens.back(), nnz)) {
         return Error(line, absl::StrCat("bad nnz ", Quote(tokens.back()),
@@ -253,6 +273,13 @@ class Parser {
         return Error(line, absl::StrCat("sparse tensor '", tensor->name,
                                         "' declares nnz=", *nnz,
                                         " but has only ", count, " elements"));
+      }
+      if (*nnz > rest / (2 * (ndim + 1)) + 1) {
+        return Error(line, absl::StrCat(Describe(*tensor), " declares nnz=",
+                                        *nnz, " but the file has only ", rest,
+                                        " bytes after this line (each entry "
+                                        "takes at least ",
+                                        2 * (ndim + 1), ")"));
       }
     }
     return absl::OkStatus();

@@ -238,6 +238,30 @@ TEST(ElmTensorTest, ReportsHeaderErrors) {
                    4, "duplicate tensor name 'a' (first defined at line 2)");
 }
 
+TEST(ElmTensorTest, RefusesShapesTheFileCannotHoldBeforeAllocating) {
+  // The 50-byte file of issue 18 declared 2.5e9 bytes of values; it must fail
+  // at its header, not after allocating them.
+  ExpectParseError("#ELMTENSOR v1\ntensor X f32 2 1000000 1278\n1 2\nend\n", 2,
+                   "tensor 'X' (f32 [1000000, 1278]) declares 1278000000 "
+                   "values but the file has only 8 bytes after this line");
+  ExpectParseError("#ELMTENSOR v1\nsparse X f32 2 1000 1278 1000\n0 0 1\nend\n",
+                   2,
+                   "sparse tensor 'X' (f32 [1000, 1278]) declares nnz=1000 but "
+                   "the file has only 10 bytes after this line");
+  ExpectParseError("#ELMTENSOR v1\nsparse X f32 2 1000000 1278 0\nend\n", 2,
+                   "sparse tensor 'X' is too large; expected a dense size of "
+                   "at most 268435456 elements");
+  // The tightest files still parse: one digit and one separator per value.
+  EXPECT_EQ(ParseOk("#ELMTENSOR v1\ntensor a f64 1 3\n1 2 3\nend")
+                .tensors[0]
+                .values.size(),
+            3u);
+  EXPECT_EQ(ParseOk("#ELMTENSOR v1\nsparse a f64 1 3 2\n0 1\n2 3\nend")
+                .tensors[0]
+                .values[2],
+            3.0);
+}
+
 TEST(ElmTensorTest, ReportsValueErrors) {
   // Too few values: the next header comes early.
   ExpectParseError(
@@ -308,7 +332,8 @@ TEST(ElmTensorTest, ReportsTruncationAndMissingEnd) {
                    "file ends inside tensor 'a' (f64 [3]): found 2 of 3 "
                    "values; expected 1 more values and then 'end'");
   ExpectParseError("#ELMTENSOR v1\ntensor a f64 1 3\n", 2,
-                   "file ends inside tensor 'a' (f64 [3]): found 0 of 3");
+                   "tensor 'a' (f64 [3]) declares 3 values but the file has "
+                   "only 0 bytes after this line");
   ExpectParseError("#ELMTENSOR v1\nsparse a f64 1 3 2\n0 1\n# c\n", 4,
                    "file ends inside sparse tensor 'a' (f64 [3]): found 1 of 2 "
                    "entries");
