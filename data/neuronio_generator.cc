@@ -63,6 +63,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/rng.h"
+#include "base/status_macros.h"
 
 namespace elm {
 namespace {
@@ -242,6 +243,38 @@ double Phi(double x) { return 0.5 * std::erfc(-x * 0.70710678118654752); }
 
 }  // namespace
 
+absl::Status CheckGeneratedDataSize(int64_t files, int64_t simulations,
+                                    int64_t duration_ms,
+                                    absl::string_view prefix) {
+  if (simulations > kMaxGeneratedSimulations) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, "simulations_per_file = ", simulations, "; expected at most ",
+        kMaxGeneratedSimulations, " (generated data is held in memory)"));
+  }
+  if (duration_ms > kMaxGeneratedDurationMs) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, "duration_ms = ", duration_ms, "; expected at most ",
+        kMaxGeneratedDurationMs, " (generated data is held in memory)"));
+  }
+  // Both at most 1e6: no overflow.
+  const int64_t per_file = simulations * duration_ms;
+  if (per_file > kMaxGeneratedFileMs) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, "simulations_per_file · duration_ms = ", simulations, " · ",
+        duration_ms, " = ", per_file,
+        " simulated ms per file; expected at most ", kMaxGeneratedFileMs,
+        " (generated data is held in memory)"));
+  }
+  if (files > 0 && per_file > kMaxGeneratedDataMs / files) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, "files · simulations_per_file · duration_ms = ", files, " · ",
+        simulations, " · ", duration_ms, " simulated ms; expected at most ",
+        kMaxGeneratedDataMs,
+        " (about 6 GB: generated data is held in memory)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateNeuronioGeneratorOptions(
     const NeuronioGeneratorOptions& o) {
   if (o.num_simulations <= 0) {
@@ -251,6 +284,8 @@ absl::Status ValidateNeuronioGeneratorOptions(
   if (o.duration_ms <= 0) {
     return Bad("duration_ms", absl::StrCat("must be > 0, got ", o.duration_ms));
   }
+  RETURN_IF_ERROR(CheckGeneratedDataSize(1, o.num_simulations, o.duration_ms,
+                                         "NeuronioGeneratorOptions."));
   const NeuronioInputOptions& in = o.input;
   if (in.num_basal <= 0 || in.num_apical <= 0) {
     return Bad("input.num_basal/num_apical",
@@ -643,6 +678,9 @@ MakeGeneratedNeuronioDataset(const NeuronioSpec& spec, uint64_t seed) {
         absl::StrCat("NeuronioSpec.generate.duration_ms must be > 0, got ",
                      g.duration_ms()));
   }
+  RETURN_IF_ERROR(CheckGeneratedDataSize(
+      int64_t{counts[0]} + counts[1] + counts[2], g.simulations_per_file(),
+      g.duration_ms(), "NeuronioSpec.generate."));
   if (int64_t{spec.window_ms()} + spec.ignore_start_ms() >= g.duration_ms()) {
     return absl::InvalidArgumentError(
         absl::StrCat("NeuronioSpec.window_ms (", spec.window_ms(),

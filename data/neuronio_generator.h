@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "base/rng.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
@@ -88,8 +89,26 @@ struct NeuronioGeneratorOptions {
   PointTeacherOptions point;
 };
 
-// The field-naming checks of all options.
+// Bounds on generated data, which is held in memory (about 60 bytes per
+// simulated millisecond: the input spikes, soma voltage and output spikes):
+// per file, at most kMaxGeneratedSimulations simulations of at most
+// kMaxGeneratedDurationMs each and kMaxGeneratedFileMs simulated milliseconds
+// in all (a reference file is 128 · 6000 = 768,000); per data set (all
+// files), at most kMaxGeneratedDataMs (about 6 GB).
+inline constexpr int kMaxGeneratedSimulations = 100000;
+inline constexpr int64_t kMaxGeneratedDurationMs = 1000000;
+inline constexpr int64_t kMaxGeneratedFileMs = 20000000;
+inline constexpr int64_t kMaxGeneratedDataMs = 100000000;
+
+// The field-naming checks of all options (the bounds above included).
 absl::Status ValidateNeuronioGeneratorOptions(const NeuronioGeneratorOptions&);
+
+// The bounds above for a data set of `files` files of `simulations` of
+// `duration_ms` each; errors name the fields with `prefix` (e.g.
+// "data.neuronio.generate.").
+absl::Status CheckGeneratedDataSize(int64_t files, int64_t simulations,
+                                    int64_t duration_ms,
+                                    absl::string_view prefix);
 
 // The fixed segment lengths (µm): deterministic log-normal lengths, median
 // 20 µm, log-sd 0.5, clipped to [2, 120] µm, from a fixed seed (the same for

@@ -15,6 +15,7 @@
 #include "base/files.h"
 #include "base/status_macros.h"
 #include "base/text_proto.h"
+#include "data/neuronio_generator.h"
 #include "data/pathfinder.h"
 #include "elm/model_config.h"
 #include "experiments/model_registry.h"
@@ -77,6 +78,11 @@ absl::Status ValidateData(const DatasetSpec& data) {
           return Bad("data.neuronio.generate.simulations_per_file",
                      g.simulations_per_file(), ">= 1");
         }
+        RETURN_IF_ERROR(
+            CheckGeneratedDataSize(int64_t{g.num_train_files()} +
+                                       g.num_valid_files() + g.num_test_files(),
+                                   g.simulations_per_file(), g.duration_ms(),
+                                   "data.neuronio.generate."));
         if (n.window_ms() + n.ignore_start_ms() >= g.duration_ms()) {
           return absl::InvalidArgumentError(absl::StrCat(
               "data.neuronio: window_ms + ignore_start_ms = ",
@@ -185,6 +191,14 @@ absl::Status ValidateModel(const ModelSpec& model, const DatasetSpec& data) {
     case ModelSpec::kLstm:
       if (model.lstm().hidden() < 1) {
         return Bad("model.lstm.hidden", model.lstm().hidden(), ">= 1");
+      }
+      // 4·H·(D + H + 1) + (H + 1)·outputs weights, bounded as an ELM's.
+      if (const int64_t h = model.lstm().hidden();
+          h > kMaxElmDim ||
+          4 * h * (inputs + h + 1) + (h + 1) * outputs > kMaxElmParams) {
+        return Bad("model.lstm.hidden", h,
+                   absl::StrCat("at most the size that gives ", kMaxElmParams,
+                                " trainable parameters"));
       }
       return absl::OkStatus();
     case ModelSpec::kLif: {
@@ -323,8 +337,9 @@ absl::StatusOr<ExperimentSpec> ParseExperimentSpecText(
 }
 
 absl::StatusOr<ExperimentSpec> ReadExperimentSpecFile(const std::string& path) {
-  ASSIGN_OR_RETURN(const std::string text,
-                   ReadFileToString(path, "experiment spec"));
+  ASSIGN_OR_RETURN(
+      const std::string text,
+      ReadFileToString(path, "experiment spec", kMaxTextFileBytes));
   return ParseExperimentSpecText(text, path);
 }
 
@@ -420,6 +435,12 @@ absl::Status ValidateSpec(const ExperimentSpec& spec) {
                        "; a batch draws distinct simulations of one file, and "
                        "data.neuronio.generate.simulations_per_file = ",
                        n.generate().simulations_per_file()));
+    }
+    if (spec.eval().ignore_start_ms() >= n.generate().duration_ms()) {
+      return Bad("eval.ignore_start_ms", spec.eval().ignore_start_ms(),
+                 absl::StrCat("below the simulation length, ",
+                              n.generate().duration_ms(),
+                              " ms (the scored steps come after it)"));
     }
     if (spec.eval().window_ms() > n.generate().duration_ms()) {
       return Bad("eval.window_ms", spec.eval().window_ms(),
