@@ -34,6 +34,11 @@ absl::Status RunCommand(const RunCommandOptions& options) {
         "--spec is required: the path of an experiment spec, e.g. "
         "experiments/specs/neuronio_branch_elm_embedded.textproto");
   }
+  if (options.resume && options.overwrite) {
+    return absl::InvalidArgumentError(
+        "--resume continues the run in the output directory and --overwrite "
+        "deletes it: give one of them");
+  }
   const std::string path = ResolveUserPath(options.spec);
   ASSIGN_OR_RETURN(ExperimentSpec spec, ReadExperimentSpecFile(path));
   for (const std::string& o : options.overrides) {
@@ -41,6 +46,7 @@ absl::Status RunCommand(const RunCommandOptions& options) {
   }
   RunOptions run;
   run.resume = options.resume;
+  run.overwrite = options.overwrite;
   run.quiet = options.quiet;
   run.stop_after_steps = options.stop_after_steps;
   if (!options.output_dir.empty()) {

@@ -22,6 +22,7 @@ struct RunCommandOptions {
   std::vector<std::string> overrides;  // --set a.b=value, in order
   std::string output_dir;  // --output_dir; empty: the spec's, else runs/<name>
   bool resume = false;     // --resume
+  bool overwrite = false;  // --overwrite
   bool quiet = false;      // --quiet
   int64_t stop_after_steps = -1;  // --stop_after_steps (for tests)
 };

@@ -1,7 +1,7 @@
 // `bazel run //experiments:run -- --spec=<file> [--set a.b=value ...]
-// [--output_dir=<dir>] [--resume]`: trains and evaluates the experiment of a
-// text-format spec (experiments/proto/experiment.proto) and writes its run
-// directory (experiments/trainer.h); the flags go to RunCommand
+// [--output_dir=<dir>] [--resume | --overwrite]`: trains and evaluates the
+// experiment of a text-format spec (experiments/proto/experiment.proto) and
+// writes its run directory (experiments/trainer.h); the flags go to RunCommand
 // (experiments/run_command.h). --set overrides one field of the spec and may
 // be repeated; relative paths are taken from the directory `bazel run` was
 // started in. Every spec in experiments/specs/ is also a target of its own
@@ -23,6 +23,9 @@ DEFINE_string(output_dir, "",
 DEFINE_bool(resume, false,
             "continue the run in the output directory from its latest "
             "checkpoint");
+DEFINE_bool(overwrite, false,
+            "start afresh over an earlier run in the output directory, "
+            "deleting it (without this, such a directory is refused)");
 DEFINE_bool(quiet, false, "no progress output");
 DEFINE_int64(stop_after_steps, -1,
              "stop after this many steps in total, after a checkpoint (to "
@@ -37,12 +40,13 @@ int main(int argc, char** argv) {
   char** rest_argv = rest.data();
   gflags::SetUsageMessage(
       "--spec=<spec file> [--set a.b=value ...] [--output_dir=<dir>] "
-      "[--resume]");
+      "[--resume | --overwrite]");
   gflags::ParseCommandLineFlags(&rest_argc, &rest_argv, true);
   google::InitGoogleLogging(argv[0]);
   options.spec = FLAGS_spec;
   options.output_dir = FLAGS_output_dir;
   options.resume = FLAGS_resume;
+  options.overwrite = FLAGS_overwrite;
   options.quiet = FLAGS_quiet;
   options.stop_after_steps = FLAGS_stop_after_steps;
   const absl::Status status = elm::RunCommand(options);

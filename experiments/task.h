@@ -146,6 +146,14 @@ class Task {
       const Dataset& dataset, Split split, const BatchPredictor& predict,
       const EvalProgress& progress) const = 0;
 
+  // Checks what can be known before training that Evaluate would only find
+  // after it (e.g. an eval.batch_size above a split's size), so that a run
+  // fails before its first step rather than after an epoch. Errors as
+  // Evaluate's.
+  virtual absl::Status CheckEvaluation(const Dataset& dataset) const {
+    return absl::OkStatus();
+  }
+
   // The files an evaluation of `split` goes through, in order (for progress
   // lines); empty when it does not go by files.
   virtual std::vector<std::string> EvaluationFiles(const Dataset& dataset,

@@ -39,6 +39,7 @@
 #include "experiments/json_output.h"
 #include "experiments/metrics_table.h"
 #include "experiments/model_registry.h"
+#include "experiments/run_dir.h"
 #include "experiments/run_report.h"
 #include "experiments/spec.h"
 #include "experiments/task.h"
@@ -149,6 +150,7 @@ class Trainer {
   ExperimentSpec spec_;
   RunOptions options_;
   std::string dir_;
+  RunDirLock dir_lock_;  // held from Setup to the end of the run
   std::unique_ptr<Dataset> dataset_;
   std::unique_ptr<Task> task_;
   std::unique_ptr<SequenceModel> model_;
@@ -182,6 +184,10 @@ absl::Status Trainer::Setup() {
                                    ? spec_.output_dir()
                                    : absl::StrCat("runs/", spec_.name()));
   RETURN_IF_ERROR(MakeDirs(dir_ + "/checkpoints"));
+  ASSIGN_OR_RETURN(dir_lock_, RunDirLock::Acquire(dir_));
+  if (!options_.resume) {
+    RETURN_IF_ERROR(PrepareFreshRunDir(dir_, options_.overwrite));
+  }
   tty_ = !options_.quiet && isatty(STDERR_FILENO);
   if (!options_.quiet) {
     std::fprintf(stderr, "elm: %s: building the %s data\n",
@@ -195,6 +201,8 @@ absl::Status Trainer::Setup() {
         std::chrono::duration<double>(Clock::now() - data_start).count());
   }
   task_ = MakeTask(dataset_->info(), spec_);
+  // Fail now, not after an epoch, on what evaluation would refuse.
+  RETURN_IF_ERROR(task_->CheckEvaluation(*dataset_));
   const TrainSpec& t = spec_.train();
   ASSIGN_OR_RETURN(model_, MakeModel(spec_.model(), dataset_->info(),
                                      DeriveSeed(t.seed(), kModelSeed, 0)));
@@ -282,14 +290,7 @@ absl::Status Trainer::SaveBest() {
 absl::Status Trainer::TryResume() {
   const std::string path = dir_ + "/checkpoints/latest.ckpt";
   if (!options_.resume) {
-    if (FileExists(path) && !options_.quiet) {
-      std::fprintf(stderr,
-                   "elm: %s holds an earlier run; starting afresh (pass "
-                   "--resume to continue it)\n",
-                   dir_.c_str());
-    }
-    std::remove(path.c_str());
-    std::remove((dir_ + "/best.ckpt").c_str());
+    // Setup made sure no earlier run is left here (PrepareFreshRunDir).
     return WriteFileAtomically(dir_ + "/metrics.csv", MetricsHeader());
   }
   if (!FileExists(path)) {

@@ -20,6 +20,8 @@
 //                          steps/s
 //   report.html            loss curves, ROC or accuracy curves, a test trace
 //                          plot, the spec (self-contained; SVG figures)
+//   .lock                  locked (flock) while a run uses the directory: a
+//                          second run on it refuses to start
 // A loss or gradient that is NaN or infinite stops the run with an error
 // naming the step and the tensor; checkpoints written before it are kept.
 #ifndef ELM_EXPERIMENTS_TRAINER_H_
@@ -36,8 +38,11 @@ namespace elm {
 
 struct RunOptions {
   // Continue from <output_dir>/checkpoints/latest.ckpt (whose spec must equal
-  // this one). Without it, an existing run in output_dir is started afresh.
+  // this one). Without it, a run starts afresh, and an output_dir that holds
+  // an earlier run is refused unless `overwrite` (experiments/run_dir.h).
   bool resume = false;
+  // Starting afresh, first delete an earlier run in output_dir.
+  bool overwrite = false;
   // Overrides spec.output_dir when not empty; used as given (callers resolve
   // relative paths with ResolveUserPath).
   std::string output_dir;

@@ -156,6 +156,38 @@ TEST(TrainerTest, SameSeedSameRunOtherSeedOtherRun) {
   EXPECT_NE(LossRows(a), LossRows(c));
 }
 
+TEST(TrainerTest, AFreshRunRefusesAFinishedRunUnlessToldToOverwrite) {
+  ExperimentSpec spec = TinySpec();
+  spec.mutable_train()->set_epochs(1);
+  const std::string dir = TestTempPath("refuse_overwrite");
+  RunTiny(spec, dir);
+  const std::string summary = ReadTestFile(dir + "/summary.json");
+  RunOptions options;
+  options.output_dir = dir;
+  options.quiet = true;
+  absl::StatusOr<RunResult> r = RunExperiment(spec, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("holds an earlier run"));
+  EXPECT_THAT(r.status().message(), HasSubstr("--overwrite"));
+  // Refused: the finished run is whole.
+  EXPECT_EQ(ReadTestFile(dir + "/summary.json"), summary);
+  EXPECT_TRUE(Exists(dir + "/checkpoints/latest.ckpt"));
+
+  // With overwrite, a run that stops early leaves only its own files: no
+  // summary or report of the run it replaced.
+  options.overwrite = true;
+  options.stop_after_steps = 2;
+  r = RunExperiment(spec, options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->finished);
+  EXPECT_FALSE(Exists(dir + "/summary.json"));
+  EXPECT_FALSE(Exists(dir + "/report.html"));
+  EXPECT_FALSE(Exists(dir + "/best.ckpt"));
+  EXPECT_TRUE(Exists(dir + "/checkpoints/latest.ckpt"));
+  EXPECT_EQ(LossRows(dir).size(), 2u);  // the header and one train row
+}
+
 TEST(TrainerTest, ResumeChecksTheSpecAndTheCheckpoint) {
   ExperimentSpec spec = TinySpec();
   const std::string dir = TestTempPath("resume_checks");

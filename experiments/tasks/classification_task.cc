@@ -51,29 +51,47 @@ std::map<std::string, double> ClassificationTask::IntervalColumns(
           {"accuracy", sums.correct / sums.sequences}};
 }
 
+// The number of batches an evaluation of `split` takes.
+absl::StatusOr<int64_t> ClassificationTask::EvalBatches(const Dataset& dataset,
+                                                        Split split) const {
+  const EvalSpec& e = spec_.eval();
+  const int batch_size = e.batch_size();
+  const int64_t limit =
+      split == Split::kTest ? e.test_batches() : e.valid_batches();
+  if (limit != 0) return limit;
+  const int64_t n = dataset.num_sequences(split);
+  if (n == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the ", SplitName(split), " split of the ", dataset.info().name,
+        " data is sampled, not a fixed set: set eval.",
+        split == Split::kTest ? "test_batches" : "valid_batches"));
+  }
+  if (n / batch_size == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("eval.batch_size = ", batch_size, " is above the ", n,
+                     " sequences of the ", SplitName(split), " split"));
+  }
+  return n / batch_size;
+}
+
+absl::Status ClassificationTask::CheckEvaluation(const Dataset& dataset) const {
+  for (const Split split : {Split::kValid, Split::kTest}) {
+    RETURN_IF_ERROR(EvalBatches(dataset, split).status());
+    // The sampler's own checks (e.g. too few samples for one batch).
+    RETURN_IF_ERROR(
+        dataset
+            .MakeSampler(split, spec_.eval().batch_size(), spec_.data().seed())
+            .status());
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<EvalOutcome> ClassificationTask::Evaluate(
     const Dataset& dataset, Split split, const BatchPredictor& predict,
     const EvalProgress& /*progress*/) const {
   const EvalSpec& e = spec_.eval();
   const int batch_size = e.batch_size();
-  const int64_t limit =
-      split == Split::kTest ? e.test_batches() : e.valid_batches();
-  int64_t batches = limit;
-  if (batches == 0) {
-    const int64_t n = dataset.num_sequences(split);
-    if (n == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the ", SplitName(split), " split of the ", dataset.info().name,
-          " data is sampled, not a fixed set: set eval.",
-          split == Split::kTest ? "test_batches" : "valid_batches"));
-    }
-    batches = n / batch_size;
-    if (batches == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("eval.batch_size = ", batch_size, " is above the ", n,
-                       " sequences of the ", SplitName(split), " split"));
-    }
-  }
+  ASSIGN_OR_RETURN(const int64_t batches, EvalBatches(dataset, split));
   const int C = num_classes_;
   ASSIGN_OR_RETURN(std::unique_ptr<BatchSampler> sampler,
                    dataset.MakeSampler(split, batch_size, spec_.data().seed()));

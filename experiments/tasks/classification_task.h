@@ -41,6 +41,7 @@ class ClassificationTask : public Task {
                   int64_t b0, int64_t b1, TrainMetrics* metrics) const override;
   std::map<std::string, double> IntervalColumns(const TrainMetrics& sums,
                                                 int64_t steps) const override;
+  absl::Status CheckEvaluation(const Dataset& dataset) const override;
   absl::StatusOr<EvalOutcome> Evaluate(
       const Dataset& dataset, Split split, const BatchPredictor& predict,
       const EvalProgress& progress) const override;
@@ -48,6 +49,9 @@ class ClassificationTask : public Task {
                             const EvalOutcome& test) const override;
 
  private:
+  absl::StatusOr<int64_t> EvalBatches(const Dataset& dataset,
+                                      Split split) const;
+
   int num_classes_;
   ExperimentSpec spec_;
 };
