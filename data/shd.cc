@@ -1,6 +1,12 @@
 // SHD reader, binning, split and datasets: see shd.h.
 #include "data/shd.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -13,6 +19,7 @@
 #include <vector>
 
 #include "absl/base/attributes.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -478,24 +485,237 @@ absl::Status SpecError(absl::string_view field, absl::string_view problem) {
       absl::StrCat("SHD spec field '", field, "': ", problem));
 }
 
+// The stream from the reader child: per sample, kSampleTag, index, label,
+// speaker, n, n times (double), n units (int32); at the end, kEndTag, the
+// status code (int32), the message length (uint64) and the message.
+constexpr uint8_t kSampleTag = 1;
+constexpr uint8_t kEndTag = 2;
+// A sample has at most this many spikes (far above SHD's, which has at most
+// a few thousand): a bound on what the parent allocates.
+constexpr uint64_t kMaxStreamSpikes = uint64_t{1} << 28;
+
+bool WriteAllTo(int fd, const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads from the reader child, giving up when it sends nothing for
+// `stall_ms` (a corrupt file can also make libhdf5 loop forever).
+class ChildStream {
+ public:
+  ChildStream(int fd, int stall_ms) : fd_(fd), stall_ms_(stall_ms) {}
+
+  // False at the end of the stream, on an error, or when stalled().
+  bool Read(void* data, size_t size) {
+    char* p = static_cast<char*>(data);
+    while (size > 0) {
+      pollfd pfd = {fd_, POLLIN, 0};
+      const int ready = ::poll(&pfd, 1, stall_ms_);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) stalled_ = true;
+      if (ready <= 0) return false;
+      const ssize_t n = ::read(fd_, p, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      p += n;
+      size -= static_cast<size_t>(n);
+    }
+    return true;
+  }
+  bool stalled() const { return stalled_; }
+
+ private:
+  const int fd_;
+  const int stall_ms_;
+  bool stalled_ = false;
+};
+
+template <typename T>
+void Put(std::string* out, T value) {
+  out->append(reinterpret_cast<const char*>(&value), sizeof(value));
+}
+
+// Reads the file with HDF5 and streams it to `fd`; exits the process.
+[[noreturn]] void ReaderChild(const std::string& path, int fd) {
+  // Everything goes through `fd`; what a crashing libhdf5 or glibc prints
+  // ("free(): invalid pointer") would only be noise.
+  const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (null >= 0) ::dup2(null, STDERR_FILENO);
+  std::string buffer;
+  absl::Status status;
+  {
+    SilenceHdf5Errors silence;
+    ShdFileReader reader(path);
+    status = reader.Run([&](int64_t index, const ShdSample& sample) {
+      buffer.clear();
+      Put<uint8_t>(&buffer, kSampleTag);
+      Put<int64_t>(&buffer, index);
+      Put<int64_t>(&buffer, sample.label);
+      Put<int64_t>(&buffer, sample.speaker);
+      Put<uint64_t>(&buffer, sample.times_s.size());
+      buffer.append(reinterpret_cast<const char*>(sample.times_s.data()),
+                    sample.times_s.size() * sizeof(double));
+      buffer.append(reinterpret_cast<const char*>(sample.units.data()),
+                    sample.units.size() * sizeof(int32_t));
+      if (!WriteAllTo(fd, buffer.data(), buffer.size())) {
+        return absl::AbortedError("the parent stopped reading");
+      }
+      return absl::OkStatus();
+    });
+  }
+  buffer.clear();
+  Put<uint8_t>(&buffer, kEndTag);
+  Put<int32_t>(&buffer, static_cast<int32_t>(status.code()));
+  Put<uint64_t>(&buffer, status.message().size());
+  buffer.append(status.message().data(), status.message().size());
+  const bool sent = WriteAllTo(fd, buffer.data(), buffer.size());
+  ::_exit(sent ? 0 : 1);
+}
+
+// The reader's own final status travels inside this wrapper, so that it is
+// told apart from errors of the stream and of `visit`.
+constexpr char kReaderEndPayload[] = "elm.shd.reader_end";
+
+bool IsReaderEnd(const absl::Status& s) {
+  return s.GetPayload(kReaderEndPayload).has_value();
+}
+
+absl::Status ReaderResult(const absl::Status& wrapped) {
+  const absl::StatusCode code = static_cast<absl::StatusCode>(
+      std::stoi(std::string(*wrapped.GetPayload(kReaderEndPayload))));
+  if (code == absl::StatusCode::kOk) return absl::OkStatus();
+  return absl::Status(code, wrapped.message());
+}
+
+// Receives the child's stream and calls `visit`; OK at an end of the
+// stream without an end record (the child died: see ChildFailure), the
+// reader's status wrapped (IsReaderEnd) at the end record, DeadlineExceeded
+// when the child stalls, else the error of `visit`.
+absl::Status ReceiveSamples(
+    int fd, const std::string& path, double stall_seconds,
+    const std::function<absl::Status(int64_t, const ShdSample&)>& visit) {
+  ChildStream in(fd, static_cast<int>(std::min(stall_seconds, 1e6) * 1000));
+  auto stop = [&]() {
+    if (!in.stalled()) return absl::OkStatus();
+    return absl::DeadlineExceededError(absl::StrCat(
+        "SHD file '", path,
+        "': the HDF5 library made no progress reading it "
+        "for ",
+        stall_seconds, " s: the file is corrupt, or the disk stalls"));
+  };
+  ShdSample sample;
+  while (true) {
+    uint8_t tag = 0;
+    if (!in.Read(&tag, 1)) return stop();
+    if (tag == kEndTag) {
+      int32_t code = 0;
+      uint64_t size = 0;
+      if (!in.Read(&code, sizeof(code)) || !in.Read(&size, sizeof(size)) ||
+          size > (1 << 20)) {
+        return stop();
+      }
+      std::string message(size, '\0');
+      if (!in.Read(message.data(), size)) return stop();
+      absl::Status end(absl::StatusCode::kUnknown, message);
+      end.SetPayload(kReaderEndPayload, absl::Cord(absl::StrCat(code)));
+      return end;
+    }
+    int64_t index = 0;
+    uint64_t n = 0;
+    if (tag != kSampleTag || !in.Read(&index, sizeof(index)) ||
+        !in.Read(&sample.label, sizeof(sample.label)) ||
+        !in.Read(&sample.speaker, sizeof(sample.speaker)) ||
+        !in.Read(&n, sizeof(n)) || n > kMaxStreamSpikes) {
+      return stop();
+    }
+    sample.times_s.resize(n);
+    sample.units.resize(n);
+    if (!in.Read(sample.times_s.data(), n * sizeof(double)) ||
+        !in.Read(sample.units.data(), n * sizeof(int32_t))) {
+      return stop();
+    }
+    RETURN_IF_ERROR(visit(index, sample));
+  }
+}
+
+// The error for a reader child that ended without its end record.
+absl::Status ChildFailure(const std::string& path, int wait_status) {
+  if (WIFSIGNALED(wait_status)) {
+    const int sig = WTERMSIG(wait_status);
+    return absl::DataLossError(absl::StrCat(
+        "SHD file '", path, "': the HDF5 library crashed reading it (signal ",
+        sig, ", ", strsignal(sig),
+        "): the file is corrupt; download it again"));
+  }
+  return absl::DataLossError(absl::StrCat(
+      "SHD file '", path, "': the reader ended without finishing (exit status ",
+      WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1,
+      "); is the file corrupt?"));
+}
+
 }  // namespace
 
 absl::Status ForEachShdSample(
     const std::string& path,
     const std::function<absl::Status(int64_t index, const ShdSample& sample)>&
-        visit) {
+        visit,
+    double stall_seconds) {
   absl::MutexLock lock(&hdf5_mutex);
-  SilenceHdf5Errors silence;
-  ShdFileReader reader(path);
-  return reader.Run(visit);
+  // HDF5 trusts the file: a corrupt global-heap reference can crash it inside
+  // the variable-length read (H5HG_read), before it returns an error. So the
+  // file is read in a child process that streams the samples back; a crash
+  // there is an error here. (Nothing else in this process calls HDF5, so its
+  // state is never shared across the fork.)
+  // Initialized here once, so that each child starts with it.
+  H5open();
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return absl::ErrnoToStatus(
+        errno, absl::StrCat("SHD file '", path, "': cannot create a pipe"));
+  }
+  const pid_t child = ::fork();
+  if (child < 0) {
+    const int error = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return absl::ErrnoToStatus(
+        error, absl::StrCat("SHD file '", path, "': cannot fork the reader"));
+  }
+  if (child == 0) {
+    ::close(fds[0]);
+    ReaderChild(path, fds[1]);  // does not return
+  }
+  ::close(fds[1]);
+  absl::Status status = ReceiveSamples(fds[0], path, stall_seconds, visit);
+  ::close(fds[0]);
+  if (!status.ok() && !IsReaderEnd(status)) {
+    ::kill(child, SIGKILL);  // visit (or the stream) failed: stop the reader
+  }
+  int wait_status = 0;
+  while (::waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
+  }
+  if (IsReaderEnd(status)) return ReaderResult(status);
+  if (!status.ok()) return status;
+  return ChildFailure(path, wait_status);
 }
 
-absl::StatusOr<std::vector<ShdSample>> ReadShdFile(const std::string& path) {
+absl::StatusOr<std::vector<ShdSample>> ReadShdFile(const std::string& path,
+                                                   double stall_seconds) {
   std::vector<ShdSample> samples;
-  RETURN_IF_ERROR(ForEachShdSample(path, [&](int64_t, const ShdSample& s) {
-    samples.push_back(s);
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(ForEachShdSample(
+      path,
+      [&](int64_t, const ShdSample& s) {
+        samples.push_back(s);
+        return absl::OkStatus();
+      },
+      stall_seconds));
   return samples;
 }
 

@@ -55,13 +55,22 @@ struct ShdSample {
 // printing is off while reading, and every handle is closed on every path. HDF5
 // (Debian's serial build) is not thread-safe: all SHD reads are serialized by
 // one mutex, so `visit` must not read SHD files itself.
+//
+// HDF5 runs in a child process that streams the samples back: a corrupt file
+// that crashes libhdf5 (a bad global-heap reference crashes its
+// variable-length read) is a DataLoss error naming the file, and one that
+// makes it send nothing for `stall_seconds` (loop) is a DeadlineExceeded
+// error; either way this process goes on.
+inline constexpr double kShdReaderStallSeconds = 30;
 absl::Status ForEachShdSample(
     const std::string& path,
     const std::function<absl::Status(int64_t index, const ShdSample& sample)>&
-        visit);
+        visit,
+    double stall_seconds = kShdReaderStallSeconds);
 
 // All samples of the SHD file at `path` (ForEachShdSample collected).
-absl::StatusOr<std::vector<ShdSample>> ReadShdFile(const std::string& path);
+absl::StatusOr<std::vector<ShdSample>> ReadShdFile(
+    const std::string& path, double stall_seconds = kShdReaderStallSeconds);
 
 // -----------------------------------------------------------------------------
 // Binning (elm_reference.md §5.3).
