@@ -1,0 +1,140 @@
+// FuzzReader and MutateBytes: see reader_fuzz.h.
+#include "io/reader_fuzz.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include "io/elmtensor.h"
+#include "io/neuronio_compact.h"
+#include "io/neuronio_reader.h"
+#include "io/npy.h"
+#include "io/pickle.h"
+#include "io/pt_reader.h"
+
+namespace elm {
+namespace {
+
+// Without the fsync of WriteFileAtomically: thousands of these per test.
+bool WriteScratch(const std::string& path, absl::string_view bytes) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = true;
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return ::close(fd) == 0 && ok;
+}
+
+}  // namespace
+
+const char* FuzzedReaderName(FuzzedReader reader) {
+  switch (reader) {
+    case FuzzedReader::kPickle:
+      return "pickle";
+    case FuzzedReader::kPt:
+      return ".pt";
+    case FuzzedReader::kElmTensor:
+      return "ELMTENSOR";
+    case FuzzedReader::kNpy:
+      return ".npy";
+    case FuzzedReader::kCompact:
+      return "compact NeuronIO";
+    case FuzzedReader::kNeuronio:
+      return "NeuronIO";
+  }
+  return "?";
+}
+
+absl::Status FuzzReader(FuzzedReader reader, absl::string_view bytes,
+                        const std::string& scratch_path) {
+  switch (reader) {
+    case FuzzedReader::kPickle:
+      return ParsePickle(bytes, "fuzz.pkl").status();
+    case FuzzedReader::kPt:
+      return ParsePtStateDict(bytes, "fuzz.pt").status();
+    case FuzzedReader::kElmTensor:
+      return ParseElmTensorText(bytes, "fuzz.txt").status();
+    case FuzzedReader::kNpy:
+    case FuzzedReader::kCompact:
+    case FuzzedReader::kNeuronio: {
+      if (!WriteScratch(scratch_path, bytes)) {
+        return absl::InternalError("cannot write " + scratch_path);
+      }
+      if (reader == FuzzedReader::kNpy) return ReadNpy(scratch_path).status();
+      if (reader == FuzzedReader::kCompact) {
+        return ReadNeuronioCompact(scratch_path).status();
+      }
+      return ReadNeuronioFile(scratch_path).status();
+    }
+  }
+  return absl::InvalidArgumentError("unknown reader");
+}
+
+void MutateBytes(Rng* rng, std::string* bytes) {
+  static constexpr unsigned char kBoundaryBytes[] = {0x00, 0x10, 0x7f, 0x80,
+                                                     0xff};
+  static constexpr uint64_t kBoundaryWords[] = {0,
+                                                1,
+                                                0x7f,
+                                                0xff,
+                                                0x7fffffff,
+                                                0x80000000,
+                                                0xffffffff,
+                                                0x7fffffffffffffffull,
+                                                0xffffffffffffffffull};
+  const int edits = 1 + static_cast<int>(rng->UniformInt(4));
+  for (int e = 0; e < edits; ++e) {
+    const size_t n = bytes->size();
+    const uint64_t kind = rng->UniformInt(7);
+    if (n == 0) {
+      bytes->push_back(static_cast<char>(rng->UniformInt(256)));
+      continue;
+    }
+    const size_t at = rng->UniformInt(n);
+    switch (kind) {
+      case 0:
+        (*bytes)[at] = static_cast<char>(rng->UniformInt(256));
+        break;
+      case 1:
+        (*bytes)[at] = static_cast<char>(kBoundaryBytes[rng->UniformInt(5)]);
+        break;
+      case 2:
+        (*bytes)[at] ^= static_cast<char>(1u << rng->UniformInt(8));
+        break;
+      case 3: {
+        const size_t width = rng->Bernoulli(0.5) ? 4 : 8;
+        if (at + width > n) break;
+        const uint64_t word = kBoundaryWords[rng->UniformInt(9)];
+        std::memcpy(&(*bytes)[at], &word, width);  // little-endian
+        break;
+      }
+      case 4:
+        bytes->resize(at);
+        break;
+      case 5: {
+        const size_t len = 1 + rng->UniformInt(std::min<size_t>(n - at, 64));
+        bytes->insert(at, bytes->substr(at, len));
+        break;
+      }
+      default: {
+        const size_t len = 1 + rng->UniformInt(std::min<size_t>(n - at, 64));
+        bytes->erase(at, len);
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace elm

@@ -1,0 +1,50 @@
+// Fuzzing of the readers in io/: FuzzReader hands bytes to one reader (pickle,
+// .pt, ELMTENSOR, .npy, compact NeuronIO, NeuronIO pickle) and returns its
+// status; every input must give a status (OK or an error), never a crash, a
+// hang or an out-of-memory abort. MutateBytes makes the deterministic
+// variants that io/reader_fuzz_test.cc runs in `bazel test //...`;
+// io/reader_fuzzer.cc is the libFuzzer entry point for longer coverage-guided
+// runs (`bazel build --config=fuzz //io:reader_fuzzer`, README "Fuzzing").
+//
+// Example:
+//   Rng rng(1);
+//   std::string input = seed;
+//   MutateBytes(&rng, &input);
+//   absl::Status s = FuzzReader(FuzzedReader::kNpy, input, scratch_path);
+#ifndef ELM_IO_READER_FUZZ_H_
+#define ELM_IO_READER_FUZZ_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "base/rng.h"
+
+namespace elm {
+
+enum class FuzzedReader {
+  kPickle,     // ParsePickle
+  kPt,         // ParsePtStateDict
+  kElmTensor,  // ParseElmTensorText
+  kNpy,        // ReadNpy (through `scratch_path`)
+  kCompact,    // ReadNeuronioCompact (through `scratch_path`)
+  kNeuronio,   // ReadNeuronioFile (through `scratch_path`)
+};
+inline constexpr int kNumFuzzedReaders = 6;
+
+const char* FuzzedReaderName(FuzzedReader reader);
+
+// The reader's status for `bytes`; the file readers read them from
+// `scratch_path`, which is overwritten.
+absl::Status FuzzReader(FuzzedReader reader, absl::string_view bytes,
+                        const std::string& scratch_path);
+
+// Changes `bytes` in place by one to four random edits: a byte set to a
+// random or boundary value (0x00, 0x10, 0x7f, 0x80, 0xff), a bit flipped, a
+// little-endian 32- or 64-bit field set to a boundary value, a cut at a random
+// length, a range duplicated, or a range removed.
+void MutateBytes(Rng* rng, std::string* bytes);
+
+}  // namespace elm
+
+#endif  // ELM_IO_READER_FUZZ_H_
