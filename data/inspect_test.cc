@@ -350,6 +350,14 @@ TEST(InspectErrorsTest, MissingEmptyAndDirectory) {
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(absl::StrContains(r.status().message(), "is a directory"))
       << r.status();
+
+  // Issue 18: /dev/zero hung inspect; a device is refused without reading.
+  r = Inspect("/dev/zero", InspectOptions());
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(),
+                                "is not a regular file (a device, pipe or "
+                                "socket)"))
+      << r.status();
 }
 
 TEST(InspectErrorsTest, BadSpecs) {

@@ -270,7 +270,7 @@ absl::Status CheckGeneratedDataSize(int64_t files, int64_t simulations,
         prefix, "files · simulations_per_file · duration_ms = ", files, " · ",
         simulations, " · ", duration_ms, " simulated ms; expected at most ",
         kMaxGeneratedDataMs,
-        " (about 6 GB: generated data is held in memory)"));
+        " (about 5 GB: generated data is held in memory)"));
   }
   return absl::OkStatus();
 }

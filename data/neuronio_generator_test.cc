@@ -544,5 +544,32 @@ TEST(NeuronioGeneratorTest, GeneratedSpecBuildsSeededFiles) {
             (*ds)->files(Split::kTest)[0].simulations[0].step_channels);
 }
 
+TEST(NeuronioGeneratorTest, SizesAreBounded) {
+  // Issue 18: 1e8 simulations per file grew to 17 GB before being killed.
+  NeuronioGeneratorOptions o;
+  o.num_simulations = 100000000;
+  absl::Status s = ValidateNeuronioGeneratorOptions(o);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("simulations_per_file = 100000000; expected at "
+                             "most 100000"),
+            std::string::npos)
+      << s;
+  o = NeuronioGeneratorOptions();
+  o.duration_ms = 2000000000;
+  EXPECT_FALSE(ValidateNeuronioGeneratorOptions(o).ok());
+  o.duration_ms = 600000;
+  o.num_simulations = 100;  // 6e7 simulated ms in one file
+  EXPECT_FALSE(ValidateNeuronioGeneratorOptions(o).ok());
+  EXPECT_TRUE(
+      ValidateNeuronioGeneratorOptions(NeuronioGeneratorOptions()).ok());
+  // Over all files of a data set.
+  EXPECT_TRUE(CheckGeneratedDataSize(26, 128, 6000, "g.").ok());
+  s = CheckGeneratedDataSize(27, 128, 6000, "g.");
+  EXPECT_NE(s.message().find("g.files · simulations_per_file · duration_ms = "
+                             "27 · 128 · 6000"),
+            std::string::npos)
+      << s;
+}
+
 }  // namespace
 }  // namespace elm

@@ -99,6 +99,25 @@ TEST(ModelConfigTest, ErrorsNameTheField) {
   ExpectFieldError(c, "mlp_num_layers");
 }
 
+TEST(ModelConfigTest, SizesAreBounded) {
+  // Issue 18: num_memory 1e8 in a model config aborted forward/evaluate.
+  ElmConfig c = Base();
+  c.set_num_memory(100000000);
+  ExpectFieldError(c, "num_memory");
+  c = Base();
+  c.set_num_memory(20000);  // within kMaxElmDim, but 8e8+ parameters
+  ExpectFieldError(c, "num_memory");
+  c = Base();
+  c.set_mlp_num_layers(kMaxElmLayers + 1);
+  ExpectFieldError(c, "mlp_num_layers");
+  c = Base();
+  c.set_mlp_hidden_size(kMaxElmDim + 1);
+  ExpectFieldError(c, "mlp_hidden_size");
+  c = Base();
+  c.set_num_memory(1000);  // large but fine
+  EXPECT_TRUE(ValidateElmConfig(c).ok());
+}
+
 TEST(ModelConfigTest, V2GuardsTheTauRange) {
   ElmConfig c = Base();
   c.set_version(ElmConfig::V2);

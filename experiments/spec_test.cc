@@ -116,6 +116,39 @@ TEST(SpecTest, DataErrorsNameTheDataField) {
               HasSubstr("data: no dataset set"));
 }
 
+TEST(SpecTest, SizesAreBounded) {
+  // Issue 18: each of these aborted (bad_alloc) or grew until killed.
+  EXPECT_THAT(
+      ErrorAfter("model.elm.num_memory=100000000"),
+      HasSubstr("model.elm: model config field 'num_memory': 100000000 is "
+                "too large"));
+  EXPECT_THAT(ErrorAfter("model.elm.num_memory=20000"),
+              HasSubstr("trainable parameters; expected at most 100000000"));
+  EXPECT_THAT(ErrorAfter("model={ lstm { hidden: 100000 } }"),
+              HasSubstr("model.lstm.hidden = 100000"));
+  EXPECT_THAT(ErrorAfter("data.neuronio.generate.simulations_per_file="
+                         "100000000"),
+              HasSubstr("data.neuronio.generate.simulations_per_file = "
+                        "100000000; expected at most 100000"));
+  EXPECT_THAT(ErrorAfter("data.neuronio.generate.duration_ms=2000000000"),
+              HasSubstr("data.neuronio.generate.duration_ms = 2000000000; "
+                        "expected at most 1000000"));
+  EXPECT_THAT(ErrorAfter("data.neuronio.generate.num_train_files=3000"),
+              HasSubstr("files · simulations_per_file · duration_ms"));
+  // At the bounds' scale, but below them: accepted.
+  EXPECT_EQ(ErrorAfter("model.elm.num_memory=2000"), "OK");
+}
+
+TEST(SpecTest, EvalFieldsAreCheckedAgainstTheGeneratedData) {
+  // Issue 18: found only after an epoch of training.
+  EXPECT_THAT(ErrorAfter("eval.ignore_start_ms=6000"),
+              HasSubstr("eval.ignore_start_ms = 6000; expected below the "
+                        "simulation length, 1000 ms"));
+  EXPECT_THAT(ErrorAfter("eval.ignore_start_ms=1000"),
+              HasSubstr("eval.ignore_start_ms = 1000"));
+  EXPECT_EQ(ErrorAfter("eval.ignore_start_ms=999"), "OK");
+}
+
 TEST(SpecTest, OverridesSetNestedFieldsEnumsAndStrings) {
   ExperimentSpec spec = Valid();
   ASSERT_TRUE(ApplySpecOverride("train.batch_size=2", &spec).ok());
@@ -163,15 +196,16 @@ TEST(SpecTest, SpecToTextRoundTrips) {
 
 // Both --set spellings come out in order; everything else stays for gflags.
 TEST(SpecTest, TakeSetOverridesKeepsTheRest) {
-  std::string args[] = {"run",   "--spec=a.textproto", "--set", "train.lr=0.1",
-                        "--resume", "--set=model.elm.num_memory=4", "--set"};
+  std::string args[] = {
+      "run",      "--spec=a.textproto",           "--set", "train.lr=0.1",
+      "--resume", "--set=model.elm.num_memory=4", "--set"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   std::vector<char*> rest;
   const std::vector<std::string> overrides =
       TakeSetOverrides(static_cast<int>(argv.size()), argv.data(), &rest);
-  EXPECT_EQ(overrides, (std::vector<std::string>{
-                           "train.lr=0.1", "model.elm.num_memory=4"}));
+  EXPECT_EQ(overrides, (std::vector<std::string>{"train.lr=0.1",
+                                                 "model.elm.num_memory=4"}));
   // A trailing --set without a value is left for gflags to reject.
   std::vector<std::string> kept(rest.begin(), rest.end());
   EXPECT_EQ(kept, (std::vector<std::string>{"run", "--spec=a.textproto",

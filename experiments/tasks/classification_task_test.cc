@@ -191,5 +191,25 @@ TEST(ClassificationTaskTest, SampledSplitNeedsABatchCount) {
               HasSubstr("eval.batch_size = 7"));
 }
 
+TEST(ClassificationTaskTest,
+     CheckEvaluationFindsBeforeTrainingWhatEvaluateWould) {
+  const FixedDataset data;
+  // The valid split is sampled: without eval.valid_batches, refused now.
+  absl::Status s = ClassificationTask(kClasses, Spec(ModelSpec::LAST_STEP))
+                       .CheckEvaluation(data);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("eval.valid_batches"));
+  ExperimentSpec spec = Spec(ModelSpec::LAST_STEP);
+  spec.mutable_eval()->set_valid_batches(2);
+  EXPECT_TRUE(ClassificationTask(kClasses, spec).CheckEvaluation(data).ok());
+  // An eval.batch_size above the 6 test sequences (issue 18: SHD's
+  // validation split), refused now rather than after an epoch.
+  spec.mutable_eval()->set_batch_size(7);
+  s = ClassificationTask(kClasses, spec).CheckEvaluation(data);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("eval.batch_size = 7 is above the 6 sequences of the "
+                        "test split"));
+}
+
 }  // namespace
 }  // namespace elm
