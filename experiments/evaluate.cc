@@ -50,9 +50,12 @@ absl::StatusOr<Split> CheckFlags(const EvaluateOptions& options) {
   }
   absl::StatusOr<Split> split = ParseSplit(options.split);
   if (!split.ok()) return Prefixed(split.status(), "--split: ");
-  if (options.threads < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--threads = ", options.threads, "; expected >= 1 (0: the spec's)"));
+  // The same range as train.threads (issue 18: 100000 aborted creating
+  // threads).
+  if (options.threads < 0 || options.threads > 256) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--threads = ", options.threads,
+                     "; expected 1 to 256 (0: the spec's train.threads)"));
   }
   if (!options.data.empty() && *split != Split::kTest) {
     return absl::InvalidArgumentError(

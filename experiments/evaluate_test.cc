@@ -63,6 +63,8 @@ TEST(EvaluateModelTest, FlagErrors) {
   options.split = "test";
   options.threads = -1;
   ExpectError(options, "--threads");
+  options.threads = 100000;
+  ExpectError(options, "--threads = 100000; expected 1 to 256");
 }
 
 TEST(EvaluateModelTest, CheckpointOnGeneratedDataFromASpec) {
