@@ -61,6 +61,21 @@ TEST(RunCommandTest, Errors) {
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(bad.message()), StartsWith(options.spec + ": "));
   EXPECT_THAT(std::string(bad.message()), HasSubstr("train.batch_size"));
+  // Issue 18: a directory or /dev/zero as --spec (an uncaught exception and
+  // a bad_alloc before).
+  options.overrides.clear();
+  options.spec = MakeTestDir("spec_is_a_directory");
+  EXPECT_EQ(std::string(RunCommand(options).message()),
+            options.spec + ": cannot read experiment spec: it is a directory");
+  options.spec = "/dev/zero";
+  EXPECT_THAT(std::string(RunCommand(options).message()),
+              HasSubstr("/dev/zero: cannot read experiment spec: not a "
+                        "regular file"));
+  options.spec = TinySpecFile();
+  options.resume = true;
+  options.overwrite = true;
+  EXPECT_THAT(std::string(RunCommand(options).message()),
+              HasSubstr("give one of them"));
 }
 
 TEST(RunCommandTest, StopsAfterStepsWithACheckpoint) {
