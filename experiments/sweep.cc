@@ -67,6 +67,10 @@ absl::StatusOr<VariantOutcome> RunSweepVariant(const SweepPlan& plan, int index,
   RunOptions run;
   run.output_dir = dir;
   run.resume = outcome.before == VariantState::kPartial;
+  // A new variant replaces whatever its directory holds (a run of another
+  // spec, or one that stopped before its first checkpoint), which the trainer
+  // would otherwise refuse (experiments/run_dir.h).
+  run.overwrite = !run.resume;
   run.quiet = options.quiet_runs;
   run.stop_after_steps = options.stop_after_steps;
   const auto start = Clock::now();
