@@ -129,6 +129,13 @@ class ElmModel {
                      GradBlock<T>* grads, Var<T>* memory = nullptr);
   // False for a v1 model whose τ_s differ within a branch.
   bool CanFuse() const { return can_fuse_; }
+  // The fused unroll's structure and its parameter Vars on `tape` without
+  // gradients (w_s, κ_m and the gain computed as FusedUnroll computes them),
+  // for streaming inference (population.h). Need CanFuse().
+  const FusedElmSpec& fused_spec() const { return fused_spec_; }
+  FusedElmParams<T> FusedParams(Tape<T>& tape) {
+    return ToFused(MakeStepParams(tape, nullptr));
+  }
   // Blocking and checkpointing of FusedUnroll (fused_unroll.h; default: full
   // storage).
   const FusedElmOptions& fused_options() const { return fused_options_; }
