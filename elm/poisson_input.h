@@ -1,0 +1,63 @@
+// Background input for surrogate-neuron simulations (population.h): NeuronIO-
+// like Poisson spike trains on a neuron's input channels, as sparse rows. Per
+// step of Δt ms and per neuron, the number of excitatory spikes is
+// Poisson(exc_rate·Δt), each on a channel drawn uniformly from the excitatory
+// channels [0, num_excitatory), and likewise for the inhibitory ones
+// [num_excitatory, num_input) at inh_rate (NeuronIO: 639 + 639 channels on
+// the L5PC's segments; ≈ 8 excitatory and 6 inhibitory spikes per ms, the
+// dataset's typical rates). Channels of one draw may repeat (two spikes on
+// one channel: input 2, as a summed dense input would be). Poisson counts are
+// drawn by inverting a precomputed CDF with one uniform number.
+//
+// Example, one step's CSR over N neurons:
+//   PoissonInput bg(PoissonRates{}, /*seed=*/1);
+//   row_begin[0] = 0; col.clear();
+//   for (int64_t i = 0; i < N; ++i) {
+//     bg.Append(&col);
+//     row_begin[i + 1] = col.size();
+//   }
+#ifndef ELM_ELM_POISSON_INPUT_H_
+#define ELM_ELM_POISSON_INPUT_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "base/rng.h"
+
+namespace elm {
+
+struct PoissonRates {
+  double exc_per_ms =
+      8.0;  // excitatory spikes per ms per neuron (all synapses)
+  double inh_per_ms = 6.0;  // inhibitory spikes per ms per neuron
+  double dt_ms = 1.0;       // Δt
+  int32_t num_excitatory = 639;
+  int32_t num_input = 1278;
+};
+
+// Poisson(mean) by CDF inversion over a table (mean ≤ 100, CHECKed).
+class PoissonSampler {
+ public:
+  explicit PoissonSampler(double mean);
+  int Sample(Rng& rng) const;
+
+ private:
+  std::vector<double> cdf_;  // P(X ≤ k) for k < size; the last entry is 1
+};
+
+class PoissonInput {
+ public:
+  PoissonInput(const PoissonRates& rates, uint64_t seed);
+  // Appends one neuron's spike channels of one step to `col`.
+  void Append(std::vector<int32_t>* col);
+  const PoissonRates& rates() const { return rates_; }
+
+ private:
+  PoissonRates rates_;
+  PoissonSampler exc_, inh_;
+  Rng rng_;
+};
+
+}  // namespace elm
+
+#endif  // ELM_ELM_POISSON_INPUT_H_
