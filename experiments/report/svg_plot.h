@@ -122,6 +122,16 @@ struct TracePlot {
   std::vector<std::pair<int64_t, int32_t>> raster;
   int num_channels = 1278;
   int num_excitatory = 639;  // channels below this are excitatory
+  // The raster's y-axis label and the legend's word for its rows (a network
+  // raster: "neuron", "neurons").
+  std::string raster_label = "input channel";
+  std::string raster_rows = "channels";
+  // Legend names of the traces (an empty soma_true_name leaves the truth out
+  // of the legend: a simulation without ground truth).
+  std::string soma_true_name = "true soma";
+  std::string soma_pred_name = "predicted soma";
+  std::string spike_prob_name = "predicted spike probability";
+  std::string spike_steps_name = "true spike";
   // Per step of the window, starting at `start_step`; any may be empty. The
   // window length is the longest of them (or, when all are empty, up to the
   // last raster or spike step).

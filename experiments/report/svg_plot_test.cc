@@ -527,6 +527,28 @@ TEST(TracePlotTest, EmptyPanels) {
   EXPECT_THAT(svg2, HasSubstr("fill=\"#d62728\""));
 }
 
+// A network raster (surrogate_network): the labels are the caller's and a
+// simulation without ground truth leaves the truth out of the legend.
+TEST(TracePlotTest, CustomLabels) {
+  TracePlot t = MakeTrace(0, 100, 3);
+  t.soma_true_mv.clear();
+  t.raster_label = "neuron";
+  t.raster_rows = "neurons";
+  t.soma_true_name = "";
+  t.soma_pred_name = "soma of neuron 0";
+  t.spike_prob_name = "spike probability of neuron 0";
+  t.spike_steps_name = "emitted spike";
+  const std::string svg = RenderTracePlot(t);
+  EXPECT_EQ(CheckWellFormed(svg), "");
+  EXPECT_THAT(svg, HasSubstr(">neuron<"));
+  EXPECT_THAT(svg, HasSubstr("excitatory (neurons 0-"));
+  EXPECT_THAT(svg, Not(HasSubstr("true soma")));
+  EXPECT_THAT(svg, Not(HasSubstr("input channel")));
+  EXPECT_THAT(svg, HasSubstr(">soma of neuron 0<"));
+  EXPECT_THAT(svg, HasSubstr(">spike probability of neuron 0<"));
+  EXPECT_THAT(svg, HasSubstr(">emitted spike ("));
+}
+
 TEST(ConfusionMatrixTest, CountsColoursAndEscapedNames) {
   ConfusionMatrixPlot cm;
   cm.title = "Fashion-MNIST";

@@ -150,7 +150,7 @@ std::string RenderTracePlot(const TracePlot& plot) {
       }
     }
     std::vector<LegendItem> legend = {
-        {absl::StrFormat("excitatory (channels 0-%d): %d spikes",
+        {absl::StrFormat("excitatory (%s 0-%d): %d spikes", plot.raster_rows,
                          plot.num_excitatory - 1, shown_exc),
          kExcitatoryColor, false, false, true},
         {absl::StrFormat("inhibitory (%d-%d): %d spikes", plot.num_excitatory,
@@ -182,14 +182,14 @@ std::string RenderTracePlot(const TracePlot& plot) {
     }
     absl::StrAppend(&body, Frame(left, raster_top, pw, raster_h));
     absl::StrAppend(
-        &body, VerticalLabel(18, raster_top + raster_h / 2, "input channel"));
+        &body, VerticalLabel(18, raster_top + raster_h / 2, plot.raster_label));
     if (shown_exc + shown_inh == 0) {
       absl::StrAppend(&body, NoData(left + pw / 2, raster_top + raster_h / 2));
     }
   }
 
   // Converts a per-step float trace to the x, y of a PlotSeries.
-  auto trace_series = [&](const std::vector<float>& v, const char* name,
+  auto trace_series = [&](const std::vector<float>& v, const std::string& name,
                           const char* color, double width) {
     PlotSeries s;
     s.name = name;
@@ -207,9 +207,9 @@ std::string RenderTracePlot(const TracePlot& plot) {
   // --- Soma panel.
   {
     const PlotSeries truth =
-        trace_series(plot.soma_true_mv, "true soma", "#222222", 1.25);
+        trace_series(plot.soma_true_mv, plot.soma_true_name, "#222222", 1.25);
     const PlotSeries pred =
-        trace_series(plot.soma_pred_mv, "predicted soma", "#ff7f0e", 1.5);
+        trace_series(plot.soma_pred_mv, plot.soma_pred_name, "#ff7f0e", 1.5);
     double lo = 0, hi = 0, lo2 = 0, hi2 = 0;
     const bool has_true = DataRange(truth.y, false, &lo, &hi);
     const bool has_pred = DataRange(pred.y, false, &lo2, &hi2);
@@ -229,9 +229,13 @@ std::string RenderTracePlot(const TracePlot& plot) {
       sy.lo = std::floor(lo / step + 1e-9) * step;
       sy.hi = std::ceil(hi / step - 1e-9) * step;
     }
-    std::vector<LegendItem> legend = {
-        {has_true ? truth.name : truth.name + " (no data)", truth.color},
-        {has_pred ? pred.name : pred.name + " (no data)", pred.color}};
+    std::vector<LegendItem> legend;
+    if (!truth.name.empty()) {
+      legend.push_back(
+          {has_true ? truth.name : truth.name + " (no data)", truth.color});
+    }
+    legend.push_back(
+        {has_pred ? pred.name : pred.name + " (no data)", pred.color});
     int rows = 0;
     absl::StrAppend(&body, Legend(legend, left, soma_top - 8, pw, &rows));
     absl::StrAppend(&body,
@@ -255,8 +259,8 @@ std::string RenderTracePlot(const TracePlot& plot) {
 
   // --- Spike probability panel.
   {
-    const PlotSeries prob = trace_series(
-        plot.spike_prob, "predicted spike probability", "#1f77b4", 1.5);
+    const PlotSeries prob =
+        trace_series(plot.spike_prob, plot.spike_prob_name, "#1f77b4", 1.5);
     double lo, hi;
     const bool has_prob = DataRange(prob.y, false, &lo, &hi);
     Scale sy;
@@ -275,7 +279,8 @@ std::string RenderTracePlot(const TracePlot& plot) {
     }
     std::vector<LegendItem> legend = {
         {has_prob ? prob.name : prob.name + " (no data)", prob.color},
-        {absl::StrFormat("true spike (%d)", shown_spikes), "#444444"}};
+        {absl::StrFormat("%s (%d)", plot.spike_steps_name, shown_spikes),
+         "#444444"}};
     int rows = 0;
     absl::StrAppend(&body, Legend(legend, left, prob_top - 8, pw, &rows));
     absl::StrAppend(&body,
