@@ -5,7 +5,8 @@
 // channels [0, num_excitatory), and likewise for the inhibitory ones
 // [num_excitatory, num_input) at inh_rate (NeuronIO: 639 + 639 channels on
 // the L5PC's segments; ≈ 8 excitatory and 6 inhibitory spikes per ms, the
-// dataset's typical rates). Channels of one draw may repeat (two spikes on
+// dataset's typical mean rates; AppendScaled modulates them, as NeuronIO's
+// inputs fluctuate). Channels of one draw may repeat (two spikes on
 // one channel: input 2, as a summed dense input would be). Poisson counts are
 // drawn by inverting a precomputed CDF with one uniform number.
 //
@@ -35,7 +36,7 @@ struct PoissonRates {
   int32_t num_input = 1278;
 };
 
-// Poisson(mean) by CDF inversion over a table (mean ≤ 100, CHECKed).
+// Poisson(mean) by CDF inversion over a table (mean ≤ 500, CHECKed).
 class PoissonSampler {
  public:
   explicit PoissonSampler(double mean);
@@ -47,14 +48,23 @@ class PoissonSampler {
 
 class PoissonInput {
  public:
+  // Rates may be scaled per call (AppendScaled) by factors up to kMaxScale,
+  // rounded to multiples of 1/kScaleSteps.
+  static constexpr double kMaxScale = 4.0;
+  static constexpr int kScaleSteps = 16;
+
   PoissonInput(const PoissonRates& rates, uint64_t seed);
   // Appends one neuron's spike channels of one step to `col`.
-  void Append(std::vector<int32_t>* col);
+  void Append(std::vector<int32_t>* col) { AppendScaled(col, 1.0); }
+  // The same with both rates multiplied by `scale` (clamped to [0,
+  // kMaxScale], rounded to a multiple of 1 / kScaleSteps).
+  void AppendScaled(std::vector<int32_t>* col, double scale);
   const PoissonRates& rates() const { return rates_; }
+  Rng& rng() { return rng_; }
 
  private:
   PoissonRates rates_;
-  PoissonSampler exc_, inh_;
+  std::vector<PoissonSampler> exc_, inh_;  // per scale level
   Rng rng_;
 };
 

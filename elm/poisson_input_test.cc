@@ -2,6 +2,7 @@
 // and the channel ranges.
 #include "elm/poisson_input.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -49,6 +50,21 @@ TEST(PoissonInputTest, RatesAndChannels) {
   }
   EXPECT_NEAR(static_cast<double>(exc) / steps, 4.0, 0.05);
   EXPECT_NEAR(static_cast<double>(inh) / steps, 3.0, 0.05);
+}
+
+TEST(PoissonInputTest, ScaledRates) {
+  PoissonInput input(PoissonRates{}, 12);
+  std::vector<int32_t> col;
+  const int steps = 20000;
+  for (double scale : {0.0, 2.5, 9.0}) {
+    SCOPED_TRACE(scale);
+    col.clear();
+    for (int t = 0; t < steps; ++t) input.AppendScaled(&col, scale);
+    // 14 spikes per ms at scale 1; scales are capped at kMaxScale.
+    const double expected = 14 * std::min(scale, PoissonInput::kMaxScale);
+    EXPECT_NEAR(static_cast<double>(col.size()) / steps, expected,
+                0.02 * expected + 1e-12);
+  }
 }
 
 }  // namespace

@@ -136,6 +136,19 @@ absl::StatusOr<SurrogateNetworkResult> SimulateSurrogateNetwork(
   std::vector<int64_t> row_begin(N + 1);
   std::vector<int32_t> col;
   std::vector<float> prev_p(N, 0.0f);
+  std::vector<double> scale(N, 1.0);
+  const int64_t modulation_steps =
+      config.modulation_ms > 0
+          ? std::max<int64_t>(1, std::llround(config.modulation_ms / dt_ms))
+          : 0;
+  const int64_t warmup_steps = std::llround(config.warmup_ms / dt_ms);
+  Rng& mod_rng = background.rng();
+  // Each neuron redraws its factor at its own phase (no synchronised steps).
+  std::vector<int64_t> phase(N, 0);
+  for (int64_t i = 0; modulation_steps > 0 && i < N; ++i) {
+    phase[i] = static_cast<int64_t>(mod_rng.UniformInt(modulation_steps));
+    scale[i] = -std::log(1.0 - mod_rng.Uniform());
+  }
   const float theta = static_cast<float>(config.spike_threshold);
   const auto start = std::chrono::steady_clock::now();
   for (int64_t t = 0; t < r.steps; ++t) {
@@ -149,11 +162,15 @@ absl::StatusOr<SurrogateNetworkResult> SimulateSurrogateNetwork(
     std::copy(ev_begin.begin(), ev_begin.end() - 1, ev_fill.begin());
     for (const auto& ev : slot) ev_channel[ev_fill[ev.first]++] = ev.second;
     slot.clear();
+    for (int64_t i = 0; modulation_steps > 0 && i < N; ++i) {
+      if (t % modulation_steps == phase[i])
+        scale[i] = -std::log(1.0 - mod_rng.Uniform());
+    }
     // The step's CSR: background, then the recurrent events.
     col.clear();
     for (int64_t i = 0; i < N; ++i) {
       row_begin[i] = static_cast<int64_t>(col.size());
-      background.Append(&col);
+      background.AppendScaled(&col, scale[i]);
       col.insert(col.end(), ev_channel.begin() + ev_begin[i],
                  ev_channel.begin() + ev_begin[i + 1]);
     }
@@ -162,7 +179,7 @@ absl::StatusOr<SurrogateNetworkResult> SimulateSurrogateNetwork(
     // Spikes: upward threshold crossings, sent along the outgoing edges.
     absl::Span<const float> p = pop.spike_probability();
     for (int64_t i = 0; i < N; ++i) {
-      if (p[i] >= theta && prev_p[i] < theta) {
+      if (p[i] >= theta && prev_p[i] < theta && t >= warmup_steps) {
         r.spikes.emplace_back(t, static_cast<int32_t>(i));
         ++r.spike_count[i];
         for (int64_t e = out.begin[i]; e < out.begin[i + 1]; ++e) {

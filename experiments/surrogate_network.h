@@ -6,7 +6,7 @@
 // excitatory, 639..1277 inhibitory synapse groups):
 //  - background: NeuronIO-like Poisson input on all 1,278 channels
 //    (elm/poisson_input.h, by default 8 excitatory and 6 inhibitory spikes
-//    per ms);
+//    per ms), optionally with fluctuating rates (modulation_ms);
 //  - recurrent: the spikes that neurons j → i emitted `delay` steps before.
 //    Each neuron receives in_degree connections from other neurons drawn
 //    uniformly (with repetition, no self-connection); a connection ends on a
@@ -44,6 +44,17 @@ struct SurrogateNetworkConfig {
   int delay_max_ms = 5;
   double spike_threshold = 0.5;  // θ
   PoissonRates background;       // dt_ms is set from the model
+  // Rate fluctuations: every modulation_ms (at a random phase per neuron),
+  // each neuron's background rates are multiplied by a new factor drawn
+  // from an exponential distribution of mean 1 (capped at
+  // PoissonInput::kMaxScale, so the mean is 0.98), so that the mean rates stay
+  // about those of `background`; 0: stationary rates. (The released models
+  // fire at the onset of a rate increase; at stationary NeuronIO-mean rates
+  // they are silent after the first ~50 ms.)
+  double modulation_ms = 0;
+  // Spikes of the first warmup_ms are not emitted (the state starts at zero,
+  // not at the steady state of the input).
+  double warmup_ms = 0;
   int threads = 2;
   uint64_t seed = 1;
   int64_t record_neuron = 0;    // whose soma and spike probability to record

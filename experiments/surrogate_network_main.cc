@@ -47,6 +47,10 @@ DEFINE_double(spike_threshold, 0.5,
               "a spike when the spike probability crosses this upwards");
 DEFINE_double(exc_per_ms, 8, "background excitatory spikes per ms per neuron");
 DEFINE_double(inh_per_ms, 6, "background inhibitory spikes per ms per neuron");
+DEFINE_double(modulation_ms, 100,
+              "background rates fluctuate: a new exponential(mean 1) factor "
+              "per neuron every this many ms (0: stationary)");
+DEFINE_double(warmup_ms, 100, "no spikes are emitted in the first ms");
 DEFINE_int64(raster_ms, 2000, "length of the raster window (ms)");
 
 namespace elm {
@@ -80,6 +84,8 @@ int Main() {
   c.background.exc_per_ms = FLAGS_exc_per_ms;
   c.background.inh_per_ms = FLAGS_inh_per_ms;
   c.record_steps = FLAGS_raster_ms;
+  c.modulation_ms = FLAGS_modulation_ms;
+  c.warmup_ms = FLAGS_warmup_ms;
   const int64_t total = static_cast<int64_t>(
       std::llround(FLAGS_seconds * 1000 / model->config().delta_t()));
   const auto start = std::chrono::steady_clock::now();
@@ -146,6 +152,12 @@ int Main() {
       {"background",
        absl::StrFormat("Poisson, %.3g exc + %.3g inh spikes/ms",
                        c.background.exc_per_ms, c.background.inh_per_ms)},
+      {"rate fluctuations",
+       c.modulation_ms > 0
+           ? absl::StrFormat("exponential factor per neuron every %g ms",
+                             c.modulation_ms)
+           : std::string("none (stationary)")},
+      {"warm-up", absl::StrFormat("%g ms without spikes", c.warmup_ms)},
       {"connections",
        absl::StrFormat("%d in per neuron, delays %d-%d ms", c.in_degree,
                        c.delay_min_ms, c.delay_max_ms)},
@@ -205,18 +217,21 @@ int Main() {
        RenderLinePlot(pop_rate), true});
 
   // Distribution of the neurons' rates.
-  const int kBins = 40;
-  const double max_rate = std::max(1e-9, sorted.back());
+  // Bins of a whole number of spikes per run (rates are multiples of
+  // 1 / sim_s), about 40 of them.
+  const int64_t max_count = std::max<int64_t>(
+      1, static_cast<int64_t>(std::llround(sorted.back() * sim_s)));
+  const int64_t per_bin = (max_count + 39) / 40;
+  const int kBins = static_cast<int>(max_count / per_bin + 1);
   std::vector<double> hist(kBins, 0);
-  for (double v : rate)
-    hist[std::min(kBins - 1, static_cast<int>(v / max_rate * kBins))] += 1;
+  for (int64_t i = 0; i < N; ++i) hist[r->spike_count[i] / per_bin] += 1;
   LinePlot dist;
   dist.title = "Firing-rate distribution";
   dist.x_label = "rate (Hz)";
   dist.y_label = "neurons";
   PlotSeries h{"neurons per rate bin"};
   for (int b = 0; b < kBins; ++b) {
-    h.x.push_back((b + 0.5) * max_rate / kBins);
+    h.x.push_back((b * per_bin + 0.5 * (per_bin - 1)) / sim_s);
     h.y.push_back(hist[b]);
   }
   h.markers = true;

@@ -104,6 +104,20 @@ TEST(SurrogateNetworkTest, SameResultOnOneAndTwoThreads) {
   EXPECT_EQ(one->soma_mv, two->soma_mv);
 }
 
+// No spike is emitted during the warm-up; afterwards the first step whose
+// probability is above θ counts as a crossing only if it rose there.
+TEST(SurrogateNetworkTest, WarmupSuppressesSpikes) {
+  SurrogateNetworkConfig c = Small();
+  c.spike_threshold = 1e-30;
+  c.warmup_ms = 10;
+  c.modulation_ms = 5;
+  absl::StatusOr<SurrogateNetworkResult> r =
+      SimulateSurrogateNetwork(NeuronioModel(), c);
+  ASSERT_TRUE(r.ok()) << r.status();
+  // p stayed above θ from step 0 on: no upward crossing after the warm-up.
+  EXPECT_TRUE(r->spikes.empty());
+}
+
 TEST(SurrogateNetworkTest, Errors) {
   SurrogateNetworkConfig c = Small();
   EXPECT_FALSE(SimulateSurrogateNetwork(NeuronioModel(100), c).ok());
