@@ -23,11 +23,24 @@ static int failures = 0;
 
 enum { kNeurons = 3, kSteps = 20, kInputs = 1278 };
 
-/* Neuron i's active channels at step t (a fixed pseudo-random pattern). */
+/* Neuron i's active channels at step t (a fixed pseudo-random pattern),
+ * ascending and distinct: the order in which the dense step visits them, so
+ * that sparse and dense steps sum in the same order. */
 static int Channels(int i, int t, int32_t* out) {
   int n = 0;
   for (int k = 0; k < 14; ++k) {
-    out[n++] = (int32_t)((i * 7919 + t * 104729 + k * 1543) % kInputs);
+    const int32_t c = (int32_t)((i * 7919 + t * 104729 + k * 1543) % kInputs);
+    int j = n;
+    while (j > 0 && out[j - 1] > c) {
+      out[j] = out[j - 1];
+      --j;
+    }
+    if (j > 0 && out[j - 1] == c) { /* a repeat: undo the shift */
+      for (; j < n; ++j) out[j] = out[j + 1];
+      continue;
+    }
+    out[j] = c;
+    ++n;
   }
   return n;
 }

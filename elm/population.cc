@@ -37,6 +37,13 @@ struct PopulationModel {
   const T* chan_w = nullptr;  // the dense drive's [N, chan_ld], or null
   int64_t chan_ld = 0;
   const T *kappa_u = nullptr, *kappa_m = nullptr, *gain = nullptr;
+  // Projected first layer (PopulationOptions::project_first_layer): the trace
+  // is kept as p = U·W₁ᵤᵀ [H₁] and each input adds its channel's row of
+  // proj_w = chan_w·W₁ᵤᵀ [N, proj_ld]; kappa_u then holds H₁ copies of κ.
+  bool projected = false;
+  const T* proj_w = nullptr;
+  int64_t proj_ld = 0;
+  int64_t trace_width = 0;  // of the state u: H₁ projected, else B_r
   const T* b_y = nullptr;
   std::vector<const T*> bias;  // b_{l+1}, l = 0..L
   PackedB<T> w1u_t, w1m_t, wy_t;
@@ -113,7 +120,8 @@ const T* CopyToArena(Arena& arena, const T* src, int64_t n) {
 // forward (fused_plan.cc), with the same choice of the dense or scattered
 // drive, so that the kernels run the same operations in the same order.
 template <typename T>
-absl::Status PackModel(const ElmModel<T>& source, PopulationModel<T>& g) {
+absl::Status PackModel(const ElmModel<T>& source, bool project,
+                       PopulationModel<T>& g) {
   if (!source.CanFuse()) {
     return absl::InvalidArgumentError(
         "ElmPopulation: a v1 model whose tau_s differ within a branch cannot "
@@ -172,7 +180,40 @@ absl::Status PackModel(const ElmModel<T>& source, PopulationModel<T>& g) {
           PackB<T>(arena, p.mlp_w[l].value, 1, g.hidden, g.hidden, out);
     }
   }
-  g.u.assign(g.count * g.n_branch, T(0));
+  // The projected first layer: one κ for every branch, and a row of H₁ that
+  // the dense drive keeps in registers.
+  const int64_t proj_ld = simd::RoundUpToLanes<T>(g.h1);
+  bool one_kappa = true;
+  for (int64_t j = 1; j < g.n_branch; ++j)
+    one_kappa = one_kappa && spec.kappa_branch[j] == spec.kappa_branch[0];
+  g.projected =
+      project && one_kappa && proj_ld / simd::kLanes<T> <= kMaxDenseVectors;
+  if (g.projected) {
+    // proj_w[c, :] = Σ_k w[k]·mask[k]·W₁ᵤᵀ[br(k), :] over channel c's
+    // synapses, summed in double.
+    T* proj_w = arena.AllocateArray<T>(g.n_in * proj_ld);
+    std::vector<double> row(g.h1);
+    for (int64_t c = 0; c < g.n_in; ++c) {
+      std::fill(row.begin(), row.end(), 0.0);
+      for (int64_t q = g.synapses.chan_begin[c];
+           q < g.synapses.chan_begin[c + 1]; ++q) {
+        const Synapse<T>& syn = g.synapses.syn[q];
+        for (int64_t h = 0; h < g.h1; ++h) {
+          row[h] += static_cast<double>(syn.w) *
+                    static_cast<double>(w1[h * in1 + syn.branch]);
+        }
+      }
+      for (int64_t h = 0; h < proj_ld; ++h)
+        proj_w[c * proj_ld + h] = h < g.h1 ? static_cast<T>(row[h]) : T(0);
+    }
+    g.proj_w = proj_w;
+    g.proj_ld = proj_ld;
+    T* kappa_p = arena.AllocateArray<T>(g.h1);
+    std::fill(kappa_p, kappa_p + g.h1, static_cast<T>(spec.kappa_branch[0]));
+    g.kappa_u = kappa_p;
+  }
+  g.trace_width = g.projected ? g.h1 : g.n_branch;
+  g.u.assign(g.count * g.trace_width, T(0));
   g.m.assign(g.count * g.dm, T(0));
   return absl::OkStatus();
 }
@@ -217,20 +258,30 @@ void ElmPopulation<T>::Impl::Tile(const PopulationTile& tile,
     }
   }
   const BlockRows one_step{n, 1, 0, 1};
+  const int64_t tw = g.trace_width;
   T* a = ws.a.data();
-  if (g.chan_w != nullptr) {
+  if (g.projected) {
+    DenseBranchDrive(one_step, tw, g.proj_ld, rb, col, val, g.proj_w, a);
+  } else if (g.chan_w != nullptr) {
     DenseBranchDrive(one_step, nb, g.chan_ld, rb, col, val, g.chan_w, a);
   } else {
     std::fill(a, a + n * nb, T(0));
     BranchDrive(one_step, nb, rb, col, val, g.synapses, a);
   }
   // u_t = a_t + κ_u ⊙ u_{t−1}: the scan's step t = 1 of a two-step block,
-  // with the state as its carry (which then holds u_t).
-  T* u = g.u.data() + tile.lo * nb;
-  BranchTraceScan(BlockRows{n, 2, 1, 2}, nb, g.kappa_u, u, a);
+  // with the state as its carry (which then holds u_t; projected: U·W₁ᵤᵀ).
+  T* u = g.u.data() + tile.lo * tw;
+  BranchTraceScan(BlockRows{n, 2, 1, 2}, tw, g.kappa_u, u, a);
   // A₁ = b₁ + U·W₁ᵤᵀ + K·W₁ₘᵀ.
   T* a1 = ws.a1.data();
-  simd::Gemm(n, a, nb, 1, g.w1u_t, a1, H1, GemmInit::kRow, g.bias[0]);
+  if (g.projected) {
+    const T* b1 = g.bias[0];
+    for (int64_t b = 0; b < n; ++b) {
+      for (int64_t h = 0; h < H1; ++h) a1[b * H1 + h] = b1[h] + a[b * H1 + h];
+    }
+  } else {
+    simd::Gemm(n, a, nb, 1, g.w1u_t, a1, H1, GemmInit::kRow, g.bias[0]);
+  }
   T* m = g.m.data() + tile.lo * dm;
   T* k = ws.k.data();
   DecayMemory(n, dm, g.kappa_m, m, k);
@@ -319,8 +370,8 @@ absl::StatusOr<ElmPopulation<T>> ElmPopulation<T>::Create(
     PopulationModel<T> g;
     g.lo = impl->num_neurons;
     g.count = group.count;
-    RETURN_IF_ERROR(PackModel(*group.model, g));
-    max_nb = std::max(max_nb, g.n_branch);
+    RETURN_IF_ERROR(PackModel(*group.model, options.project_first_layer, g));
+    max_nb = std::max({max_nb, g.n_branch, g.trace_width});
     max_dm = std::max(max_dm, g.dm);
     max_h1 = std::max(max_h1, g.h1);
     max_hidden = std::max(max_hidden, g.hidden);
@@ -411,7 +462,7 @@ void ElmPopulation<T>::Reset(int64_t neuron) {
   for (PopulationModel<T>& g : impl_->models) {
     if (neuron < g.lo || neuron >= g.lo + g.count) continue;
     const int64_t i = neuron - g.lo;
-    std::fill_n(g.u.begin() + i * g.n_branch, g.n_branch, T(0));
+    std::fill_n(g.u.begin() + i * g.trace_width, g.trace_width, T(0));
     std::fill_n(g.m.begin() + i * g.dm, g.dm, T(0));
   }
 }

@@ -19,12 +19,16 @@
 // instead of a chunk of steps: every product is one GEMM over the tile's rows
 // (tiles of kPopulationTile neurons, so that a tile's activations stay in L1),
 // the tiles of each model group split over the threads. Since those kernels'
-// results depend neither on the number of rows nor on the blocking, a
-// neuron's outputs are bit for bit those of the batch forward
-// (ElmModel::FusedUnroll, //elm:forward's fused path) on the same inputs,
-// except for models whose fused unroll takes the projected first layer
-// (B_r ≥ 2·H₁, e.g. NeuronIO d_m ≤ 11), which sums in another order: those
-// agree to rounding (population_test checks both against the golden outputs).
+// results depend neither on the number of rows nor on the blocking, with
+// PopulationOptions::project_first_layer = false a neuron's outputs are bit
+// for bit those of the batch forward (ElmModel::FusedUnroll, //elm:forward's
+// fused path) on the same inputs, except for models whose fused unroll takes
+// the projected first layer (B_r ≥ 2·H₁, e.g. NeuronIO d_m ≤ 11), which sums
+// in another order. By default (project_first_layer = true) the trace is kept
+// projected through the first layer, p_t = u_t·W₁ᵤᵀ (see there), which
+// halves the work of the NeuronIO models and changes the rounding only.
+// Either way the outputs agree with the batch forward and the reference's
+// golden outputs to the golden tolerances (population_test).
 //
 // Nothing is allocated per step (the thread pool's task is built once; the
 // one exception: a sparse step without values that has more nonzeros than
@@ -59,6 +63,15 @@ constexpr int64_t kPopulationTile = 32;
 
 struct PopulationOptions {
   int threads = 1;  // worker threads, the caller's included (≥ 1)
+  // Keep the branch trace projected through the first layer, p = U·W₁ᵤᵀ
+  // [H₁] instead of U [B_r] (exact algebra since p_t = κ·p_{t−1} +
+  // a_t·W₁ᵤᵀ when all branches share κ): each input spike adds a
+  // precomputed row of H₁ (chan_w·W₁ᵤᵀ) and the product U·W₁ᵤᵀ disappears
+  // (NeuronIO d_m = 15: 2,910 → ~1,400 multiply-adds per neuron-step). Taken
+  // when every branch has the same κ and H₁ fits the dense drive (≤ 64
+  // floats, 32 doubles); outputs then agree with the batch forward to
+  // rounding instead of bit for bit. false: the batch forward's exact order.
+  bool project_first_layer = true;
 };
 
 template <typename T>

@@ -180,16 +180,19 @@ void CheckAgainstBatch(const std::string& name, const Input& in,
                        ElmModel<T> model) {
   SCOPED_TRACE(name);
   const std::vector<T> batch = BatchForward(model, in);
-  for (bool sparse : {false, true}) {
-    SCOPED_TRACE(sparse ? "sparse" : "dense");
-    absl::StatusOr<ElmPopulation<T>> pop =
-        ElmPopulation<T>::Create(model, in.batch, {});
-    ASSERT_TRUE(pop.ok()) << pop.status();
-    const std::vector<T> streamed = Stream(*pop, in, sparse);
-    EXPECT_TRUE(Near(streamed, AsDouble(batch), Tolerance<T>()));
-    if (!Projected(model, in)) {
-      EXPECT_EQ(CountDifferent(streamed, batch), 0)
-          << "not bit-identical to the batch forward";
+  for (bool project : {false, true}) {
+    for (bool sparse : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(sparse ? "sparse" : "dense",
+                                project ? ", projected" : ", exact"));
+      absl::StatusOr<ElmPopulation<T>> pop = ElmPopulation<T>::Create(
+          model, in.batch, {.project_first_layer = project});
+      ASSERT_TRUE(pop.ok()) << pop.status();
+      const std::vector<T> streamed = Stream(*pop, in, sparse);
+      EXPECT_TRUE(Near(streamed, AsDouble(batch), Tolerance<T>()));
+      if (!project && !Projected(model, in)) {
+        EXPECT_EQ(CountDifferent(streamed, batch), 0)
+            << "not bit-identical to the batch forward";
+      }
     }
   }
 }
@@ -256,14 +259,17 @@ TEST_F(PopulationTest, MatchesReferenceGoldenOutputs) {
     const Input in = ReadInput(steps);
     ElmModel<float> mf = Load<float>(name);
     ElmModel<double> md = Load<double>(name);
-    // A third neuron without input: it must not disturb the others.
-    absl::StatusOr<ElmPopulation<float>> pf =
-        ElmPopulation<float>::Create(mf, 3, {});
-    absl::StatusOr<ElmPopulation<double>> pd =
-        ElmPopulation<double>::Create(md, 3, {});
-    ASSERT_TRUE(pf.ok() && pd.ok());
-    CheckGolden(golden_, name, *pf, in);
-    CheckGolden(golden_, name, *pd, in);
+    for (bool project : {false, true}) {
+      SCOPED_TRACE(project ? "projected" : "exact");
+      // A third neuron without input: it must not disturb the others.
+      absl::StatusOr<ElmPopulation<float>> pf =
+          ElmPopulation<float>::Create(mf, 3, {.project_first_layer = project});
+      absl::StatusOr<ElmPopulation<double>> pd = ElmPopulation<double>::Create(
+          md, 3, {.project_first_layer = project});
+      ASSERT_TRUE(pf.ok() && pd.ok());
+      CheckGolden(golden_, name, *pf, in);
+      CheckGolden(golden_, name, *pd, in);
+    }
   }
 }
 
@@ -271,7 +277,7 @@ TEST_F(PopulationTest, MatchesReferenceGoldenOutputs) {
 // sequence 1, while neurons 0 and 2 run sequence 0 from the start: in one
 // population of two models (num_memory_15 for neurons 0, 1; best_elm_neuron
 // for 2, 3), each neuron's outputs are its model's batch forward's, bit for
-// bit, on 1 and 2 threads.
+// bit (the exact mode), on 1 and 2 threads.
 TEST_F(PopulationTest, ResetGroupsAndThreads) {
   const Input in = ReadInput(50);
   ElmModel<float> small = Load<float>("num_memory_15");
@@ -286,7 +292,8 @@ TEST_F(PopulationTest, ResetGroupsAndThreads) {
   for (int threads : {1, 2}) {
     SCOPED_TRACE(absl::StrCat(threads, " threads"));
     absl::StatusOr<ElmPopulation<float>> pop = ElmPopulation<float>::Create(
-        {{&small, 2}, {&big, 2}}, {.threads = threads});
+        {{&small, 2}, {&big, 2}},
+        {.threads = threads, .project_first_layer = false});
     ASSERT_TRUE(pop.ok()) << pop.status();
     EXPECT_EQ(pop->threads(), threads);  // two tiles: one per group
     Rng rng(7);
