@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "autodiff/tape.h"
+#include "base/mpi_group.h"
 #include "base/thread_pool.h"
 #include "data/dataset.h"
 #include "experiments/model_registry.h"
@@ -22,9 +23,15 @@ namespace elm {
 
 class Evaluator {
  public:
-  // `task`, `dataset`, `model` and `pool` must outlive the evaluator.
+  // `task`, `dataset`, `model`, `pool` and `group` must outlive the
+  // evaluator. With a `group` of several ranks, every rank calls Evaluate
+  // (and Predict) in the same order: each predicts its part of every batch
+  // (MpiGroup::Part of the sequences, split again over its threads) and the
+  // outputs are gathered in sequence order on every rank, which then scores
+  // them as one process would, so the metrics are identical on every rank and
+  // to those of a single process. Null: one process.
   Evaluator(const Task& task, const Dataset& dataset, SequenceModel* model,
-            ThreadPool* pool);
+            ThreadPool* pool, MpiGroup* group = nullptr);
 
   // The model's outputs y [B·T, n_out] for `batch` (forward only).
   std::vector<float> Predict(const Batch& batch);
@@ -40,6 +47,7 @@ class Evaluator {
   const Dataset& dataset_;
   SequenceModel* model_;
   ThreadPool* pool_;
+  MpiGroup* group_;
   std::vector<Tape<float>> tapes_;
   EvalProgress progress_;
 };

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/mpi_group.h"
 #include "base/status_macros.h"
 #include "base/user_path.h"
 #include "experiments/spec.h"
@@ -61,7 +62,10 @@ absl::Status RunCommand(const RunCommandOptions& options) {
     }
     return result.status();
   }
-  std::fputs(ResultLines(spec.name(), *result).c_str(), stdout);
+  // Under mpirun, rank 0 speaks for the run.
+  if (MpiGroup::World().is_root()) {
+    std::fputs(ResultLines(spec.name(), *result).c_str(), stdout);
+  }
   return absl::OkStatus();
 }
 

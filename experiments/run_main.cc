@@ -6,11 +6,19 @@
 // be repeated; relative paths are taken from the directory `bazel run` was
 // started in. Every spec in experiments/specs/ is also a target of its own
 // (`bazel run //experiments:<spec name>`), which calls this binary.
+//
+// Under mpirun (`mpirun <MpirunOptions> -np N bazel-bin/experiments/run
+// --spec=...`) the N ranks train one model data-parallel
+// (experiments/data_parallel.h); rank 0 writes the run directory and prints.
+// An error on any rank ends the whole job (MPI_Abort) after printing it, so
+// that no rank waits forever for one that has stopped.
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "base/mpi_group.h"
 #include "experiments/run_command.h"
 #include "experiments/spec.h"
 #include "gflags/gflags.h"
@@ -32,6 +40,8 @@ DEFINE_int64(stop_after_steps, -1,
              "test --resume)");
 
 int main(int argc, char** argv) {
+  // Under mpirun: MPI_Init before anything else (a no-op otherwise).
+  elm::MpiGroup& world = elm::MpiGroup::World();
   // --set may repeat, which gflags does not allow: take them out first.
   std::vector<char*> rest;
   elm::RunCommandOptions options;
@@ -51,6 +61,11 @@ int main(int argc, char** argv) {
   options.stop_after_steps = FLAGS_stop_after_steps;
   const absl::Status status = elm::RunCommand(options);
   if (!status.ok()) {
+    if (world.size() > 1) {
+      world.Abort(absl::StrCat("elm: error (rank ", world.rank(), " of ",
+                               world.size(),
+                               ", ending the job): ", status.message()));
+    }
     std::fprintf(stderr, "elm: error: %s\n",
                  std::string(status.message()).c_str());
     return 1;

@@ -286,6 +286,10 @@ absl::Status ValidateTrain(const TrainSpec& t) {
   if (t.threads() < 1 || t.threads() > 256) {
     return Bad("train.threads", t.threads(), "a value in [1, 256]");
   }
+  if (t.shards() < 0 || t.shards() > 4096) {
+    return Bad("train.shards", t.shards(),
+               "a value in [0, 4096] (0: as many as train.threads)");
+  }
   if (t.checkpoint_every_steps() < 0) {
     return Bad("train.checkpoint_every_steps", t.checkpoint_every_steps(),
                ">= 0 (0: at the end of each epoch)");

@@ -65,6 +65,7 @@ TEST(SpecTest, BadFieldsAreNamed) {
   EXPECT_THAT(ErrorAfter("train.input_dropout=1"),
               HasSubstr("train.input_dropout = 1; expected a value in [0, 1)"));
   EXPECT_THAT(ErrorAfter("train.threads=0"), HasSubstr("train.threads = 0"));
+  EXPECT_THAT(ErrorAfter("train.shards=-1"), HasSubstr("train.shards = -1"));
   EXPECT_THAT(ErrorAfter("train.min_lr=1"), HasSubstr("train.min_lr = 1"));
   EXPECT_THAT(ErrorAfter("eval.burn_in_ms=500"),
               HasSubstr("eval.burn_in_ms = 500; expected a value in [0, "

@@ -28,6 +28,7 @@
 #include "autodiff/optimizer.h"
 #include "autodiff/params.h"
 #include "base/files.h"
+#include "base/mpi_group.h"
 #include "base/rng.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
@@ -35,6 +36,7 @@
 #include "base/user_path.h"
 #include "data/dataset_factory.h"
 #include "elm/checkpoint.h"
+#include "experiments/data_parallel.h"
 #include "experiments/evaluation.h"
 #include "experiments/json_output.h"
 #include "experiments/metrics_table.h"
@@ -146,6 +148,10 @@ class Trainer {
   double LrAt(int64_t step) const;
   absl::Status Finish(RunResult* result);
   Checkpoint MakeCheckpoint(bool with_optimizer) const;
+  // The checkpoint at `path` as rank 0 reads it, on every rank (or rank 0's
+  // error); `missing` is the error when there is no file.
+  absl::StatusOr<Checkpoint> LoadOnRoot(const std::string& path,
+                                        absl::Status missing);
 
   ExperimentSpec spec_;
   RunOptions options_;
@@ -158,8 +164,14 @@ class Trainer {
   std::unique_ptr<LrSchedule> schedule_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<Evaluator> evaluator_;
-  std::vector<Tape<float>> tapes_;
-  std::vector<GradBlock<float>> grads_;
+  // The processes of the run; rank 0 (root_) alone writes the run directory
+  // and prints progress.
+  MpiGroup* group_ = nullptr;
+  bool root_ = true;
+  ShardLayout layout_;
+  std::vector<Tape<float>> tapes_;       // [threads used by this rank]
+  std::vector<GradBlock<float>> grads_;  // [shards]
+  double comm_seconds_ = 0;              // in ReduceShards' MPI calls
   int64_t total_steps_ = 0;
   int64_t step_ = 0;
   TrainerState state_;
@@ -178,16 +190,25 @@ class Trainer {
 
 absl::Status Trainer::Setup() {
   RETURN_IF_ERROR(ValidateSpec(spec_));
+  group_ = &MpiGroup::World();
+  root_ = group_->is_root();
+  if (!root_) options_.quiet = true;
   dir_ = !options_.output_dir.empty()
              ? options_.output_dir
              : ResolveUserPath(spec_.has_output_dir()
                                    ? spec_.output_dir()
                                    : absl::StrCat("runs/", spec_.name()));
-  RETURN_IF_ERROR(MakeDirs(dir_ + "/checkpoints"));
-  ASSIGN_OR_RETURN(dir_lock_, RunDirLock::Acquire(dir_));
-  if (!options_.resume) {
-    RETURN_IF_ERROR(PrepareFreshRunDir(dir_, options_.overwrite));
+  if (root_) {
+    RETURN_IF_ERROR(MakeDirs(dir_ + "/checkpoints"));
+    ASSIGN_OR_RETURN(dir_lock_, RunDirLock::Acquire(dir_));
+    if (!options_.resume) {
+      RETURN_IF_ERROR(PrepareFreshRunDir(dir_, options_.overwrite));
+    }
   }
+  group_->set_failure_hint(absl::StrCat(
+      "The last checkpoint is in ", dir_,
+      "/checkpoints: continue the run with the same command and --resume (on "
+      "any number of ranks)."));
   tty_ = !options_.quiet && isatty(STDERR_FILENO);
   if (!options_.quiet) {
     std::fprintf(stderr, "elm: %s: building the %s data\n",
@@ -238,12 +259,13 @@ absl::Status Trainer::Setup() {
   sc.warmup_steps = t.warmup_steps();
   ASSIGN_OR_RETURN(LrSchedule schedule, LrSchedule::Create(sc));
   schedule_ = std::make_unique<LrSchedule>(schedule);
-  const int threads = std::min(t.threads(), t.batch_size());
+  layout_ = ShardLayout::Make(std::min(SpecShards(t), t.batch_size()), *group_);
   pool_ = std::make_unique<ThreadPool>(t.threads());
-  tapes_ = std::vector<Tape<float>>(threads);
-  grads_.assign(threads, GradBlock<float>(model_->params()));
-  evaluator_ =
-      std::make_unique<Evaluator>(*task_, *dataset_, model_.get(), pool_.get());
+  tapes_ = std::vector<Tape<float>>(
+      std::max(1, std::min(t.threads(), layout_.local())));
+  grads_.assign(layout_.shards, GradBlock<float>(model_->params()));
+  evaluator_ = std::make_unique<Evaluator>(*task_, *dataset_, model_.get(),
+                                           pool_.get(), group_);
   state_.set_best_epoch(-1);
   return absl::OkStatus();
 }
@@ -278,27 +300,60 @@ Checkpoint Trainer::MakeCheckpoint(bool with_optimizer) const {
 }
 
 absl::Status Trainer::SaveLatest() {
+  if (!root_) return absl::OkStatus();
   return SaveCheckpoint(dir_ + "/checkpoints/latest.ckpt",
                         MakeCheckpoint(/*with_optimizer=*/true));
 }
 
 absl::Status Trainer::SaveBest() {
+  if (!root_) return absl::OkStatus();
   return SaveCheckpoint(dir_ + "/best.ckpt",
                         MakeCheckpoint(/*with_optimizer=*/false));
+}
+
+absl::StatusOr<Checkpoint> Trainer::LoadOnRoot(const std::string& path,
+                                               absl::Status missing) {
+  // Rank 0's outcome as bytes: "1" + the checkpoint, or "0" + code + ":" +
+  // message.
+  std::string bytes;
+  if (root_) {
+    absl::StatusOr<Checkpoint> c =
+        FileExists(path) ? LoadCheckpoint(path) : missing;
+    bytes = c.ok() ? absl::StrCat("1", c->SerializeAsString())
+                   : absl::StrCat("0", static_cast<int>(c.status().code()), ":",
+                                  c.status().message());
+    if (!group_->uses_mpi()) return c;
+  }
+  group_->BroadcastBytes(&bytes);
+  CHECK(!bytes.empty());
+  if (bytes[0] == '0') {
+    const size_t colon = bytes.find(':');
+    int code = static_cast<int>(absl::StatusCode::kInternal);
+    CHECK(absl::SimpleAtoi(bytes.substr(1, colon - 1), &code));
+    return absl::Status(static_cast<absl::StatusCode>(code),
+                        bytes.substr(colon + 1));
+  }
+  Checkpoint c;
+  if (!c.ParseFromArray(bytes.data() + 1, static_cast<int>(bytes.size() - 1))) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": rank 0's checkpoint did not parse"));
+  }
+  return c;
 }
 
 absl::Status Trainer::TryResume() {
   const std::string path = dir_ + "/checkpoints/latest.ckpt";
   if (!options_.resume) {
     // Setup made sure no earlier run is left here (PrepareFreshRunDir).
+    if (!root_) return absl::OkStatus();
     return WriteFileAtomically(dir_ + "/metrics.csv", MetricsHeader());
   }
-  if (!FileExists(path)) {
-    return absl::NotFoundError(absl::StrCat(
-        "--resume: no checkpoint at '", path,
-        "'; run without --resume to start, or point --output_dir at the run"));
-  }
-  ASSIGN_OR_RETURN(Checkpoint c, LoadCheckpoint(path));
+  ASSIGN_OR_RETURN(
+      Checkpoint c,
+      LoadOnRoot(path, absl::NotFoundError(absl::StrCat(
+                           "--resume: no checkpoint at '", path,
+                           "'; run without --resume to start, or point "
+                           "--output_dir at the run"))));
   TrainerState state;
   if (!c.has_extra() || !c.extra().UnpackTo(&state)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -310,8 +365,13 @@ absl::Status Trainer::TryResume() {
     differ.ReportDifferencesToString(&report);
     ExperimentSpec saved = state.spec();
     ExperimentSpec now = spec_;
-    saved.clear_output_dir();
-    now.clear_output_dir();
+    // What the result does not depend on: where it is written, and how its
+    // shards are spread over threads (and ranks).
+    for (ExperimentSpec* s : {&saved, &now}) {
+      s->clear_output_dir();
+      s->mutable_train()->set_shards(SpecShards(s->train()));
+      s->mutable_train()->clear_threads();
+    }
     if (!differ.Compare(saved, now)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "--resume: the spec differs from the one of the run in '", dir_,
@@ -335,6 +395,7 @@ absl::Status Trainer::TryResume() {
   interval_ = TrainMetrics::FromSums(state.interval_sums());
   interval_steps_ = state.interval_steps();
   for (int64_t i = 0; i < step_; ++i) schedule_->Step();
+  if (!root_) return absl::OkStatus();
   // Keep the metrics rows up to the checkpoint.
   absl::StatusOr<std::string> csv =
       ReadFileToString(dir_ + "/metrics.csv", "metrics file");
@@ -369,6 +430,7 @@ absl::Status Trainer::TryResume() {
 }
 
 absl::Status Trainer::WriteMetricsRow(const std::string& row) {
+  if (!root_) return absl::OkStatus();
   std::ofstream out(dir_ + "/metrics.csv", std::ios::app);
   out << row << "\n";
   out.flush();
@@ -421,11 +483,11 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
     }
     in = &dropped;
   }
-  const int shards = static_cast<int>(std::min<int64_t>(tapes_.size(), B));
+  CHECK_EQ(B, t.batch_size());
+  const int shards = layout_.shards;
   std::vector<TrainMetrics> parts(shards);
-  auto run_shard = [&](int s) {
-    const int64_t b0 = B * s / shards, b1 = B * (s + 1) / shards;
-    Tape<float>& tape = tapes_[s];
+  auto run_shard = [&](int s, Tape<float>& tape) {
+    const int64_t b0 = layout_.Begin(B, s), b1 = layout_.End(B, s);
     tape.Reset();
     const CsrView x = in->inputs.view().Rows(b0 * T, (b1 - b0) * T);
     Var<float> y = model_->Forward(tape, x, T, &grads_[s]);
@@ -436,15 +498,18 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
         tape, loss, static_cast<float>(static_cast<double>(b1 - b0) / B));
     tape.Backward(weighted);
   };
-  pool_->Run(shards, run_shard);
-  TrainMetrics metrics;
-  for (int s = 0; s < shards; ++s) {
-    metrics.AddShard(
-        parts[s],
-        static_cast<double>(B * (s + 1) / shards - B * s / shards) / B);
+  // This rank's shards, as many at a time as it has threads.
+  const int width = static_cast<int>(tapes_.size());
+  for (int first = layout_.first; first < layout_.end; first += width) {
+    pool_->Run(std::min(width, layout_.end - first),
+               [&](int i) { run_shard(first + i, tapes_[i]); });
   }
+  double comm_seconds = 0;
+  const TrainMetrics metrics = ReduceShards(
+      *group_, layout_, B, model_->params().num_trainable_elements(), &grads_,
+      &parts, &comm_seconds);
+  comm_seconds_ += comm_seconds;
   const double loss = metrics.loss;
-  for (int s = 1; s < shards; ++s) grads_[0].Add(grads_[s]);
   if (!std::isfinite(loss)) {
     return absl::DataLossError(absl::StrCat(
         "step ", step + 1, ": the training loss is ", loss,
@@ -536,8 +601,10 @@ absl::Status Trainer::EndEpoch(int epoch) {
 absl::StatusOr<RunResult> Trainer::Run() {
   RETURN_IF_ERROR(Setup());
   RETURN_IF_ERROR(TryResume());
-  RETURN_IF_ERROR(
-      WriteFileAtomically(dir_ + "/spec.textproto", SpecToText(spec_)));
+  if (root_) {
+    RETURN_IF_ERROR(
+        WriteFileAtomically(dir_ + "/spec.textproto", SpecToText(spec_)));
+  }
   start_step_ = step_;
   const TrainSpec& t = spec_.train();
   const int64_t per_epoch = t.batches_per_epoch();
@@ -547,12 +614,19 @@ absl::StatusOr<RunResult> Trainer::Run() {
     std::fprintf(
         stderr,
         "elm: %s: %s model, %lld trainable parameters; %lld steps "
-        "(%d epochs x %lld batches of %d) on %d threads -> %s\n",
+        "(%d epochs x %lld batches of %d) in %d shards on %d rank(s) x %d "
+        "threads -> %s\n",
         spec_.name().c_str(), ModelKindName(spec_.model()).c_str(),
         static_cast<long long>(model_->params().num_trainable_elements()),
         static_cast<long long>(total_steps_), t.epochs(),
-        static_cast<long long>(per_epoch), t.batch_size(),
-        static_cast<int>(tapes_.size()), dir_.c_str());
+        static_cast<long long>(per_epoch), t.batch_size(), layout_.shards,
+        group_->size(), t.threads(), dir_.c_str());
+    if (group_->size() > 1) {
+      std::fprintf(stderr,
+                   "elm: rank 0 writes the run directory; if a rank stops, "
+                   "mpirun ends the job: continue it with --resume from the "
+                   "last checkpoint (any number of ranks)\n");
+    }
   }
   run_start_ = Clock::now();
   interval_start_ = run_start_;
@@ -607,7 +681,10 @@ absl::Status Trainer::Finish(RunResult* result) {
       std::chrono::duration<double>(Clock::now() - run_start_).count();
   // Test the kept (best) weights.
   const std::string best = dir_ + "/best.ckpt";
-  ASSIGN_OR_RETURN(Checkpoint c, LoadCheckpoint(best));
+  ASSIGN_OR_RETURN(Checkpoint c,
+                   LoadOnRoot(best, absl::NotFoundError(absl::StrCat(
+                                        "the best model's checkpoint '", best,
+                                        "' is missing"))));
   std::vector<NamedTensor> tensors;
   for (const CheckpointTensor& t : c.tensors()) {
     ASSIGN_OR_RETURN(NamedTensor named, TensorFromProto(t, best));
@@ -624,6 +701,7 @@ absl::Status Trainer::Finish(RunResult* result) {
   result->test_metrics = test.metrics;
   result->best_epoch = state_.best_epoch();
   result->best_metric = state_.best_metric();
+  if (!root_) return absl::OkStatus();
   const double steps_per_s =
       train_seconds > 0
           ? (step_ - start_step_) /
@@ -639,6 +717,11 @@ absl::Status Trainer::Finish(RunResult* result) {
       JsonNumber(static_cast<double>(result->num_parameters));
   fields["steps"] = JsonNumber(static_cast<double>(step_));
   fields["threads"] = JsonNumber(static_cast<double>(tapes_.size()));
+  fields["ranks"] = JsonNumber(static_cast<double>(group_->size()));
+  fields["shards"] = JsonNumber(static_cast<double>(layout_.shards));
+  // Time per step in the gradient and metrics allgather (0 on one rank).
+  fields["allgather_ms_per_step"] = SummaryNumber(
+      step_ > start_step_ ? 1e3 * comm_seconds_ / (step_ - start_step_) : 0);
   fields["train_seconds"] = SummaryNumber(train_seconds);
   fields["steps_per_s"] = SummaryNumber(steps_per_s);
   fields["best_epoch"] = JsonNumber(state_.best_epoch());
