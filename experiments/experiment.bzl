@@ -9,6 +9,8 @@ def experiment(name, spec, runner = None, **kwargs):
 
     Arguments after `--` go to the runner, e.g.
     `bazel run //<pkg>:<name> -- --set train.epochs=1 --output_dir=/tmp/run`.
+    The built script also runs without `bazel run`, e.g. on MPI ranks:
+    `mpirun ... -np 2 bazel-bin/<pkg>/<name> --set train.shards=2`.
 
     Args:
       name: the target name.
@@ -22,13 +24,20 @@ def experiment(name, spec, runner = None, **kwargs):
     if runner == None:
         runner = Label("//experiments:run")
     runner = str(runner)
+    template = str(Label("//experiments:run_spec.sh"))
+
+    # The script with the runner's and the spec's runfiles paths written in, so
+    # that it needs no `args` (which only `bazel run` passes).
+    native.genrule(
+        name = name + "_script",
+        srcs = [template, spec, runner],
+        outs = [name + "_run_spec.sh"],
+        cmd = "sed -e 's|@RUNNER@|$(rootpath %s)|' -e 's|@SPEC@|$(rootpath %s)|' $(location %s) > $@" % (runner, spec, template),
+        visibility = ["//visibility:private"],
+    )
     native.sh_binary(
         name = name,
-        srcs = [str(Label("//experiments:run_spec.sh"))],
-        args = [
-            "$(rootpath %s)" % runner,
-            "$(rootpath %s)" % spec,
-        ],
+        srcs = [name + "_run_spec.sh"],
         data = [runner, spec],
         **kwargs
     )

@@ -146,6 +146,9 @@ class Trainer {
   absl::Status FlushInterval(int epoch);
   void Progress(int epoch, int64_t step, bool force);
   double LrAt(int64_t step) const;
+  // On several ranks: prints the time per step spent in the shards'
+  // allgather (rank 0, unless quiet).
+  void ReportComm() const;
   absl::Status Finish(RunResult* result);
   Checkpoint MakeCheckpoint(bool with_optimizer) const;
   // The checkpoint at `path` as rank 0 reads it, on every rank (or rank 0's
@@ -571,6 +574,14 @@ void Trainer::Progress(int epoch, int64_t step, bool force) {
   }
 }
 
+void Trainer::ReportComm() const {
+  if (options_.quiet || group_->size() < 2 || step_ == start_step_) return;
+  std::fprintf(stderr,
+               "elm: gradient allgather over %d ranks: %.3f ms per step "
+               "(rank 0's wait included)\n",
+               group_->size(), 1e3 * comm_seconds_ / (step_ - start_step_));
+}
+
 absl::Status Trainer::EndEpoch(int epoch) {
   RETURN_IF_ERROR(FlushInterval(epoch));
   if (live_line_) {
@@ -662,6 +673,7 @@ absl::StatusOr<RunResult> Trainer::Run() {
         RETURN_IF_ERROR(SaveLatest());
       }
       if (stop) {
+        ReportComm();
         result.steps = step_;
         result.train_seconds =
             train_seconds_before_ +
@@ -670,6 +682,7 @@ absl::StatusOr<RunResult> Trainer::Run() {
       }
     }
   }
+  ReportComm();
   result.steps = step_;
   RETURN_IF_ERROR(Finish(&result));
   return result;
