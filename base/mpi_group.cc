@@ -170,6 +170,35 @@ std::vector<std::string> MpiGroup::GatherToRoot(absl::string_view mine,
   return out;
 }
 
+void MpiGroup::SendBytes(int to, int tag, absl::string_view bytes) {
+  CHECK(uses_mpi_) << "SendBytes needs mpirun";
+  CHECK(to >= 0 && to < size_ && tag >= 0);
+  CHECK_LE(bytes.size(), static_cast<size_t>(INT_MAX));
+  char empty = 0;
+  Check(MPI_Send(bytes.empty() ? &empty : bytes.data(),
+                 static_cast<int>(bytes.size()), MPI_BYTE, to, tag,
+                 MPI_COMM_WORLD),
+        "MPI_Send");
+}
+
+std::string MpiGroup::ReceiveBytes(int from, int tag, int* sender) {
+  CHECK(uses_mpi_) << "ReceiveBytes needs mpirun";
+  CHECK((from == kAnyRank || (from >= 0 && from < size_)) && tag >= 0);
+  MPI_Status status;
+  Check(MPI_Probe(from == kAnyRank ? MPI_ANY_SOURCE : from, tag, MPI_COMM_WORLD,
+                  &status),
+        "MPI_Probe");
+  int count = 0;
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  std::string bytes(static_cast<size_t>(count), '\0');
+  char empty = 0;
+  Check(MPI_Recv(count == 0 ? &empty : &bytes[0], count, MPI_BYTE,
+                 status.MPI_SOURCE, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+        "MPI_Recv");
+  if (sender != nullptr) *sender = status.MPI_SOURCE;
+  return bytes;
+}
+
 void MpiGroup::Abort(absl::string_view message, int code) {
   std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()),
                message.data());

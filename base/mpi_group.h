@@ -10,7 +10,8 @@
 //   std::vector<float> mine = ...;                       // rows [b0, b1)
 //   std::vector<float> all = world.AllGather<float>(mine);  // in rank order
 //
-// Collectives are called by every rank in the same order. A failure (a rank
+// Collectives are called by every rank in the same order. A failure of
+// any call (a rank
 // died, the job is being torn down) does not return: the rank prints what
 // happened with the hint set by set_failure_hint (e.g. how to resume) and
 // aborts the job (MPI_Abort), and mpirun reports the ranks it ended.
@@ -73,6 +74,14 @@ class MpiGroup {
 
   // Every rank's `mine` on `root`, in rank order; other ranks get {}.
   std::vector<std::string> GatherToRoot(absl::string_view mine, int root = 0);
+
+  // Point to point, for work queues (e.g. a root handing out tasks): sends
+  // `bytes` to rank `to` with `tag` (>= 0; blocks until the message is on its
+  // way), and receives the next message with `tag` from rank `from`
+  // (kAnyRank: any), setting `*sender` when not null. Not for one process.
+  static constexpr int kAnyRank = -1;
+  void SendBytes(int to, int tag, absl::string_view bytes);
+  std::string ReceiveBytes(int from, int tag, int* sender = nullptr);
 
   // A line printed after the message of a failed collective, e.g. how to
   // continue the run ("rerun with --resume: ...").

@@ -1,7 +1,7 @@
 // MpiGroup without mpirun (a group of one process, no MPI calls) in this
 // process, and its collectives on 1, 2 and 3 ranks under mpirun
-// (mpi_group_test_main), including a rank that dies: the job stops with
-// mpirun's report instead of hanging.
+// (mpi_group_test_main, which also sends point to point), including a rank that
+// dies: the job stops with mpirun's report instead of hanging.
 #include "base/mpi_group.h"
 
 #include <cstdlib>

@@ -70,6 +70,23 @@ int main(int argc, char** argv) {
   if (rank == 0 && static_cast<int>(at_root.size()) != size) {
     return Fail("gather");
   }
+  // Point to point: every other rank sends its rank to the root, which
+  // receives from any rank and answers each with its rank doubled.
+  std::string replies;
+  if (rank == 0) {
+    for (int i = 1; i < size; ++i) {
+      int sender = -1;
+      const std::string got =
+          world.ReceiveBytes(elm::MpiGroup::kAnyRank, 7, &sender);
+      if (got != absl::StrCat(sender)) return Fail("receive");
+      world.SendBytes(sender, 8, absl::StrCat(2 * sender));
+    }
+  } else {
+    world.SendBytes(0, 7, absl::StrCat(rank));
+    if (world.ReceiveBytes(0, 8) != absl::StrCat(2 * rank)) {
+      return Fail("reply");
+    }
+  }
   world.Barrier();
   if (rank == die_rank) _exit(3);
   world.Barrier();

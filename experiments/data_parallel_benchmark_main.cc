@@ -6,8 +6,8 @@
 // median and the 10th/90th percentile of the per-reduction time in µs.
 //
 //   bazel build --config=opt //experiments:data_parallel_benchmark
-//   mpirun <options of the README> -np 2 \
-//     bazel-bin/experiments/data_parallel_benchmark --iterations=2000
+//   mpirun <options of the README> -np 2
+//       bazel-bin/experiments/data_parallel_benchmark --iterations=2000
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
