@@ -1,9 +1,11 @@
 // The experiment runner: trains and evaluates the model of an ExperimentSpec
 // and writes the run directory. `RunExperiment` validates the spec, builds the
 // data (data/dataset_factory.h) and the model (model_registry.h), trains with
-// the model's fused path, the batch split across `train.threads` threads (one
-// tape and gradient block each, summed in thread order, so a run is
-// deterministic for a seed and a thread count), validates after every epoch,
+// the model's fused path, the batch split into `train.shards` shards (one tape
+// and gradient block each, summed in shard order, so a run is deterministic
+// for a seed and a shard count) spread over the threads and, under mpirun,
+// the ranks of the run (experiments/data_parallel.h; rank 0 alone writes the
+// run directory), validates after every epoch,
 // keeps the best model, checkpoints atomically, resumes exactly, and ends with
 // a test evaluation and a report.
 //
