@@ -43,7 +43,7 @@ std::string MpirunOptions() {
   return "--allow-run-as-root --oversubscribe --bind-to none --mca btl "
          "self,vader "
          "--mca btl_vader_single_copy_mechanism none --mca oob_tcp_if_include "
-         "lo";
+         "lo --mca mpi_yield_when_idle 1";
 }
 
 CommandResult RunTestBinaryOnRanks(absl::string_view target, int ranks,
