@@ -57,13 +57,18 @@ MpiGroup& MpiGroup::Single() {
 }
 
 void MpiGroup::InitMpi() {
-  int provided = 0;
-  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  // A program may have initialised MPI itself (then it also finalises it).
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    std::atexit(FinalizeAtExit);
+  }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
   uses_mpi_ = true;
-  std::atexit(FinalizeAtExit);
 }
 
 std::pair<int64_t, int64_t> MpiGroup::Part(int64_t n, int parts, int r) {

@@ -3,7 +3,8 @@
 // Open MPI's `mpirun` (OMPI_COMM_WORLD_SIZE is set) the first call initialises
 // MPI (MPI_THREAD_FUNNELED: only the thread that called World() talks MPI) and
 // MPI is finalised at exit; otherwise it is a group of one process that makes
-// no MPI call at all, so single-process runs and tests never pay MPI_Init.
+// no MPI call at all, so single-process runs and tests never pay MPI_Init. (A
+// program that initialised MPI itself gets its world, and finalises it.)
 //
 //   MpiGroup& world = MpiGroup::World();
 //   const auto [b0, b1] = MpiGroup::Part(batch, world.size(), world.rank());

@@ -50,6 +50,8 @@ absl::Status RunCommand(const RunCommandOptions& options) {
   run.overwrite = options.overwrite;
   run.quiet = options.quiet;
   run.stop_after_steps = options.stop_after_steps;
+  // Under mpirun the ranks train this run together.
+  run.group = &MpiGroup::World();
   if (!options.output_dir.empty()) {
     run.output_dir = ResolveUserPath(options.output_dir);
   }

@@ -193,7 +193,7 @@ class Trainer {
 
 absl::Status Trainer::Setup() {
   RETURN_IF_ERROR(ValidateSpec(spec_));
-  group_ = &MpiGroup::World();
+  group_ = options_.group != nullptr ? options_.group : &MpiGroup::Single();
   root_ = group_->is_root();
   if (!root_) options_.quiet = true;
   dir_ = !options_.output_dir.empty()

@@ -34,6 +34,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/mpi_group.h"
 #include "experiments/proto/experiment.pb.h"
 
 namespace elm {
@@ -53,6 +54,12 @@ struct RunOptions {
   int64_t stop_after_steps = -1;
   // No progress output (errors are still returned).
   bool quiet = false;
+  // The processes training this one model together (data-parallel, see
+  // experiments/data_parallel.h); every rank calls RunExperiment with the
+  // same spec and options, rank 0 writes the run directory. Null: this
+  // process alone (also under mpirun, e.g. a sweep's worker). The runner
+  // passes &MpiGroup::World().
+  MpiGroup* group = nullptr;
 };
 
 struct RunResult {
