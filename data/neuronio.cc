@@ -13,7 +13,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <future>
 #include <optional>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -22,6 +25,7 @@
 #include "base/rng.h"
 #include "base/status_macros.h"
 #include "base/user_path.h"
+#include "data/neuronio_convert.h"
 #include "glog/logging.h"
 
 namespace elm {
@@ -90,6 +94,11 @@ absl::Status ValidateNeuronioSpec(const NeuronioSpec& spec) {
         absl::StrCat("NeuronioSpec.file_load_fraction must be in (0, 1], got ",
                      spec.file_load_fraction()));
   }
+  if (spec.has_generate() && !spec.cache_dir().empty()) {
+    return absl::InvalidArgumentError(
+        "NeuronioSpec.cache_dir is set with `generate`: generated data has no "
+        "files to cache (clear cache_dir)");
+  }
   return absl::OkStatus();
 }
 
@@ -126,11 +135,12 @@ absl::StatusOr<std::vector<std::string>> ExpandNeuronioFiles(
 
 NeuronioSampler::NeuronioSampler(int num_files, NeuronioFileLoader loader,
                                  const NeuronioSpec& spec, int batch_size,
-                                 uint64_t seed)
+                                 uint64_t seed, bool prefetch)
     : num_files_(num_files),
       loader_(std::move(loader)),
       spec_(spec),
       batch_(batch_size),
+      prefetch_(prefetch),
       file_rng_(MixSeeds(seed, 1)),
       batch_rng_(MixSeeds(seed, 2)) {
   CHECK_GT(num_files_, 0);
@@ -144,19 +154,54 @@ NeuronioSampler::NeuronioSampler(std::vector<std::string> files,
                                  uint64_t seed)
     : NeuronioSampler(
           static_cast<int>(files.size()),
-          [files](int index)
+          [files, cache_dir = spec.cache_dir()](int index)
               -> absl::StatusOr<std::shared_ptr<const NeuronioFile>> {
-            ASSIGN_OR_RETURN(NeuronioFile file, ReadNeuronioFile(files[index]));
+            ASSIGN_OR_RETURN(NeuronioFile file,
+                             cache_dir.empty() ? ReadNeuronioFile(files[index])
+                                               : ReadNeuronioFileCached(
+                                                     files[index], cache_dir));
             return std::make_shared<const NeuronioFile>(std::move(file));
           },
-          spec, batch_size, seed) {}
+          spec, batch_size, seed, spec.prefetch()) {}
+
+// The load in flight reads loader_ and writes only its own result: wait for
+// it before the members go.
+NeuronioSampler::~NeuronioSampler() {
+  if (pending_.valid()) pending_.wait();
+}
+
+int NeuronioSampler::TakePick() {
+  if (next_pick_ >= 0) return std::exchange(next_pick_, -1);
+  return static_cast<int>(file_rng_.UniformInt(num_files_));
+}
+
+NeuronioSampler::LoadResult NeuronioSampler::Load(int index) {
+  if (pending_.valid()) {
+    // Only the drawn-ahead pick is ever prefetched, and it is taken next.
+    CHECK_EQ(pending_index_, index);
+    pending_index_ = -1;
+    return pending_.get();
+  }
+  return loader_(index);
+}
+
+void NeuronioSampler::PrefetchNext() {
+  if (!prefetch_ || pending_.valid()) return;
+  if (next_pick_ < 0) {
+    next_pick_ = static_cast<int>(file_rng_.UniformInt(num_files_));
+  }
+  if (next_pick_ == loaded_index_ && loaded_ != nullptr) return;  // kept
+  pending_index_ = next_pick_;
+  pending_ = std::async(std::launch::async,
+                        [this, index = next_pick_] { return loader_(index); });
+}
 
 absl::Status NeuronioSampler::LoadNextFile() {
-  const int index = static_cast<int>(file_rng_.UniformInt(num_files_));
+  const int index = TakePick();
   if (index != loaded_index_ || loaded_ == nullptr) {
-    loaded_.reset();  // never two files in memory
+    loaded_.reset();  // at most the next file besides it in memory
     loaded_index_ = -1;
-    ASSIGN_OR_RETURN(std::shared_ptr<const NeuronioFile> file, loader_(index));
+    ASSIGN_OR_RETURN(std::shared_ptr<const NeuronioFile> file, Load(index));
     CHECK(file != nullptr);
     const std::string& path = file->path;
     if (file->params.num_segments() != kNeuronioNumSegments) {
@@ -186,6 +231,7 @@ absl::Status NeuronioSampler::LoadNextFile() {
     loaded_index_ = index;
     order_.resize(sims);
   }
+  PrefetchNext();
   // As the reference: int(fraction · (sims · duration) / (batch · window)).
   const int64_t sims = loaded_->simulations.size();
   const double max_batches =
@@ -283,6 +329,17 @@ absl::StatusOr<std::unique_ptr<NeuronioDataset>> NeuronioDataset::Create(
   d->info_.steps = spec.window_ms();
   d->info_.num_classes = 0;
   d->info_.delta_t_ms = 1.0;
+  if (!spec.cache_dir().empty()) {
+    const std::string dir = ResolveUserPath(spec.cache_dir());
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec || !std::filesystem::is_directory(dir, ec)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "NeuronioSpec.cache_dir: cannot create the folder '", dir,
+          "': ", ec ? ec.message() : "a file of that name exists"));
+    }
+    d->spec_.set_cache_dir(dir);
+  }
   const google::protobuf::RepeatedPtrField<std::string>* lists[3] = {
       &spec.train_files(), &spec.valid_files(), &spec.test_files()};
   for (int s = 0; s < 3; ++s) {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,7 +46,8 @@ void NeuronioTargets(const NeuronioSimulation& sim, int64_t start,
                      int64_t length, float* spike, float* soma);
 
 // Checks the spec's numbers: window_ms > 0, ignore_start_ms >= 0,
-// file_load_fraction in (0, 1]. Errors name the field. (window + ignore <
+// file_load_fraction in (0, 1]; and no cache_dir with `generate`. Errors name
+// the field. (window + ignore <
 // duration is checked against each file as it is loaded.)
 absl::Status ValidateNeuronioSpec(const NeuronioSpec& spec);
 
@@ -83,14 +85,31 @@ using NeuronioFileLoader =
 // or does not fit the spec (not 639 segments, fewer simulations than the
 // batch, window + ignore >= duration, zero batches per file); errors name the
 // file's `path`. The spec's file lists are not used.
+//
+// Prefetch: the file picks have their own stream, so the pick after the
+// current one is drawn as soon as a file is in use, and (when it is another
+// file) loaded on a background thread while batches are cut from the current
+// one. The batches, and the Next() call at which a load error surfaces and
+// its message, are exactly those without prefetch; at most two files are in
+// memory (the current one and the next). Only the loader runs on the
+// background thread, never concurrently with another call of it from this
+// sampler. Destroying the sampler waits for a load in flight (one file's
+// load at most) and frees what it loaded.
 class NeuronioSampler : public BatchSampler {
  public:
-  // Samples files 0 .. num_files − 1 of `loader` (num_files > 0).
+  // Samples files 0 .. num_files − 1 of `loader` (num_files > 0), with the
+  // next file loaded in the background when `prefetch` is set.
   NeuronioSampler(int num_files, NeuronioFileLoader loader,
-                  const NeuronioSpec& spec, int batch_size, uint64_t seed);
-  // Samples the files at `files`, read with ReadNeuronioFile.
+                  const NeuronioSpec& spec, int batch_size, uint64_t seed,
+                  bool prefetch = false);
+  // Samples the files at `files`, read with ReadNeuronioFile (or through the
+  // spec's cache_dir: ReadNeuronioFileCached in data/neuronio_convert.h),
+  // prefetching when spec.prefetch() (the default).
   NeuronioSampler(std::vector<std::string> files, const NeuronioSpec& spec,
                   int batch_size, uint64_t seed);
+  ~NeuronioSampler() override;
+  NeuronioSampler(const NeuronioSampler&) = delete;
+  NeuronioSampler& operator=(const NeuronioSampler&) = delete;
 
   absl::StatusOr<Batch> Next() override;
 
@@ -100,18 +119,35 @@ class NeuronioSampler : public BatchSampler {
   }
   // The file now loaded (null before the first batch).
   const NeuronioFile* loaded_file() const { return loaded_.get(); }
+  bool prefetch() const { return prefetch_; }
 
  private:
+  using LoadResult = absl::StatusOr<std::shared_ptr<const NeuronioFile>>;
+
   absl::Status LoadNextFile();
+  // The next file pick: the one drawn ahead (prefetch), else a new draw.
+  int TakePick();
+  // File `index` through the loader: the prefetched result when that load is
+  // in flight or done, else loaded now.
+  LoadResult Load(int index);
+  // Prefetch: draws the pick after the current file and starts loading it
+  // when it is another file.
+  void PrefetchNext();
 
   const int num_files_;
   const NeuronioFileLoader loader_;
   const NeuronioSpec spec_;
   const int batch_;
+  const bool prefetch_;
   Rng file_rng_;
   Rng batch_rng_;
   std::shared_ptr<const NeuronioFile> loaded_;
   int loaded_index_ = -1;
+  // Prefetch: the pick drawn ahead (-1: none), and the load in flight (of
+  // file pending_index_; valid() when there is one).
+  int next_pick_ = -1;
+  int pending_index_ = -1;
+  std::future<LoadResult> pending_;
   int64_t loads_ = 0;
   int64_t batches_left_ = 0;
   std::vector<int> order_;  // simulation indices, for drawing without
@@ -129,9 +165,12 @@ uint64_t NeuronioSamplerSeed(uint64_t dataset_seed, uint64_t seed);
 // does (the reference evaluates whole simulations instead: see Densify).
 class NeuronioDataset : public Dataset {
  public:
-  // Validates the spec and expands the file lists of every split (a split
-  // with no patterns stays empty). A spec with `generate` set is an error
-  // (GeneratedNeuronioDataset builds those: see MakeDataset).
+  // Validates the spec, expands the file lists of every split (a split with
+  // no patterns stays empty) and creates the cache_dir when set and missing
+  // (resolved with ResolveUserPath; an error naming the field when it cannot
+  // be). A spec with `generate` set is an error (GeneratedNeuronioDataset
+  // builds those: see MakeDataset). Its samplers prefetch when spec.prefetch()
+  // and read through the cache when cache_dir is set.
   static absl::StatusOr<std::unique_ptr<NeuronioDataset>> Create(
       const NeuronioSpec& spec, uint64_t seed);
 

@@ -12,13 +12,18 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -564,6 +569,249 @@ TEST(NeuronioTest, SpecErrorsNameTheField) {
               AllOf(HasSubstr("ten_segments.p: Params.allSegmentsType has 10 "
                               "segments; NeuronIO inputs need 639")));
   std::remove(path.c_str());
+}
+
+// ---- Prefetch and the conversion cache ----
+
+// What a sampler returned at each Next() call: the batch and its windows, or
+// the error.
+struct Outcome {
+  std::string error;
+  Batch batch;
+  std::vector<NeuronioWindow> windows;
+  bool operator==(const Outcome& o) const {
+    if (error != o.error || batch != o.batch) return false;
+    if (windows.size() != o.windows.size()) return false;
+    for (size_t i = 0; i < windows.size(); ++i) {
+      const NeuronioWindow &a = windows[i], &b = o.windows[i];
+      if (a.file != b.file || a.simulation != b.simulation ||
+          a.start != b.start || a.load != b.load) {
+        return false;
+      }
+    }
+    return true;
+  }
+};
+
+std::vector<Outcome> Outcomes(NeuronioSampler& s, int n) {
+  std::vector<Outcome> out(n);
+  for (int i = 0; i < n; ++i) {
+    absl::StatusOr<Batch> b = s.Next();
+    if (b.ok()) {
+      out[i].batch = *std::move(b);
+      out[i].windows = s.last_windows();
+    } else {
+      out[i].error = b.status().ToString();
+    }
+  }
+  return out;
+}
+
+// Five files, two of which cannot be used: the synthetic ones, a truncated
+// pickle and a file of 2 simulations (fewer than a batch of 3).
+std::vector<std::string> FilesWithBadOnes() {
+  std::vector<std::string> files = SynthFiles();
+  const std::string truncated = TestTempPath("synth_truncated.p");
+  WriteTestFile(truncated, ReadTestFile(files[0]).substr(0, 20000));
+  const std::string small = TestTempPath("synth_small.p");
+  WriteSynth(MakeSynth(2, 1000, 77), small);
+  files.insert(files.begin() + 1, truncated);
+  files.push_back(small);
+  return files;
+}
+
+TEST(NeuronioTest, PrefetchGivesTheSameBatchesAndErrorsAtTheSameCall) {
+  const std::vector<std::string> files = FilesWithBadOnes();
+  NeuronioSpec spec = SynthSpec();
+  spec.set_file_load_fraction(0.3);  // int(0.3 · 6000 / 900) = 2 per load
+  for (uint64_t seed : {1, 2}) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    spec.set_prefetch(false);
+    NeuronioSampler plain(files, spec, 3, seed);
+    ASSERT_FALSE(plain.prefetch());
+    spec.set_prefetch(true);
+    NeuronioSampler prefetching(files, spec, 3, seed);
+    ASSERT_TRUE(prefetching.prefetch());
+    constexpr int kCalls = 150;
+    const std::vector<Outcome> want = Outcomes(plain, kCalls);
+    const std::vector<Outcome> got = Outcomes(prefetching, kCalls);
+    int truncated = 0, small = 0, kept = 0;
+    for (int i = 0; i < kCalls; ++i) {
+      ASSERT_TRUE(got[i] == want[i])
+          << "call " << i << ": " << got[i].error << " vs " << want[i].error;
+      truncated += absl::StrContains(want[i].error, "synth_truncated.p");
+      small += absl::StrContains(want[i].error, "synth_small.p: 2 simulations");
+      // A file picked twice in a row: the next load of the same file.
+      if (i > 0 && !want[i].windows.empty() && !want[i - 1].windows.empty() &&
+          want[i].windows[0].load == want[i - 1].windows[0].load + 1 &&
+          want[i].windows[0].file == want[i - 1].windows[0].file) {
+        ++kept;
+      }
+    }
+    EXPECT_GT(truncated, 0);
+    EXPECT_GT(small, 0);
+    EXPECT_GT(kept, 0);
+  }
+}
+
+// A loader of in-memory copies of the synthetic files that counts the files
+// alive, the calls, and the calls made on another thread than the test's.
+struct CountingLoader {
+  std::vector<NeuronioFile> contents;
+  std::mutex mu;
+  std::vector<int> calls;
+  int background_calls = 0;
+  std::atomic<int> alive{0};
+  std::atomic<int> max_alive{0};
+  std::atomic<int> finished{0};
+  std::thread::id main = std::this_thread::get_id();
+  int delay_ms = 0;
+
+  NeuronioFileLoader Loader() {
+    return
+        [this](
+            int index) -> absl::StatusOr<std::shared_ptr<const NeuronioFile>> {
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            calls.push_back(index);
+            background_calls += std::this_thread::get_id() != main;
+          }
+          if (delay_ms > 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+          }
+          const int now = ++alive;
+          int seen = max_alive.load();
+          while (now > seen && !max_alive.compare_exchange_weak(seen, now)) {
+          }
+          ++finished;
+          return std::shared_ptr<const NeuronioFile>(
+              new NeuronioFile(contents[index]), [this](const NeuronioFile* f) {
+                --alive;
+                delete f;
+              });
+        };
+  }
+};
+
+TEST(NeuronioTest, PrefetchLoadsInTheBackgroundWithAtMostTwoFiles) {
+  NeuronioSpec spec = SynthSpec();
+  spec.set_file_load_fraction(0.3);
+  std::vector<NeuronioFile> contents;
+  for (const std::string& path : SynthFiles()) {
+    contents.push_back(*ReadNeuronioFile(path));
+  }
+  CountingLoader plain_loader, prefetch_loader;
+  plain_loader.contents = prefetch_loader.contents = contents;
+  std::vector<Outcome> want, got;
+  {
+    NeuronioSampler plain(3, plain_loader.Loader(), spec, 3, 4);
+    NeuronioSampler prefetching(3, prefetch_loader.Loader(), spec, 3, 4,
+                                /*prefetch=*/true);
+    want = Outcomes(plain, 200);
+    got = Outcomes(prefetching, 200);
+  }
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_TRUE(got[i] == want[i]) << "call " << i;
+  }
+  // 100 loads of 3 files: about a third keep the file.
+  const std::vector<int>& p = plain_loader.calls;
+  const std::vector<int>& q = prefetch_loader.calls;
+  EXPECT_LT(p.size(), 90u);
+  EXPECT_EQ(plain_loader.background_calls, 0);
+  EXPECT_EQ(plain_loader.max_alive.load(), 1);
+  // The same files in the same order, plus at most the one prefetched after
+  // the last; all but the first loaded in the background.
+  ASSERT_GE(q.size(), p.size());
+  ASSERT_LE(q.size(), p.size() + 1);
+  EXPECT_TRUE(std::equal(p.begin(), p.end(), q.begin()));
+  EXPECT_EQ(prefetch_loader.background_calls, static_cast<int>(q.size()) - 1);
+  EXPECT_EQ(prefetch_loader.max_alive.load(), 2);
+  // Everything freed with the samplers.
+  EXPECT_EQ(plain_loader.alive.load(), 0);
+  EXPECT_EQ(prefetch_loader.alive.load(), 0);
+}
+
+TEST(NeuronioTest, DestroyingWithALoadInFlightWaitsAndFreesIt) {
+  NeuronioSpec spec = SynthSpec();
+  std::vector<NeuronioFile> contents;
+  for (const std::string& path : SynthFiles()) {
+    contents.push_back(*ReadNeuronioFile(path));
+  }
+  CountingLoader loader;
+  for (int i = 0; i < 20; ++i) loader.contents.push_back(contents[i % 3]);
+  loader.delay_ms = 200;
+  // Each sampler is destroyed right after its first batch, while the load of
+  // the next file (when the next pick is another file) sleeps in the loader.
+  int in_flight = 0;
+  for (uint64_t seed = 0; seed < 3; ++seed) {
+    const int finished_before = loader.finished.load();
+    {
+      NeuronioSampler s(20, loader.Loader(), spec, 3, seed, /*prefetch=*/true);
+      ASSERT_TRUE(s.Next().ok());
+    }
+    int started = 0;
+    {
+      std::lock_guard<std::mutex> lock(loader.mu);
+      started = static_cast<int>(loader.calls.size());
+      loader.calls.clear();
+    }
+    ASSERT_GE(started, 1);
+    ASSERT_LE(started, 2);
+    in_flight += started == 2;
+    // The destructor waited for the load and freed what it loaded.
+    EXPECT_EQ(loader.finished.load() - finished_before, started);
+    EXPECT_EQ(loader.alive.load(), 0);
+  }
+  EXPECT_GT(in_flight, 0);
+  // A sampler destroyed before its first batch loads nothing.
+  const int finished = loader.finished.load();
+  { NeuronioSampler unused(20, loader.Loader(), spec, 3, 5, true); }
+  EXPECT_EQ(loader.finished.load(), finished);
+}
+
+TEST(NeuronioTest, PrefetchIsTheDefaultOfFileSamplers) {
+  NeuronioSpec spec = SynthSpec();
+  absl::StatusOr<std::unique_ptr<NeuronioDataset>> d =
+      NeuronioDataset::Create(spec, 0);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE((*(*d)->MakeNeuronioSampler(Split::kTrain, 2, 0))->prefetch());
+  spec.set_prefetch(false);
+  d = NeuronioDataset::Create(spec, 0);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_FALSE((*(*d)->MakeNeuronioSampler(Split::kTrain, 2, 0))->prefetch());
+}
+
+TEST(NeuronioTest, CacheDirGivesTheSameBatches) {
+  NeuronioSpec spec = SynthSpec();
+  spec.set_file_load_fraction(0.3);
+  const std::vector<Batch> want = Draw(spec, 1, 2, 3, 60);
+  ASSERT_EQ(want.size(), 60u);
+  const std::string cache = TestTempPath("synth_cache/sub");
+  std::filesystem::remove_all(TestTempPath("synth_cache"));
+  spec.set_cache_dir(cache);                     // created
+  EXPECT_TRUE(want == Draw(spec, 1, 2, 3, 60));  // converts
+  int entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(cache)) {
+    EXPECT_THAT(e.path().filename().string(),
+                AllOf(HasSubstr("_sim__"), HasSubstr(".elmnio")));
+    ++entries;
+  }
+  EXPECT_EQ(entries, 3);
+  EXPECT_TRUE(want == Draw(spec, 1, 2, 3, 60));  // reads the entries
+  spec.set_prefetch(false);
+  EXPECT_TRUE(want == Draw(spec, 1, 2, 3, 60));
+
+  // A cache_dir that cannot be a folder, and one with `generate`.
+  WriteTestFile(TestTempPath("synth_cache/file"), "x");
+  spec.set_cache_dir(TestTempPath("synth_cache/file"));
+  EXPECT_THAT(std::string(NeuronioDataset::Create(spec, 0).status().message()),
+              HasSubstr("NeuronioSpec.cache_dir: cannot create the folder"));
+  NeuronioSpec generated;
+  generated.mutable_generate();
+  generated.set_cache_dir("x");
+  EXPECT_THAT(std::string(ValidateNeuronioSpec(generated).message()),
+              HasSubstr("NeuronioSpec.cache_dir is set with `generate`"));
 }
 
 }  // namespace
