@@ -19,6 +19,7 @@ const std::vector<std::string>& MetricsCsvColumns() {
       "step", "epoch", "phase",
       // Train rows (a logging interval's means; lr also in valid rows).
       "loss", "loss_spike", "loss_soma", "accuracy", "lr", "steps_per_s",
+      "data_wait_s",
       // Valid rows (the validation metrics after an epoch).
       "valid_loss", "valid_accuracy", "valid_auc", "valid_soma_rmse_mv",
       "valid_soma_explained_variance_percent"};

@@ -15,8 +15,9 @@
 namespace elm {
 
 // The columns of metrics.csv, in order: step, epoch, phase, then the values
-// (train: loss, loss_spike, loss_soma, accuracy, lr, steps_per_s; valid: lr
-// and valid_<metric> for the validation metrics).
+// (train: loss, loss_spike, loss_soma, accuracy, lr, steps_per_s,
+// data_wait_s: the seconds of the interval spent waiting for batches; valid:
+// lr and valid_<metric> for the validation metrics).
 const std::vector<std::string>& MetricsCsvColumns();
 
 // metrics.csv as numbers (NaN for blank cells), by phase.

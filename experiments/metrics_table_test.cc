@@ -22,8 +22,8 @@ TEST(MetricsCsvColumnsTest, StepEpochPhaseThenValues) {
   EXPECT_EQ(c[2], "phase");
   for (const char* name :
        {"loss", "loss_spike", "loss_soma", "accuracy", "lr", "steps_per_s",
-        "valid_loss", "valid_accuracy", "valid_auc", "valid_soma_rmse_mv",
-        "valid_soma_explained_variance_percent"}) {
+        "data_wait_s", "valid_loss", "valid_accuracy", "valid_auc",
+        "valid_soma_rmse_mv", "valid_soma_explained_variance_percent"}) {
     EXPECT_THAT(c, ::testing::Contains(name));
   }
 }

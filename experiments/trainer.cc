@@ -55,6 +55,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The progress line shows the data wait from this share of the time on.
+constexpr double kShownDataWait = 0.02;
+
 // Seeds of the run's random streams, mixed from the spec's seed.
 enum SeedTag : uint64_t { kModelSeed = 1, kEpochSeed = 2, kDropoutSeed = 3 };
 
@@ -139,6 +142,8 @@ class Trainer {
   // One optimizer step on `batch` (step index `step`); adds the loss parts to
   // the interval sums.
   absl::Status TrainStep(const Batch& batch, int64_t step);
+  // sampler.Next(), its seconds added to the data wait.
+  absl::StatusOr<Batch> NextBatch(BatchSampler& sampler);
   absl::Status EndEpoch(int epoch);
   absl::Status SaveLatest();
   absl::Status SaveBest();
@@ -185,6 +190,11 @@ class Trainer {
   Clock::time_point run_start_;
   Clock::time_point last_print_;
   double train_seconds_before_ = 0;
+  double data_wait_at_start_ = 0;  // data_wait_seconds_ when this run began
+  // Seconds spent waiting for batches (in Next()): in total (before a resume
+  // too) and in the current logging interval.
+  double data_wait_seconds_ = 0;
+  double interval_data_wait_ = 0;
   int64_t start_step_ = 0;
   double last_loss_ = 0;
   bool tty_ = false;
@@ -295,6 +305,7 @@ Checkpoint Trainer::MakeCheckpoint(bool with_optimizer) const {
   state.set_train_seconds(
       train_seconds_before_ +
       std::chrono::duration<double>(Clock::now() - run_start_).count());
+  state.set_data_wait_seconds(data_wait_seconds_);
   state.clear_interval_sums();
   for (double v : interval_.ToSums()) state.add_interval_sums(v);
   state.set_interval_steps(interval_steps_);
@@ -395,6 +406,7 @@ absl::Status Trainer::TryResume() {
   state_ = state;
   state_.clear_spec();
   train_seconds_before_ = state.train_seconds();
+  data_wait_seconds_ = state.data_wait_seconds();
   interval_ = TrainMetrics::FromSums(state.interval_sums());
   interval_steps_ = state.interval_steps();
   for (int64_t i = 0; i < step_; ++i) schedule_->Step();
@@ -453,11 +465,23 @@ absl::Status Trainer::FlushInterval(int epoch) {
       task_->IntervalColumns(interval_, interval_steps_);
   values["lr"] = optimizer_->lr();
   values["steps_per_s"] = secs > 0 ? n / secs : std::nan("");
+  values["data_wait_s"] = interval_data_wait_;
+  interval_data_wait_ = 0;
   const std::string row = MetricsRow(step_, epoch, "train", values);
   interval_ = TrainMetrics();
   interval_steps_ = 0;
   interval_start_ = Clock::now();
   return WriteMetricsRow(row);
+}
+
+absl::StatusOr<Batch> Trainer::NextBatch(BatchSampler& sampler) {
+  const auto start = Clock::now();
+  absl::StatusOr<Batch> batch = sampler.Next();
+  const double secs =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  data_wait_seconds_ += secs;
+  interval_data_wait_ += secs;
+  return batch;
 }
 
 absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
@@ -561,11 +585,17 @@ void Trainer::Progress(int epoch, int64_t step, bool force) {
   const double loss =
       interval_steps_ > 0 ? interval_.loss / interval_steps_ : last_loss_;
   if (interval_steps_ > 0) last_loss_ = loss;
-  const std::string line = absl::StrFormat(
+  std::string line = absl::StrFormat(
       "epoch %d/%d  step %lld/%lld  loss %.4f  %.1f steps/s  ETA %s", epoch + 1,
       spec_.train().epochs(), static_cast<long long>(step),
       static_cast<long long>(total_steps_), loss, rate,
       FormatDuration(eta).c_str());
+  // The data wait, once it is a noticeable share of the time.
+  const double waited = data_wait_seconds_ - data_wait_at_start_;
+  if (elapsed > 0 && waited >= kShownDataWait * elapsed) {
+    absl::StrAppendFormat(&line, "  waiting for data %.1f s (%.0f%%)", waited,
+                          100 * waited / elapsed);
+  }
   if (tty_) {
     std::fprintf(stderr, "\r\033[K%s", line.c_str());
     live_line_ = true;
@@ -617,6 +647,7 @@ absl::StatusOr<RunResult> Trainer::Run() {
         WriteFileAtomically(dir_ + "/spec.textproto", SpecToText(spec_)));
   }
   start_step_ = step_;
+  data_wait_at_start_ = data_wait_seconds_;
   const TrainSpec& t = spec_.train();
   const int64_t per_epoch = t.batches_per_epoch();
   const int64_t checkpoint_every =
@@ -653,10 +684,10 @@ absl::StatusOr<RunResult> Trainer::Run() {
                               DeriveSeed(t.seed(), kEpochSeed, epoch)));
     // On resume mid-epoch, skip the batches already trained on.
     for (int64_t i = epoch * per_epoch; i < step_; ++i) {
-      RETURN_IF_ERROR(sampler->Next().status());
+      RETURN_IF_ERROR(NextBatch(*sampler).status());
     }
     while (step_ < (epoch + 1) * per_epoch) {
-      ASSIGN_OR_RETURN(Batch batch, sampler->Next());
+      ASSIGN_OR_RETURN(Batch batch, NextBatch(*sampler));
       RETURN_IF_ERROR(TrainStep(batch, step_));
       ++step_;
       const bool epoch_end = step_ % per_epoch == 0;
@@ -678,6 +709,7 @@ absl::StatusOr<RunResult> Trainer::Run() {
         result.train_seconds =
             train_seconds_before_ +
             std::chrono::duration<double>(Clock::now() - run_start_).count();
+        result.data_wait_seconds = data_wait_seconds_;
         return result;
       }
     }
@@ -711,6 +743,7 @@ absl::Status Trainer::Finish(RunResult* result) {
   ASSIGN_OR_RETURN(EvalOutcome test, evaluator_->Evaluate(Split::kTest));
   result->finished = true;
   result->train_seconds = train_seconds;
+  result->data_wait_seconds = data_wait_seconds_;
   result->test_metrics = test.metrics;
   result->best_epoch = state_.best_epoch();
   result->best_metric = state_.best_metric();
@@ -737,6 +770,7 @@ absl::Status Trainer::Finish(RunResult* result) {
       step_ > start_step_ ? 1e3 * comm_seconds_ / (step_ - start_step_) : 0);
   fields["train_seconds"] = SummaryNumber(train_seconds);
   fields["steps_per_s"] = SummaryNumber(steps_per_s);
+  fields["data_wait_seconds"] = SummaryNumber(data_wait_seconds_);
   fields["best_epoch"] = JsonNumber(state_.best_epoch());
   google::protobuf::Struct* test_fields = fields["test"].mutable_struct_value();
   for (const auto& [name, value] : test.metrics) {

@@ -13,13 +13,13 @@
 //   spec.textproto         the resolved spec
 //   metrics.csv            one row per logging interval (train) and per
 //                          epoch (valid): step, epoch, phase, losses, lr,
-//                          throughput, validation metrics
+//                          throughput, data wait, validation metrics
 //   checkpoints/latest.ckpt  model, optimizer and trainer state (resume)
 //   best.ckpt              the weights of the best validation epoch (a copy,
 //                          loadable by //elm:forward for ELM models and by
 //                          //experiments:evaluate for any model)
 //   summary.json           final test metrics, parameter count, wall time,
-//                          steps/s
+//                          steps/s, data wait
 //   report.html            loss curves, ROC or accuracy curves, a test trace
 //                          plot, the spec (self-contained; SVG figures)
 //   .lock                  locked (flock) while a run uses the directory: a
@@ -68,6 +68,9 @@ struct RunResult {
   bool finished = false;  // trained to the end and tested
   int64_t num_parameters = 0;
   double train_seconds = 0;
+  // Of train_seconds, the seconds spent waiting for the next batch (in the
+  // sampler: loading files not prefetched in time, cutting batches).
+  double data_wait_seconds = 0;
   // The test metrics by name (NeuronIO: auc, soma_rmse_mv, ...;
   // classification: accuracy, loss), empty when not finished.
   std::map<std::string, double> test_metrics;

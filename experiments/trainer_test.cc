@@ -10,17 +10,21 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "base/test_files.h"
+#include "data/dataset_spec.pb.h"
+#include "data/neuronio_generator.h"
 #include "elm/checkpoint.h"
 #include "experiments/model_registry.h"
 #include "experiments/spec.h"
 #include "experiments/test_specs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "io/neuronio_compact.h"
 
 namespace elm {
 namespace {
@@ -59,14 +63,16 @@ bool Exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-// The rows of metrics.csv without the throughput column (index 8), which
-// depends on timing.
+// The rows of metrics.csv without the throughput and data wait columns
+// (indices 8 and 9), which depend on timing.
 std::vector<std::string> LossRows(const std::string& dir) {
   std::vector<std::string> rows;
   for (absl::string_view line : absl::StrSplit(
            ReadTestFile(dir + "/metrics.csv"), '\n', absl::SkipEmpty())) {
     std::vector<std::string> cols = absl::StrSplit(line, ',');
-    if (cols.size() > 8) cols[8] = "";
+    for (size_t c : {8, 9}) {
+      if (cols.size() > c) cols[c] = "";
+    }
     rows.push_back(absl::StrJoin(cols, ","));
   }
   return rows;
@@ -275,6 +281,74 @@ TEST(TrainerTest, NanLossStopsTheRunNamingTheStep) {
       LoadCheckpoint(dir + "/checkpoints/latest.ckpt");
   ASSERT_TRUE(last.ok()) << last.status();
   EXPECT_EQ(last->step(), 2);
+}
+
+// TinySpec on generated files written as .elmnio (three train files, one
+// valid, one test), a new file every 2 batches.
+ExperimentSpec TinyFileSpec(bool prefetch, const std::string& cache_dir) {
+  static const std::string* const kDir = [] {
+    auto* dir = new std::string(MakeTestDir("tiny_files"));
+    NeuronioGeneratorOptions options;
+    options.num_simulations = 8;
+    options.duration_ms = 1200;
+    uint64_t seed = 20;
+    for (const char* name :
+         {"train_0", "train_1", "train_2", "valid", "test"}) {
+      absl::StatusOr<NeuronioFile> f = GenerateNeuronioFile(options, ++seed);
+      CHECK(f.ok()) << f.status();
+      const absl::Status written =
+          WriteNeuronioCompact(*f, absl::StrCat(*dir, "/", name, ".elmnio"));
+      CHECK(written.ok()) << written;
+    }
+    return dir;
+  }();
+  ExperimentSpec spec = TinySpec();
+  NeuronioSpec& n = *spec.mutable_data()->mutable_neuronio();
+  n.clear_generate();
+  n.add_train_files(*kDir + "/train_*");
+  n.add_valid_files(*kDir + "/valid.elmnio");
+  n.add_test_files(*kDir + "/test.elmnio");
+  // int(0.1 · 8 · 1200 / (4 · 100)) = 2 batches per file.
+  n.set_file_load_fraction(0.1);
+  n.set_prefetch(prefetch);
+  if (!cache_dir.empty()) n.set_cache_dir(cache_dir);
+  return spec;
+}
+
+TEST(TrainerTest, PrefetchAndCacheGiveTheSameRunAndTheDataWaitIsReported) {
+  const std::string plain = TestTempPath("files_plain"),
+                    prefetched = TestTempPath("files_prefetched"),
+                    cached = TestTempPath("files_cached");
+  const RunResult a = RunTiny(TinyFileSpec(false, ""), plain);
+  const RunResult b = RunTiny(TinyFileSpec(true, ""), prefetched);
+  const RunResult c =
+      RunTiny(TinyFileSpec(true, TestTempPath("files_cache")), cached);
+  EXPECT_EQ(LossRows(plain), LossRows(prefetched));
+  EXPECT_EQ(LossRows(plain), LossRows(cached));
+  EXPECT_EQ(a.test_metrics, b.test_metrics);
+  EXPECT_EQ(a.test_metrics, c.test_metrics);
+  // The wait: in RunResult, summary.json and every train row of metrics.csv.
+  for (const RunResult* r : {&a, &b, &c}) {
+    EXPECT_GT(r->data_wait_seconds, 0);
+    EXPECT_LT(r->data_wait_seconds, r->train_seconds);
+  }
+  EXPECT_THAT(ReadTestFile(plain + "/summary.json"),
+              HasSubstr("\"data_wait_seconds\": "));
+  const std::vector<std::string> rows = absl::StrSplit(
+      ReadTestFile(plain + "/metrics.csv"), '\n', absl::SkipEmpty());
+  ASSERT_FALSE(rows.empty());
+  const std::vector<std::string> header = absl::StrSplit(rows[0], ',');
+  ASSERT_EQ(header[9], "data_wait_s");
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const std::vector<std::string> cols = absl::StrSplit(rows[i], ',');
+    double wait = -1;
+    if (cols[2] == "train") {
+      EXPECT_TRUE(absl::SimpleAtod(cols[9], &wait)) << rows[i];
+      EXPECT_GE(wait, 0) << rows[i];
+    } else {
+      EXPECT_EQ(cols[9], "") << rows[i];
+    }
+  }
 }
 
 }  // namespace
