@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <glob.h>
+#include <malloc.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <system_error>
 #include <utility>
@@ -44,6 +46,21 @@ const char* FilesField(Split split) {
       return "NeuronioSpec.test_files";
   }
   return "?";
+}
+
+// Keeps the memory of freed files in the heap for the next load (once per
+// process): by default glibc returns a freed file's ~100 MB to the kernel,
+// and the next load then pays a page fault per 4 KiB page, which costs more
+// than reading a compact file (measured: 0.40 s of CPU per 128-simulation
+// .elmnio load, 0.07 s with the memory kept). Allocations below 32 MiB come
+// from the heap, and freed heap memory is not trimmed below 1 GiB; the
+// process's resident size then stays at its high-water mark.
+void KeepFreedMemoryForLoads() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  });
 }
 
 }  // namespace
@@ -162,7 +179,9 @@ NeuronioSampler::NeuronioSampler(std::vector<std::string> files,
                                                      files[index], cache_dir));
             return std::make_shared<const NeuronioFile>(std::move(file));
           },
-          spec, batch_size, seed, spec.prefetch()) {}
+          spec, batch_size, seed, spec.prefetch()) {
+  KeepFreedMemoryForLoads();
+}
 
 // The load in flight reads loader_ and writes only its own result: wait for
 // it before the members go.

@@ -104,7 +104,11 @@ class NeuronioSampler : public BatchSampler {
                   bool prefetch = false);
   // Samples the files at `files`, read with ReadNeuronioFile (or through the
   // spec's cache_dir: ReadNeuronioFileCached in data/neuronio_convert.h),
-  // prefetching when spec.prefetch() (the default).
+  // prefetching when spec.prefetch() (the default). The first one made in a
+  // process sets glibc to keep freed memory in the heap (mallopt: no mmap
+  // below 32 MiB, no trim below 1 GiB), so that a load reuses the pages of
+  // the file freed before it instead of faulting in fresh ones (6x less CPU
+  // per compact-file load); the resident size stays at its high-water mark.
   NeuronioSampler(std::vector<std::string> files, const NeuronioSpec& spec,
                   int batch_size, uint64_t seed);
   ~NeuronioSampler() override;
