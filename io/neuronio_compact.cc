@@ -110,7 +110,9 @@ class Reader {
 
 // A file mapped read-only with its pages populated from the page cache: no
 // copy into a fresh buffer and no fault per page (a read into a buffer of a
-// file's size costs more in page faults than the parse).
+// file's size costs more in page faults than the parse). A file truncated in
+// place while mapped would fault (SIGBUS); every writer here replaces files
+// by renaming (base/files.h), which leaves a mapped file whole.
 class MappedFile {
  public:
   static absl::StatusOr<MappedFile> Open(const std::string& path) {
