@@ -11,8 +11,10 @@
 // from --config, else from a model_config.json beside the model file. The input
 // tensor is `X` or `input.X`, shape (B, T, num_input) or (T, num_input). The
 // output holds `<dtype>.forward` (B, T, num_output) and, for 2-output NeuronIO
-// models, `<dtype>.eval_forward` ([σ(logit), soma/0.1]). Relative paths are
-// taken from the directory `bazel run` was started in.
+// models, `<dtype>.eval_forward` ([σ(logit), soma/0.1]). An input holding a
+// NaN or an infinity is refused, naming its position. Relative paths are taken
+// from the directory `bazel run` was started in.
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -75,6 +77,19 @@ absl::Status Run() {
   if (steps == 0 || batch == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(input_path, ": '", x->name, "' is empty"));
+  }
+  // A NaN or infinite input would come out as finite numbers that look valid
+  // (the unroll treats a channel as active or not), so it is refused.
+  for (size_t i = 0; i < x->values.size(); ++i) {
+    if (!std::isfinite(x->values[i])) {
+      const int64_t per_sequence = steps * num_input;
+      return absl::InvalidArgumentError(absl::StrCat(
+          input_path, ": '", x->name, "' holds ", Num(x->values[i]), " at [",
+          static_cast<int64_t>(i) / per_sequence, ", ",
+          static_cast<int64_t>(i) % per_sequence / num_input, ", ",
+          static_cast<int64_t>(i) % num_input,
+          "] (sequence, step, channel); inputs must be finite"));
+    }
   }
   std::vector<T> values(x->values.begin(), x->values.end());
   Tape<T> tape;

@@ -130,6 +130,26 @@ TEST_F(ForwardToolTest, ErrorsNameTheFile) {
   EXPECT_NE(r.output.find(bad_input), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("1278"), std::string::npos) << r.output;
 
+  // A NaN or an infinity in the input is refused with its position (it would
+  // otherwise give finite outputs that look valid).
+  for (const char* value : {"nan", "inf", "-inf"}) {
+    const std::string nan_input = TestTempPath("nan_input.txt");
+    std::string text = "#ELMTENSOR v1\ntensor X f32 2 2 1278\n";
+    for (int i = 0; i < 2 * 1278; ++i) {
+      absl::StrAppend(&text, i == 1278 + 5 ? value : "0", " ");
+    }
+    text += "\nend\n";
+    std::ofstream(nan_input) << text;
+    r = RunForward(absl::StrCat(
+        "--model=", golden_,
+        "/pretrained/num_memory_15/neuronio_best_model_state.pt --input=",
+        nan_input, " --output=", TestTempPath("x.txt")));
+    EXPECT_EQ(r.exit_code, 1) << value << ": " << r.output;
+    EXPECT_NE(r.output.find(nan_input), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("at [0, 1, 5]"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("must be finite"), std::string::npos) << r.output;
+  }
+
   // Missing flags.
   r = RunForward("--model=x.pt");
   EXPECT_EQ(r.exit_code, 2);
