@@ -1,7 +1,8 @@
 // Files in tests: paths under the test's temporary directory ($TEST_TMPDIR,
-// /tmp outside Bazel), a fresh directory there, and whole-file reads and
-// writes whose failures are gtest failures naming the path (non-fatal: the
-// test goes on with "" read, so every assertion still runs and reports).
+// /tmp outside Bazel), a fresh directory there, whole-file reads and writes
+// whose failures are gtest failures naming the path (non-fatal: the test goes
+// on with "" read, so every assertion still runs and reports), the workspace's
+// files in the runfiles, and the files of a directory by suffix.
 //
 //   const std::string dir = MakeTestDir("report");      // empty, created
 //   WriteTestFile(TestTempPath("in.txt"), "bytes");
@@ -10,6 +11,7 @@
 #define ELM_BASE_TEST_FILES_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -31,6 +33,16 @@ std::string ReadTestFile(const std::string& path);
 // temporary file: tests write many small files and truncate them on purpose).
 // A gtest failure naming the path when it cannot be written.
 void WriteTestFile(const std::string& path, absl::string_view bytes);
+
+// A file or folder of the workspace in the test's runfiles:
+// "$TEST_SRCDIR/$TEST_WORKSPACE/<path>" (workspace "elm" when unset), or `path`
+// itself outside Bazel (run by hand from the workspace root).
+std::string RunfilesPath(absl::string_view path);
+
+// The names of the entries of `dir` that end in `suffix`, without the suffix,
+// sorted; a gtest failure naming `dir` when it cannot be listed.
+std::vector<std::string> ListTestFiles(const std::string& dir,
+                                       absl::string_view suffix);
 
 }  // namespace elm
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest-spi.h"
 #include "gtest/gtest.h"
@@ -46,6 +47,26 @@ TEST(ReadWriteTestFileTest, FailuresNameThePath) {
   const std::string missing = TestTempPath("no_such_dir/file");
   EXPECT_NONFATAL_FAILURE(EXPECT_EQ(ReadTestFile(missing), ""), missing);
   EXPECT_NONFATAL_FAILURE(WriteTestFile(missing, "x"), missing);
+}
+
+TEST(ListTestFilesTest, SortedBySuffixWithoutIt) {
+  const std::string dir = MakeTestDir("listed");
+  for (const char* name :
+       {"b.textproto", "a.textproto", "c.txt", "a.textproto.tmp"}) {
+    WriteTestFile(dir + "/" + name, "x");
+  }
+  EXPECT_EQ(ListTestFiles(dir, ".textproto"),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ListTestFiles(dir, ".txt"), std::vector<std::string>{"c"});
+  EXPECT_NONFATAL_FAILURE(ListTestFiles(dir + "/missing", ".txt"),
+                          "missing: cannot list");
+}
+
+TEST(RunfilesPathTest, FindsThisTestsBinary) {
+  ASSERT_NE(std::getenv("TEST_SRCDIR"), nullptr);
+  EXPECT_TRUE(std::filesystem::exists(RunfilesPath("base/test_files_test")))
+      << RunfilesPath("base/test_files_test");
+  EXPECT_FALSE(std::filesystem::exists(RunfilesPath("base/no_such_file")));
 }
 
 }  // namespace

@@ -2,10 +2,7 @@
 // reproduces, has its `experiment()` target in experiments/BUILD, and (for the
 // NeuronIO *_embedded specs) uses the same data, training budget and
 // evaluation as neuronio_branch_elm_embedded, apart from the learning rate.
-#include <dirent.h>
 
-#include <algorithm>
-#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,32 +23,11 @@ constexpr char kSuffix[] = ".textproto";
 constexpr char kReferenceEmbedded[] = "neuronio_branch_elm_embedded";
 
 // The experiments/ folder in the test's runfiles.
-std::string ExperimentsDir() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir == nullptr) return "experiments";  // run by hand from the root
-  return absl::StrCat(srcdir, "/", workspace == nullptr ? "elm" : workspace,
-                      "/experiments");
-}
+std::string ExperimentsDir() { return RunfilesPath("experiments"); }
 
 // The spec names (file names without .textproto) in experiments/specs/.
 std::vector<std::string> SpecNames() {
-  std::vector<std::string> names;
-  const std::string dir = ExperimentsDir() + "/specs";
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) {
-    ADD_FAILURE() << "cannot list " << dir;
-    return names;
-  }
-  while (const dirent* e = readdir(d)) {
-    const std::string file = e->d_name;
-    if (absl::EndsWith(file, kSuffix)) {
-      names.push_back(file.substr(0, file.size() - (sizeof(kSuffix) - 1)));
-    }
-  }
-  closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
+  return ListTestFiles(ExperimentsDir() + "/specs", kSuffix);
 }
 
 // Every spec, parsed, by name.

@@ -2,10 +2,7 @@
 // ValidateSpec), is named after its file, says what it reproduces and has its
 // `sweep()` target in experiments/BUILD; the two NeuronIO d_m sweeps have the
 // grid of the paper's Fig. 2 (Branch-ELM and ELM, 3 seeds).
-#include <dirent.h>
 
-#include <algorithm>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -23,30 +20,10 @@ using ::testing::ElementsAre;
 
 constexpr char kSuffix[] = ".textproto";
 
-std::string SweepsDir() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir == nullptr) return "experiments/specs/sweeps";
-  return absl::StrCat(srcdir, "/", workspace == nullptr ? "elm" : workspace,
-                      "/experiments/specs/sweeps");
-}
+std::string SweepsDir() { return RunfilesPath("experiments/specs/sweeps"); }
 
 std::vector<std::string> SweepNames() {
-  std::vector<std::string> names;
-  DIR* d = opendir(SweepsDir().c_str());
-  if (d == nullptr) {
-    ADD_FAILURE() << "cannot list " << SweepsDir();
-    return names;
-  }
-  while (const dirent* e = readdir(d)) {
-    const std::string file = e->d_name;
-    if (absl::EndsWith(file, kSuffix)) {
-      names.push_back(file.substr(0, file.size() - (sizeof(kSuffix) - 1)));
-    }
-  }
-  closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
+  return ListTestFiles(SweepsDir(), kSuffix);
 }
 
 SweepPlan Plan(const std::string& name) {
