@@ -17,14 +17,6 @@ using simd::PackedB;
 template <typename T>
 using Mat = Eigen::Map<RowMatrix<T>>;
 
-// B(p, j) = b[p·rs + j·cs] for p < k, j < n, packed into the arena.
-template <typename T>
-PackedB<T> PackB(Arena& arena, const T* b, int64_t rs, int64_t cs, int64_t k,
-                 int64_t n) {
-  return simd::PackInto(arena.AllocateArray<T>(simd::PackedSize<T>(k, n)), b,
-                        rs, cs, k, n);
-}
-
 // Whether the dense branch drive pays (not projected): a row's vectors are
 // few against the synapses per channel (NeuronIO routing: 6 vectors for 45
 // branches against 3.5 synapses per channel) and fit in registers.

@@ -119,6 +119,15 @@ inline T* ArenaArray(Arena& arena, int64_t n, bool zero = false) {
   return zero ? arena.AllocateZeroed<T>(n) : arena.AllocateArray<T>(n);
 }
 
+// B(p, j) = b[p·rs + j·cs] for p < k, j < n, packed for simd::Gemm into
+// `arena`.
+template <typename T>
+inline simd::PackedB<T> PackB(Arena& arena, const T* b, int64_t rs, int64_t cs,
+                              int64_t k, int64_t n) {
+  return simd::PackInto(arena.AllocateArray<T>(simd::PackedSize<T>(k, n)), b,
+                        rs, cs, k, n);
+}
+
 // The last row block [B, d_m] of m in block j's slot (block j is full).
 template <typename T>
 inline const T* LastM(const FusedPlan<T>& plan, int64_t j) {

@@ -103,13 +103,6 @@ struct ElmPopulation<T>::Impl {
 namespace {
 
 template <typename T>
-PackedB<T> PackB(Arena& arena, const T* b, int64_t rs, int64_t cs, int64_t k,
-                 int64_t n) {
-  return simd::PackInto(arena.AllocateArray<T>(simd::PackedSize<T>(k, n)), b,
-                        rs, cs, k, n);
-}
-
-template <typename T>
 const T* CopyToArena(Arena& arena, const T* src, int64_t n) {
   T* dst = arena.AllocateArray<T>(n);
   std::copy(src, src + n, dst);
