@@ -142,6 +142,9 @@ class Trainer {
   // One optimizer step on `batch` (step index `step`); adds the loss parts to
   // the interval sums.
   absl::Status TrainStep(const Batch& batch, int64_t step);
+  // The end of a divergence message: what the run directory keeps and what
+  // to change.
+  std::string DivergenceAdvice() const;
   // sampler.Next(), its seconds added to the data wait.
   absl::StatusOr<Batch> NextBatch(BatchSampler& sampler);
   absl::Status EndEpoch(int epoch);
@@ -474,6 +477,15 @@ absl::Status Trainer::FlushInterval(int epoch) {
   return WriteMetricsRow(row);
 }
 
+std::string Trainer::DivergenceAdvice() const {
+  const std::string latest = dir_ + "/checkpoints/latest.ckpt";
+  return absl::StrCat(
+      FileExists(latest)
+          ? absl::StrCat("(the last good checkpoint is kept: ", latest, ")")
+          : std::string("(no checkpoint was written before it)"),
+      ". Lower train.lr or set train.clip_grad_norm");
+}
+
 absl::StatusOr<Batch> Trainer::NextBatch(BatchSampler& sampler) {
   const auto start = Clock::now();
   absl::StatusOr<Batch> batch = sampler.Next();
@@ -538,10 +550,9 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
   comm_seconds_ += comm_seconds;
   const double loss = metrics.loss;
   if (!std::isfinite(loss)) {
-    return absl::DataLossError(absl::StrCat(
-        "step ", step + 1, ": the training loss is ", loss,
-        "; stopping (the last good checkpoint is kept in ", dir_,
-        "/checkpoints). Lower train.lr or set train.clip_grad_norm"));
+    return absl::DataLossError(absl::StrCat("step ", step + 1,
+                                            ": the training loss is ", loss,
+                                            "; stopping ", DivergenceAdvice()));
   }
   const double norm2 = grads_[0].SquaredNorm();
   if (!std::isfinite(norm2)) {
@@ -554,10 +565,9 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
         break;
       }
     }
-    return absl::DataLossError(absl::StrCat(
-        "step ", step + 1, ": the gradient of '", name,
-        "' is not finite; stopping (the last good checkpoint is kept in ", dir_,
-        "/checkpoints). Lower train.lr or set train.clip_grad_norm"));
+    return absl::DataLossError(
+        absl::StrCat("step ", step + 1, ": the gradient of '", name,
+                     "' is not finite; stopping ", DivergenceAdvice()));
   }
   if (t.clip_grad_norm() > 0) ClipGradNorm(grads_[0], t.clip_grad_norm());
   optimizer_->set_lr(schedule_->lr());

@@ -277,10 +277,21 @@ TEST(TrainerTest, NanLossStopsTheRunNamingTheStep) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(r.status().message()),
               HasSubstr("step 4: the training loss is nan"));
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("the last good checkpoint is kept: " + dir +
+                        "/checkpoints/latest.ckpt"));
   absl::StatusOr<Checkpoint> last =
       LoadCheckpoint(dir + "/checkpoints/latest.ckpt");
   ASSERT_TRUE(last.ok()) << last.status();
   EXPECT_EQ(last->step(), 2);
+
+  // Before the first checkpoint, the message does not promise one.
+  spec.mutable_train()->set_checkpoint_every_steps(100);
+  options.output_dir = TestTempPath("nan_before_checkpoint");
+  r = RunExperiment(spec, options);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("no checkpoint was written before it"));
 }
 
 // TinySpec on generated files written as .elmnio (three train files, one
