@@ -60,7 +60,7 @@ inline Vec<float> FastTanh(Vec<float> a) {
 // a degree-5 polynomial for exp(r); 2^m applied as 2^⌊m/2⌋·2^(m−⌊m/2⌋). x is
 // clamped to ±88.723 (so +∞ maps to ~3.4e38, −∞ to ~3e-39); NaN stays NaN.
 inline Vec<float> FastExp(Vec<float> a) {
-  typedef int32_t VecI __attribute__((vector_size(32)));
+  typedef Vec<int32_t> VecI;
   Vec<float> x = a < Splat(88.723f) ? a : Splat(88.723f);
   x = x > Splat(-88.723f) ? x : Splat(-88.723f);
   // m = floor(x·log2(e) + 1/2), from the truncation.

@@ -8,16 +8,19 @@
 //   Dot        Σ a[i]·b[i]
 // C₀ is zero, C's own values or a bias row (GemmInit).
 //
-// The kernel keeps a 4 × 3-vector tile of C (4 × 24 floats, 4 × 12 doubles)
-// in twelve 32-byte vector registers over the whole k loop (unrolled by 4),
-// reading B from a copy packed into column panels (contiguous, zero padded),
-// so the loop streams one panel and broadcasts A. (Measured on a Zen 3 at
-// m = 4, 8, 16: 4 × 3 tiles beat 6 × 2 ones, and the unrolling adds ~40% at
-// m = 4.) Each C element is C₀ followed by its k products added in order of
-// k, one MulAdd each (vec.h), so results do not depend on m, on the tile an
-// element falls in, on any address or on the blocking: Gemm, SmallGemm and
-// GemmTN agree bit for bit with a loop c = MulAdd(a, b, c) over k in order.
-// Dot has its own fixed order (see there).
+// The kernel keeps a kTileRows × 3-vector tile of C in vector registers over
+// the whole k loop (unrolled by 4), reading B from a copy packed into column
+// panels (contiguous, zero padded), so the loop streams one panel and
+// broadcasts A. With 32-byte vectors (16 ymm registers) the tile is 4 × 3
+// (4 × 24 floats in 12 registers; measured on this AMD EPYC at m = 4, 8, 16: 4
+// × 3 tiles beat 6 × 2 ones, and the unrolling adds ~40% at m = 4); with
+// 64-byte vectors (AVX-512: 32 zmm registers) it is 8 × 3 (8 × 48 floats in 24
+// registers), which halves the loads of B per multiply-add and fits the batch
+// sizes 16, 32 and 384 of the LRA shapes in whole tiles. Each C element is C₀
+// followed by its k products added in order of k, one MulAdd each (vec.h), so
+// results do not depend on m, on the tile an element falls in, on any address
+// or on the blocking: Gemm, SmallGemm and GemmTN agree bit for bit with a loop
+// c = MulAdd(a, b, c) over k in order. Dot has its own fixed order (see there).
 //
 // Everything is an inline template: the kernels compile into their callers
 // (with the callers' optimisation flags).
@@ -33,8 +36,9 @@
 namespace elm {
 namespace simd {
 
-// The tile: kTileRows rows × up to kTileVectors vectors of C.
-constexpr int kTileRows = 4;
+// The tile: kTileRows rows × up to kTileVectors vectors of C (8 × 3 with
+// 64-byte vectors, 4 × 3 with 32-byte ones).
+constexpr int kTileRows = kVectorBytes == 64 ? 8 : 4;
 constexpr int kTileVectors = 3;
 
 // The columns of the panel starting at column j0 of n: 3 vectors, except
@@ -110,9 +114,14 @@ __attribute__((always_inline)) inline void GemmTile(
     GemmInit init, const T* __restrict row) {
   constexpr int64_t L = kLanes<T>;
   const int64_t last = nc - (NV - 1) * L;  // valid lanes of the last vector
+  // (Every loop over the tile is unrolled completely, so that GCC keeps the
+  // tile in registers: left to its heuristics, a tile of 8 × 3 or one with
+  // masked lanes stays in memory.)
   Vec<T> acc[MR][NV];
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     const T* src = init == GemmInit::kC ? c + r * ldc : row;
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       if (init == GemmInit::kZero) {
         acc[r][v] = Vec<T>{};
@@ -126,13 +135,18 @@ __attribute__((always_inline)) inline void GemmTile(
 #pragma GCC unroll 4
   for (int64_t p = 0; p < k; ++p) {
     Vec<T> b[NV];
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) b[v] = LoadVec(bp + (p * NV + v) * L);
+#pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const Vec<T> ar = Splat(a[r * ars + p * acs]);
+#pragma GCC unroll 16
       for (int v = 0; v < NV; ++v) acc[r][v] = MulAdd(ar, b[v], acc[r][v]);
     }
   }
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       if (kPartial && v == NV - 1) {
         StoreFirst(c + r * ldc + v * L, acc[r][v], last);
@@ -158,7 +172,22 @@ struct PanelArgs {
   const T* row;
 };
 
-// All rows of one panel: tiles of 4 rows, then the remaining rows.
+// The last rows of a panel (rows < MR ≤ kTileRows) as one tile of `rows`
+// rows.
+template <typename T, int NV, bool kPartial, int MR>
+inline void GemmLastRows(int64_t rows, const T* a, T* c,
+                         const PanelArgs<T>& g) {
+  if constexpr (MR > 0) {
+    if (rows == MR) {
+      GemmTile<T, MR, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc, g.nc,
+                                    g.init, g.row);
+    } else {
+      GemmLastRows<T, NV, kPartial, MR - 1>(rows, a, c, g);
+    }
+  }
+}
+
+// All rows of one panel: tiles of kTileRows rows, then the remaining rows.
 template <typename T, int NV, bool kPartial>
 inline void GemmPanel(int64_t m, const PanelArgs<T>& g) {
   const T* a = g.a;
@@ -169,23 +198,7 @@ inline void GemmPanel(int64_t m, const PanelArgs<T>& g) {
     GemmTile<T, kTileRows, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc,
                                          g.nc, g.init, g.row);
   }
-  static_assert(kTileRows == 4, "the remainder cases below are for 4 rows");
-  switch (m - i) {
-    case 3:
-      GemmTile<T, 3, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc, g.nc,
-                                   g.init, g.row);
-      break;
-    case 2:
-      GemmTile<T, 2, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc, g.nc,
-                                   g.init, g.row);
-      break;
-    case 1:
-      GemmTile<T, 1, NV, kPartial>(g.k, a, g.ars, g.acs, g.bp, c, g.ldc, g.nc,
-                                   g.init, g.row);
-      break;
-    default:
-      break;
-  }
+  GemmLastRows<T, NV, kPartial, kTileRows - 1>(m - i, a, c, g);
 }
 
 // A panel of any width up to kTileVectors vectors: the vectors its columns
@@ -213,6 +226,7 @@ inline void GemmAnyPanel(int64_t m, const PanelArgs<T>& g) {
 // Rows per block of a tall product (a multiple of the tile height), so that
 // the block's rows of A stay in cache while every panel of B passes.
 constexpr int64_t kGemmRowBlock = 48;
+static_assert(kGemmRowBlock % kTileRows == 0, "whole tiles per row block");
 
 // Every panel of B for blocks of kGemmRowBlock rows of A (tile i of the rows
 // starting at a + i·ats).
@@ -242,23 +256,23 @@ inline void GemmBlocks(int64_t m, const T* a, int64_t ars, int64_t acs,
 }
 
 // Aᵀ for m rows and k columns, A [k, m] row-major (lda), into tiles of
-// kTileRows rows: tile i holds A(p, i·4 + r) at i·4·k + p·4 + r (each p's
-// four values one small copy; a last partial tile's missing rows are not
-// written, and not read).
+// kTileRows rows: tile i holds A(p, i·R + r) at i·R·k + p·R + r (R =
+// kTileRows; each p's R values one small copy; a last partial tile's missing
+// rows are not written, and not read).
 template <typename T>
 inline void PackTiles(int64_t m, int64_t k, const T* a, int64_t lda, T* out) {
-  static_assert(kTileRows == 4, "four values per k");
+  constexpr int64_t R = kTileRows;
   int64_t i0 = 0;
-  for (; i0 + 4 <= m; i0 += 4) {
+  for (; i0 + R <= m; i0 += R) {
     T* tile = out + i0 * k;
     for (int64_t p = 0; p < k; ++p)
-      std::memcpy(tile + p * 4, a + p * lda + i0, 4 * sizeof(T));
+      std::memcpy(tile + p * R, a + p * lda + i0, R * sizeof(T));
   }
   if (i0 < m) {
     T* tile = out + i0 * k;
     for (int64_t p = 0; p < k; ++p) {
       for (int64_t r = 0; r < m - i0; ++r)
-        tile[p * 4 + r] = a[p * lda + i0 + r];
+        tile[p * R + r] = a[p * lda + i0 + r];
     }
   }
 }

@@ -86,6 +86,14 @@ TYPED_TEST(GemmTest, PanelsAndPackedSize) {
       widths.push_back(w = PanelCols<T>(j0, 100));
     EXPECT_EQ(widths, (std::vector<int64_t>{24, 24, 24, 16, 16}));
   }
+  // With 64-byte vectors, 300 float columns (the LRA MLP's hidden width):
+  // 5·3 + 2 + 2 vectors.
+  if (L == 16) {
+    std::vector<int64_t> widths;
+    for (int64_t j0 = 0, w; j0 < 300; j0 += w)
+      widths.push_back(w = PanelCols<T>(j0, 300));
+    EXPECT_EQ(widths, (std::vector<int64_t>{48, 48, 48, 48, 48, 32, 32}));
+  }
   EXPECT_EQ(PanelCols<T>(0, 1), L);
   EXPECT_EQ(PackedSize<T>(5, 1), 5 * L);
   EXPECT_EQ(PackedSize<T>(5, 2 * L + 1), 5 * 3 * L);
@@ -107,7 +115,8 @@ TYPED_TEST(GemmTest, PanelsAndPackedSize) {
 TYPED_TEST(GemmTest, GemmMatchesNaiveLoop) {
   using T = TypeParam;
   uint32_t seed = 10;
-  for (int64_t m : {1, 2, 3, 4, 5, 7, 13, 48, 49, 100}) {
+  // Every remainder of the 4- and 8-row tiles, whole row blocks and more.
+  for (int64_t m : {1, 2, 3, 4, 5, 6, 7, 8, 13, 48, 49, 100}) {
     for (int64_t k : {1, 3, 17, 145}) {
       for (int64_t n : {1, 3, 4, 7, 8, 9, 16, 23, 24, 25, 31, 40, 100, 200}) {
         for (GemmInit init : {GemmInit::kZero, GemmInit::kC, GemmInit::kRow}) {
@@ -180,7 +189,7 @@ TYPED_TEST(GemmTest, GemmTNMatchesNaiveLoop) {
   uint32_t seed = 200;
   // r > kGemmDepthBlock: several packed pieces, added in row order.
   for (int64_t r : {1, 7, 128, 256, 300, 600}) {
-    for (int64_t m : {1, 3, 4, 15, 100}) {
+    for (int64_t m : {1, 3, 4, 6, 15, 100}) {
       for (int64_t n : {1, 9, 24, 45, 200}) {
         const std::string what = "r " + std::to_string(r) + " m " +
                                  std::to_string(m) + " n " + std::to_string(n);

@@ -1,14 +1,25 @@
-// A 32-byte SIMD vector of float or double and the few operations the kernels
-// in autodiff/simd use on it: whole and partial (masked) loads and stores,
-// an explicit fused multiply-add, and a broadcast. The vector type is the
-// GCC/Clang vector extension: one AVX register with -march=native, a pair of
-// SSE registers without; the masked loads and stores are AVX instructions
-// where available and element loops otherwise. Everything is inline, so that
-// the kernels built on it compile into their callers.
+// A SIMD vector of float or double, as wide as the target's widest vector
+// registers, and the few operations the kernels in autodiff/simd use on it:
+// whole and partial (masked) loads and stores, an explicit fused multiply-add,
+// and a broadcast. The vector type is the GCC/Clang vector extension:
+//   AVX-512 targets (__AVX512F__, e.g. -march=native on an AVX-512 CPU):
+//     64 bytes, one zmm register (16 floats, 8 doubles); masked loads and
+//     stores are AVX-512 mask-register instructions;
+//   every other target: 32 bytes, one ymm register with AVX (8 floats,
+//     4 doubles), a pair of SSE registers without; masked loads and stores
+//     are AVX instructions where available and element loops otherwise.
+// The width is chosen when the code is compiled (kVectorBytes): `bazel run`
+// builds with -march=native on the machine that runs the code, so it gets that
+// CPU's widest vectors; --config=portable and the tests (no -march) get 32.
+// Everything is inline, so that the kernels built on it compile into their
+// callers.
 //
 // Results never depend on an address: unaligned data takes the same path as
 // aligned data, and MulAdd is one rounding wherever the target has FMA (two
-// roundings everywhere otherwise), whatever the surrounding code.
+// roundings everywhere otherwise), whatever the surrounding code. Kernels that
+// only combine lanes element by element (the products of gemm.h, the
+// activations) give the same results at either width; a lane reduction (Dot)
+// has a fixed order for a given width.
 #ifndef ELM_AUTODIFF_SIMD_VEC_H_
 #define ELM_AUTODIFF_SIMD_VEC_H_
 
@@ -18,6 +29,14 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
+
+// The vector width in bytes (a macro: vector_size needs a constant).
+#if defined(__AVX512F__)
+#define ELM_SIMD_VECTOR_BYTES 64
+#else
+#define ELM_SIMD_VECTOR_BYTES 32
+#endif
 
 // Without AVX, GCC notes (-Wpsabi) that passing and returning a 32-byte vector
 // changes the ABI. Every translation unit of the repository is built with the
@@ -28,22 +47,30 @@
 namespace elm {
 namespace simd {
 
+// Bytes per vector: 64 on AVX-512 targets, else 32.
+constexpr int64_t kVectorBytes = ELM_SIMD_VECTOR_BYTES;
+
 template <typename T>
 struct VecOf;
 template <>
 struct VecOf<float> {
-  typedef float type __attribute__((vector_size(32)));
+  typedef float type __attribute__((vector_size(ELM_SIMD_VECTOR_BYTES)));
 };
 template <>
 struct VecOf<double> {
-  typedef double type __attribute__((vector_size(32)));
+  typedef double type __attribute__((vector_size(ELM_SIMD_VECTOR_BYTES)));
+};
+template <>
+struct VecOf<int32_t> {
+  typedef int32_t type __attribute__((vector_size(ELM_SIMD_VECTOR_BYTES)));
 };
 
-// A vector of kLanes<T> elements of T (8 floats or 4 doubles).
+// A vector of kLanes<T> elements of T (16 floats or 8 doubles with AVX-512,
+// else 8 floats or 4 doubles).
 template <typename T>
 using Vec = typename VecOf<T>::type;
 template <typename T>
-constexpr int64_t kLanes = 32 / sizeof(T);
+constexpr int64_t kLanes = kVectorBytes / sizeof(T);
 
 // n rounded up to whole vectors of T.
 template <typename T>
@@ -71,7 +98,20 @@ inline void StoreVec(T* p, Vec<T> v) {
 // StoreFirst writes v's first n lanes to p[0, n) and leaves p[n, kLanes)
 // untouched. (Slower than LoadVec / StoreVec at n == kLanes: see
 // LoadPartial.)
-#ifdef __AVX__
+#if defined(__AVX512F__)
+inline Vec<float> LoadFirst(const float* p, int64_t n) {
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+}
+inline Vec<double> LoadFirst(const double* p, int64_t n) {
+  return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1), p);
+}
+inline void StoreFirst(float* p, Vec<float> v, int64_t n) {
+  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v);
+}
+inline void StoreFirst(double* p, Vec<double> v, int64_t n) {
+  _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << n) - 1), v);
+}
+#elif defined(__AVX__)
 namespace internal {
 alignas(64) inline constexpr int32_t kMask32[16] = {
     -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -133,7 +173,14 @@ inline void StorePartial(T* p, Vec<T> v, int64_t n) {
 // out, not left to the compiler's contraction, which fuses some of the
 // products and not others depending on the surrounding code (e.g. a GEMM
 // tile's height), so that a row's results would depend on the batch.
-#ifdef __FMA__
+#if defined(__AVX512F__)  // (AVX-512F includes the 512-bit FMAs)
+inline Vec<float> MulAdd(Vec<float> a, Vec<float> b, Vec<float> acc) {
+  return _mm512_fmadd_ps(a, b, acc);
+}
+inline Vec<double> MulAdd(Vec<double> a, Vec<double> b, Vec<double> acc) {
+  return _mm512_fmadd_pd(a, b, acc);
+}
+#elif defined(__FMA__)
 // (The builtins behind _mm256_fmadd_ps/pd, on the vector type itself.)
 inline Vec<float> MulAdd(Vec<float> a, Vec<float> b, Vec<float> acc) {
   return __builtin_ia32_vfmaddps256(a, b, acc);
@@ -151,8 +198,18 @@ inline Vec<double> MulAdd(Vec<double> a, Vec<double> b, Vec<double> acc) {
 #endif
 
 // Every lane a.
-inline Vec<float> Splat(float a) { return Vec<float>{a, a, a, a, a, a, a, a}; }
-inline Vec<double> Splat(double a) { return Vec<double>{a, a, a, a}; }
+namespace internal {
+template <typename T, std::size_t... I>
+inline Vec<T> SplatLanes(T a, std::index_sequence<I...>) {
+  return Vec<T>{((void)I, a)...};
+}
+}  // namespace internal
+inline Vec<float> Splat(float a) {
+  return internal::SplatLanes(a, std::make_index_sequence<kLanes<float>>());
+}
+inline Vec<double> Splat(double a) {
+  return internal::SplatLanes(a, std::make_index_sequence<kLanes<double>>());
+}
 
 }  // namespace simd
 }  // namespace elm
