@@ -3,6 +3,8 @@
 //                       [B, 145]·[145, 200] style products for B = 4..16;
 //   BM_SmallGemmHidden  [B, 200]·[200, 100] (the last layer, per step);
 //   BM_GemmTN           a chunk's weight gradient [128, 100]ᵀ·[128, 200];
+//                       (the first and this also at the LRA shapes: d_m 150,
+//                       hidden 300, batch 16 and 32);
 //   BM_Dot              one projected w̄ entry (H₁ = 200);
 //   BM_Activations      tanh(2x/3), silu and its backward over [8, 200].
 // Not run by `bazel test`: bazel run //autodiff/simd:simd_benchmark
@@ -51,7 +53,10 @@ BENCHMARK(BM_GemmPerStep)
     ->Args({8, 145, 200})
     ->Args({16, 145, 200})
     ->Args({8, 100, 200})
-    ->Args({128, 45, 200});  // a chunk's P = U·W₁ᵤᵀ
+    ->Args({128, 45, 200})   // a chunk's P = U·W₁ᵤᵀ
+    ->Args({16, 150, 300})   // LRA (d_m 150, H 300), a thread's half batch
+    ->Args({32, 150, 300})   // ... batch 32: K·W₁ₘᵀ
+    ->Args({32, 300, 150});  // ... the last layer
 
 void BM_SmallGemmHidden(benchmark::State& state) { GemmShape(state, true); }
 BENCHMARK(BM_SmallGemmHidden)
@@ -74,7 +79,8 @@ void BM_GemmTN(benchmark::State& state) {
 BENCHMARK(BM_GemmTN)
     ->Args({128, 100, 200})
     ->Args({128, 200, 200})
-    ->Args({128, 45, 200});
+    ->Args({128, 45, 200})
+    ->Args({128, 150, 300});  // LRA: W̄₂ and W̄₁ₘᵀ over a chunk
 
 void BM_Dot(benchmark::State& state) {
   const int64_t n = state.range(0);
