@@ -5,6 +5,13 @@
 // is ~1% dense) in a CSR layout over the B·T rows of the [B, T, D] batch, and
 // densified on demand. Targets are per step (NeuronIO: spike 0/1 and scaled
 // soma) or one class label per sequence.
+//
+// A process that runs only some sequences of each batch (one MPI rank of a
+// data-parallel run) asks its sampler to hold only those (HoldOnly): the
+// sampler draws every batch exactly as before (the same picks, windows and
+// random streams), but copies inputs and targets for the held sequences only;
+// the other sequences' rows are empty and their targets zero. Labels are
+// always held (one integer per sequence).
 #ifndef ELM_DATA_DATASET_H_
 #define ELM_DATA_DATASET_H_
 
@@ -13,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "base/csr.h"
 
@@ -33,18 +41,43 @@ struct Batch {
   std::vector<float> soma;
   // One label per sequence [B] (classification). Empty for per-step targets.
   std::vector<int64_t> labels;
+  // The sequences whose inputs and spike/soma targets the batch holds:
+  // [held_begin, HeldEnd()); all B by default (held_end = -1).
+  int64_t held_begin = 0;
+  int64_t held_end = -1;
+  // The inputs' nonzeros of sequences [0, held_begin) in the whole batch, so
+  // that a stream drawn once per nonzero in row order (input dropout) can skip
+  // them and stay the same whatever is held.
+  int64_t nonzeros_before = 0;
 
+  int64_t HeldEnd() const { return held_end < 0 ? batch : held_end; }
+  bool HoldsAll() const { return held_begin == 0 && HeldEnd() == batch; }
   int64_t input_dim() const { return inputs.cols; }  // D
   // Writes the dense inputs [B·T, D] (zeros elsewhere) to `out`.
   void ToDense(float* out) const { inputs.ToDense(out); }
-  // Checks the invariants (inputs of B·T rows and consistent, target sizes);
-  // for tests and readers.
+  // Checks the invariants (inputs of B·T rows and consistent, target sizes,
+  // 0 <= held_begin <= HeldEnd() <= B, the rows of sequences not held
+  // empty); for tests and readers.
   bool IsConsistent(std::string* why) const;
 };
 
-// Equal shapes, inputs, targets and labels.
+// Equal shapes, inputs, targets, labels and held sequences.
 bool operator==(const Batch& a, const Batch& b);
 inline bool operator!=(const Batch& a, const Batch& b) { return !(a == b); }
+
+// Whether `part` is `whole` (a batch holding every sequence) with only
+// sequences [part.held_begin, part.HeldEnd()) held: the same shape and
+// labels, the held sequences' rows and targets equal, the others' rows empty
+// and targets zero, and nonzeros_before the whole batch's nonzeros before the
+// held sequences. For tests of samplers' HoldOnly.
+bool IsHeldPartOf(const Batch& part, const Batch& whole, std::string* why);
+
+// For tests of a dataset's samplers: draws `num_batches` batches of
+// `batch_size` from `split` with `seed` once whole and once split into 3
+// held parts ([0, B/3), [B/3, B/3) (empty), [B/3, B)), and checks that each
+// part IsHeldPartOf the whole batch and that the parts together hold every
+// nonzero exactly once (the copying is shared, not repeated). An error
+// names the batch and the part.
 
 // What a model needs to know about a dataset.
 struct DatasetInfo {
@@ -60,7 +93,31 @@ class BatchSampler {
   virtual ~BatchSampler() = default;
   // The next batch of the stream.
   virtual absl::StatusOr<Batch> Next() = 0;
+
+  // From the next batch on, hold only sequences [begin, end) of each batch
+  // (clamped to [0, B]; see above): the same draws, less copying. Samplers
+  // that do not support it (Holds() unused) keep returning whole batches,
+  // which is also correct (their held range is all B).
+  void HoldOnly(int64_t begin, int64_t end) {
+    hold_begin_ = begin;
+    hold_end_ = end;
+  }
+
+ protected:
+  // For implementations: whether sequence `s` is held, and the held range
+  // [first, end) of a batch of `batch` sequences (clamped).
+  bool Holds(int64_t s) const { return s >= hold_begin_ && s < hold_end_; }
+  int64_t HeldBegin(int64_t batch) const;
+  int64_t HeldEnd(int64_t batch) const;
+
+ private:
+  int64_t hold_begin_ = 0;
+  int64_t hold_end_ = INT64_MAX;
 };
+
+class Dataset;
+absl::Status CheckHeldParts(const Dataset& dataset, Split split, int batch_size,
+                            uint64_t seed, int num_batches);
 
 class Dataset {
  public:

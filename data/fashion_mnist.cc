@@ -76,10 +76,20 @@ class FashionMnistSampler : public BatchSampler {
     b.inputs.row_begin.reserve(b.batch * b.steps + 1);
     b.inputs.row_begin.push_back(0);
     b.labels.resize(batch_);
+    b.held_begin = HeldBegin(batch_);
+    b.held_end = HeldEnd(batch_);
     for (int s = 0; s < batch_; ++s) {
       const int64_t i = picks[s];
-      AppendFashionMnistImage(&images_->pixels[i * kFashionMnistPixels],
-                              encoding_, &b);
+      const uint8_t* pixels = &images_->pixels[i * kFashionMnistPixels];
+      if (Holds(s)) {
+        AppendFashionMnistImage(pixels, encoding_, &b);
+      } else {
+        if (s < b.held_begin) {
+          b.nonzeros_before += FashionMnistImageNonzeros(pixels, encoding_);
+        }
+        b.inputs.row_begin.insert(b.inputs.row_begin.end(), b.steps,
+                                  b.inputs.row_begin.back());
+      }
       b.labels[s] = images_->labels[i];
     }
     return b;
@@ -254,6 +264,14 @@ void AppendFashionMnistImage(const uint8_t* pixels,
     batch->inputs.row_begin.push_back(
         static_cast<int64_t>(batch->inputs.col.size()));
   }
+}
+
+int64_t FashionMnistImageNonzeros(const uint8_t* pixels,
+                                  FashionMnistEncoding encoding) {
+  if (encoding == FashionMnistEncoding::kPixel) return kFashionMnistPixels;
+  int64_t n = 0;
+  for (int p = 0; p < kFashionMnistPixels; ++p) n += pixels[p] != 0;
+  return n;
 }
 
 absl::StatusOr<std::unique_ptr<FashionMnistDataset>> FashionMnistDataset::Load(

@@ -82,6 +82,10 @@ struct FashionMnistOptions {
 // channels ascending within a row.
 void AppendFashionMnistImage(const uint8_t* pixels,
                              FashionMnistEncoding encoding, Batch* batch);
+// The nonzeros AppendFashionMnistImage appends for `pixels` (784 for kPixel,
+// the nonzero pixels for rows), without appending them.
+int64_t FashionMnistImageNonzeros(const uint8_t* pixels,
+                                  FashionMnistEncoding encoding);
 
 // Sequential Fashion-MNIST over images held in memory.
 // info(): name "fashion_mnist_pixel" / "fashion_mnist_row", input_dim 16 / 28,

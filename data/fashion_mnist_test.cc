@@ -204,6 +204,8 @@ TEST(FashionMnistTest, DatasetSplitsAndSamplers) {
       EXPECT_EQ(x.inputs.col, y.inputs.col);
       for (int64_t l : x.labels) ++counts[l];
     }
+    const absl::Status held = CheckHeldParts(**d, Split::kTrain, 5, 3, 4);
+    EXPECT_TRUE(held.ok()) << held;
     EXPECT_EQ(counts, std::vector<int>(10, 2));
     EXPECT_FALSE((*d)->MakeSampler(Split::kTest, 11, 0).ok());
   }

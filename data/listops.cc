@@ -167,16 +167,27 @@ class ListOpsSampler : public BatchSampler {
     b.steps = steps_;
     b.inputs.rows = b.batch * b.steps;
     b.inputs.cols = kListOpsVocabSize;
+    // One nonzero per step (a token or the pad) for the held sequences
+    // [h0, h1); the others' rows are empty.
+    const int64_t h0 = HeldBegin(batch_), h1 = HeldEnd(batch_);
+    b.held_begin = h0;
+    b.held_end = h1;
+    b.nonzeros_before = h0 * steps_;
     const int64_t rows = b.batch * b.steps;
     b.inputs.row_begin.resize(rows + 1);
-    for (int64_t r = 0; r <= rows; ++r) b.inputs.row_begin[r] = r;
-    b.inputs.col.assign(rows, kListOpsPad);
-    b.inputs.value.assign(rows, 1.0f);
+    for (int64_t r = 0; r <= rows; ++r) {
+      b.inputs.row_begin[r] =
+          std::clamp(r - h0 * steps_, int64_t{0}, (h1 - h0) * steps_);
+    }
+    b.inputs.col.assign((h1 - h0) * steps_, kListOpsPad);
+    b.inputs.value.assign((h1 - h0) * steps_, 1.0f);
     b.labels.resize(batch_);
     for (int s = 0; s < batch_; ++s) {
       const ListOpsExample& e = (*pool_)[picks[s]];
-      std::copy(e.tokens.begin(), e.tokens.end(),
-                b.inputs.col.begin() + static_cast<int64_t>(s) * steps_);
+      if (Holds(s)) {
+        std::copy(e.tokens.begin(), e.tokens.end(),
+                  b.inputs.col.begin() + (s - h0) * steps_);
+      }
       b.labels[s] = e.label;
     }
     return b;

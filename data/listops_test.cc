@@ -302,6 +302,10 @@ TEST(ListOpsTest, DatasetBatchesAreOneHotAndPadded) {
   for (const ListOpsExample& e : copy.train) want.insert(e.label);
   EXPECT_EQ(labels, want);
 
+  // A process holding only some sequences gets the same batches' rows.
+  const absl::Status held = CheckHeldParts(**d, Split::kTrain, 8, 11, 3);
+  EXPECT_TRUE(held.ok()) << held;
+
   ListOpsDatasetOptions short_steps;
   short_steps.steps = 100;
   EXPECT_FALSE(ListOpsDataset::Create(copy, short_steps).ok());

@@ -298,10 +298,16 @@ absl::StatusOr<Batch> NeuronioSampler::Next() {
   out.steps = window;
   out.inputs.rows = out.batch * out.steps;
   out.inputs.cols = kNeuronioInputDim;
+  out.held_begin = HeldBegin(batch_);
+  out.held_end = HeldEnd(batch_);
   int64_t nonzeros = 0;
-  for (const NeuronioWindow& w : last_windows_) {
+  for (int b = 0; b < batch_; ++b) {
+    const NeuronioWindow& w = last_windows_[b];
     const NeuronioSimulation& sim = file.simulations[w.simulation];
-    nonzeros += sim.step_begin[w.start + window] - sim.step_begin[w.start];
+    const int64_t n =
+        sim.step_begin[w.start + window] - sim.step_begin[w.start];
+    if (b < out.held_begin) out.nonzeros_before += n;
+    if (Holds(b)) nonzeros += n;
   }
   out.inputs.row_begin.reserve(batch_ * window + 1);
   out.inputs.row_begin.push_back(0);
@@ -310,6 +316,11 @@ absl::StatusOr<Batch> NeuronioSampler::Next() {
   out.spike.resize(batch_ * window);
   out.soma.resize(batch_ * window);
   for (int b = 0; b < batch_; ++b) {
+    if (!Holds(b)) {  // empty rows, zero targets
+      out.inputs.row_begin.insert(out.inputs.row_begin.end(), window,
+                                  out.inputs.row_begin.back());
+      continue;
+    }
     const NeuronioWindow& w = last_windows_[b];
     const NeuronioSimulation& sim = file.simulations[w.simulation];
     for (int64_t t = w.start; t < w.start + window; ++t) {

@@ -229,18 +229,31 @@ class PathfinderSampler : public BatchSampler {
     Batch b;
     b.batch = batch_;
     b.steps = info.steps;
+    // One nonzero per step (the pixel's grey bin) for the held sequences
+    // [h0, h1); the others' rows are empty (their labels are still read).
+    const int64_t h0 = HeldBegin(batch_), h1 = HeldEnd(batch_);
+    b.held_begin = h0;
+    b.held_end = h1;
+    b.nonzeros_before = h0 * b.steps;
     const int64_t rows = b.batch * b.steps;
     b.inputs.rows = rows;
     b.inputs.cols = bins;
     b.inputs.row_begin.resize(rows + 1);
-    for (int64_t r = 0; r <= rows; ++r) b.inputs.row_begin[r] = r;
-    b.inputs.col.resize(rows);
-    b.inputs.value.assign(rows, 1.0f);
+    for (int64_t r = 0; r <= rows; ++r) {
+      b.inputs.row_begin[r] =
+          std::clamp(r - h0 * b.steps, int64_t{0}, (h1 - h0) * b.steps);
+    }
+    b.inputs.col.resize((h1 - h0) * b.steps);
+    b.inputs.value.assign((h1 - h0) * b.steps, 1.0f);
     b.labels.resize(batch_);
     for (int s = 0; s < batch_; ++s) {
+      if (!Holds(s)) {
+        b.labels[s] = PathfinderDataset::Label(picks[s]);
+        continue;
+      }
       absl::StatusOr<PathfinderImage> image = dataset_->Image(split_, picks[s]);
       if (!image.ok()) return image.status();
-      int32_t* col = b.inputs.col.data() + s * b.steps;
+      int32_t* col = b.inputs.col.data() + (s - h0) * b.steps;
       for (int64_t t = 0; t < b.steps; ++t) {
         col[t] = PathfinderGreyBin(image->pixels[t], bins);
       }
@@ -388,7 +401,7 @@ absl::StatusOr<PathfinderImage> PathfinderDataset::Image(Split split,
   const uint64_t split_seed = MixSeeds(seed_, static_cast<uint64_t>(split) + 1);
   return GeneratePathfinderImage(
       options_.image, MixSeeds(split_seed, static_cast<uint64_t>(index)),
-      static_cast<int>(index % 2));
+      Label(index));
 }
 
 absl::StatusOr<std::unique_ptr<BatchSampler>> PathfinderDataset::MakeSampler(

@@ -130,6 +130,8 @@ class PathfinderDataset : public Dataset {
 
   // Image `index` of `split` (label index % 2).
   absl::StatusOr<PathfinderImage> Image(Split split, int64_t index) const;
+  // Image `index`'s label (without generating it): alternating 0, 1.
+  static int Label(int64_t index) { return static_cast<int>(index % 2); }
   const PathfinderDatasetOptions& options() const { return options_; }
 
  private:

@@ -209,6 +209,8 @@ TEST(PathfinderDatasetTest, BalancedEpochAndSeeded) {
     any_differs = any_differs || !(*ba == *bc);
     for (int64_t l : ba->labels) positives += l;
   }
+  const absl::Status held = CheckHeldParts(**a, Split::kTrain, 10, 3, 2);
+  EXPECT_TRUE(held.ok()) << held;
   EXPECT_EQ(positives, 20);
   EXPECT_TRUE(any_differs);
   // Splits differ from each other.

@@ -437,21 +437,23 @@ class ShdSampler : public BatchSampler {
     b.inputs.row_begin.reserve(b.batch * b.steps + 1);
     b.inputs.row_begin.push_back(0);
     b.labels.resize(batch_);
+    b.held_begin = HeldBegin(batch_);
+    b.held_end = HeldEnd(batch_);
     if (adding_) {
       std::vector<uint64_t> idx(2 * batch_);
       for (uint64_t& i : idx) i = pair_rng_.UniformInt(pool_.size());
       for (int s = 0; s < batch_; ++s) {
         const ShdFrames& first = *pool_[idx[s]];
         const ShdFrames& second = *pool_[idx[batch_ + s]];
-        Append(first, &b);
-        Append(second, &b);
+        AppendOrSkip(s, first, &b);
+        AppendOrSkip(s, second, &b);
         b.labels[s] = first.label % 10 + second.label % 10;
       }
     } else {
       const absl::Span<const int64_t> picks = order_.Next(batch_);
       for (int s = 0; s < batch_; ++s) {
         const ShdFrames& f = *pool_[picks[s]];
-        Append(f, &b);
+        AppendOrSkip(s, f, &b);
         b.labels[s] = f.label;
       }
     }
@@ -459,6 +461,21 @@ class ShdSampler : public BatchSampler {
   }
 
  private:
+  // Sequence s's frames `f` when it is held; else empty rows (and their
+  // nonzeros counted when s is before the held ones).
+  void AppendOrSkip(int s, const ShdFrames& f, Batch* b) const {
+    if (Holds(s)) {
+      Append(f, b);
+      return;
+    }
+    if (s < b->held_begin) {
+      b->nonzeros_before += f.bin_begin.back() - f.bin_begin[0];
+    }
+    b->inputs.row_begin.insert(b->inputs.row_begin.end(),
+                               f.bin_begin.size() - 1,
+                               b->inputs.row_begin.back());
+  }
+
   static void Append(const ShdFrames& f, Batch* b) {
     const int64_t base =
         static_cast<int64_t>(b->inputs.col.size()) - f.bin_begin[0];

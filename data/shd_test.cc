@@ -1011,6 +1011,18 @@ TEST(ShdDatasetTest, TrainSamplerShufflesEachEpochAndIsDeterministic) {
   EXPECT_NE(epochs[1], epochs[2]);
 }
 
+// A process holding only some sequences of each batch (one MPI rank) gets
+// the same rows, for SHD and SHD-Adding pairs.
+TEST(ShdDatasetTest, HeldPartsAreRowsOfTheWholeBatch) {
+  for (const bool adding : {false, true}) {
+    std::unique_ptr<ShdDataset> d =
+        MakeSynthetic(Spec(10, adding, 0.2), 3, 90, 10);
+    ASSERT_NE(d, nullptr);
+    const absl::Status held = CheckHeldParts(*d, Split::kTrain, 8, 42, 5);
+    EXPECT_TRUE(held.ok()) << "adding " << adding << ": " << held;
+  }
+}
+
 TEST(ShdDatasetTest, ValidAndTestInFixedOrderDroppingThePartialBatch) {
   std::unique_ptr<ShdDataset> d =
       MakeSynthetic(Spec(10, false, 0.3), 5, 40, 12);

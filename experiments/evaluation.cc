@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "glog/logging.h"
+
 namespace elm {
 
 Evaluator::Evaluator(const Task& task, const Dataset& dataset,
@@ -20,6 +22,8 @@ std::vector<float> Evaluator::Predict(const Batch& batch) {
   // This rank's sequences [p0, p1) of the batch, split over its threads.
   const auto [p0, p1] =
       MpiGroup::Part(batch.batch, group_->size(), group_->rank());
+  CHECK(batch.held_begin <= p0 && p1 <= batch.HeldEnd())
+      << "the batch does not hold this rank's sequences";
   const int64_t B = p1 - p0;
   const int shards = static_cast<int>(
       std::min<int64_t>(static_cast<int64_t>(tapes_.size()), B));
@@ -43,9 +47,10 @@ std::vector<float> Evaluator::Predict(const Batch& batch) {
 }
 
 absl::StatusOr<EvalOutcome> Evaluator::Evaluate(Split split) {
-  return task_.Evaluate(
-      dataset_, split, [this](const Batch& batch) { return Predict(batch); },
-      progress_);
+  const BatchPredictor predict(
+      [this](const Batch& batch) { return Predict(batch); }, group_->rank(),
+      group_->size());
+  return task_.Evaluate(dataset_, split, predict, progress_);
 }
 
 }  // namespace elm

@@ -16,12 +16,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "autodiff/tape.h"
+#include "base/mpi_group.h"
 #include "data/dataset.h"
 #include "experiments/metrics_table.h"
 #include "experiments/report/report.h"
@@ -109,8 +111,32 @@ struct TaskReport {
   std::vector<ReportColumn> epoch_columns;
 };
 
-// The model's outputs y [B·T, num_outputs] for a batch (forward only).
-using BatchPredictor = std::function<std::vector<float>(const Batch& batch)>;
+// The model's outputs y [B·T, num_outputs] for a batch (forward only). A
+// predictor of one rank of a distributed evaluation runs only part `part` of
+// `parts` of each batch's sequences (Held: MpiGroup::Part) and gathers the
+// others' outputs; a task's Evaluate lets its batches hold only those
+// sequences' inputs (BatchSampler::HoldOnly). Made from any callable; by
+// default one part (every sequence held).
+class BatchPredictor {
+ public:
+  template <typename F, typename = std::enable_if_t<std::is_invocable_r_v<
+                            std::vector<float>, const F&, const Batch&>>>
+  BatchPredictor(F predict, int part = 0, int parts = 1)  // NOLINT: implicit
+      : predict_(std::move(predict)), part_(part), parts_(parts) {}
+
+  std::vector<float> operator()(const Batch& batch) const {
+    return predict_(batch);
+  }
+  // The sequences [first, end) of a batch of `batch` the predictor needs.
+  std::pair<int64_t, int64_t> Held(int64_t batch) const {
+    return MpiGroup::Part(batch, parts_, part_);
+  }
+
+ private:
+  std::function<std::vector<float>(const Batch& batch)> predict_;
+  int part_ = 0;
+  int parts_ = 1;
+};
 // Called during an evaluation that goes by files, after each file: (files
 // done, files in total).
 using EvalProgress = std::function<void(int done, int total)>;

@@ -500,12 +500,18 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
   const TrainSpec& t = spec_.train();
   const int64_t B = batch.batch, T = batch.steps;
   // Input dropout: drop each nonzero with probability p (zeros stay zero).
+  // One draw per nonzero in row order over the whole batch: a batch holding
+  // only this rank's sequences skips the draws of the nonzeros before them,
+  // so every layout drops the same nonzeros.
   Batch dropped;
   const Batch* in = &batch;
   if (t.input_dropout() > 0) {
     Rng rng(DeriveSeed(t.seed(), kDropoutSeed, static_cast<uint64_t>(step)));
+    for (int64_t k = 0; k < batch.nonzeros_before; ++k) rng.Next();
     dropped.batch = B;
     dropped.steps = T;
+    dropped.held_begin = batch.held_begin;
+    dropped.held_end = batch.held_end;
     dropped.inputs.rows = B * T;
     dropped.inputs.cols = batch.input_dim();
     dropped.inputs.row_begin.assign(1, 0);
@@ -527,6 +533,8 @@ absl::Status Trainer::TrainStep(const Batch& batch, int64_t step) {
   std::vector<TrainMetrics> parts(shards);
   auto run_shard = [&](int s, Tape<float>& tape) {
     const int64_t b0 = layout_.Begin(B, s), b1 = layout_.End(B, s);
+    CHECK(b0 >= batch.held_begin && b1 <= batch.HeldEnd())
+        << "shard " << s << " is not held by the batch";
     tape.Reset();
     const CsrView x = in->inputs.view().Rows(b0 * T, (b1 - b0) * T);
     Var<float> y = model_->Forward(tape, x, T, &grads_[s]);
@@ -692,6 +700,9 @@ absl::StatusOr<RunResult> Trainer::Run() {
         std::unique_ptr<BatchSampler> sampler,
         dataset_->MakeSampler(Split::kTrain, t.batch_size(),
                               DeriveSeed(t.seed(), kEpochSeed, epoch)));
+    // Only this rank's shards' sequences are copied into its batches.
+    sampler->HoldOnly(layout_.Begin(t.batch_size(), layout_.first),
+                      layout_.Begin(t.batch_size(), layout_.end));
     // On resume mid-epoch, skip the batches already trained on.
     for (int64_t i = epoch * per_epoch; i < step_; ++i) {
       RETURN_IF_ERROR(NextBatch(*sampler).status());

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -121,7 +122,8 @@ std::vector<NeuronioEvalWindow> NeuronioEvalWindows(int64_t duration_ms,
 }
 
 Batch NeuronioWindowBatch(absl::Span<const NeuronioWindowRef> windows,
-                          int64_t window_ms) {
+                          int64_t window_ms, int64_t held_begin,
+                          int64_t held_end) {
   CHECK(!windows.empty());
   CHECK_GT(window_ms, 0);
   Batch out;
@@ -129,20 +131,33 @@ Batch NeuronioWindowBatch(absl::Span<const NeuronioWindowRef> windows,
   out.steps = window_ms;
   out.inputs.rows = out.batch * out.steps;
   out.inputs.cols = windows[0].sim->input_dim();
+  out.held_begin = held_begin;
+  out.held_end = held_end < 0 ? out.batch : held_end;
+  CHECK(0 <= out.held_begin && out.held_begin <= out.held_end &&
+        out.held_end <= out.batch);
   int64_t nonzeros = 0;
-  for (const NeuronioWindowRef& w : windows) {
+  for (int64_t b = 0; b < out.batch; ++b) {
+    const NeuronioWindowRef& w = windows[b];
     CHECK(w.sim != nullptr);
     CHECK_EQ(w.sim->input_dim(), out.input_dim());
     CHECK_GE(w.start, 0);
     const int64_t begin = std::min(w.start, w.sim->duration_ms);
     const int64_t end = std::min(w.start + window_ms, w.sim->duration_ms);
-    nonzeros += w.sim->step_begin[end] - w.sim->step_begin[begin];
+    const int64_t n = w.sim->step_begin[end] - w.sim->step_begin[begin];
+    if (b < out.held_begin) out.nonzeros_before += n;
+    if (b >= out.held_begin && b < out.held_end) nonzeros += n;
   }
   out.inputs.row_begin.reserve(out.batch * window_ms + 1);
   out.inputs.row_begin.push_back(0);
   out.inputs.col.reserve(nonzeros);
   out.inputs.value.reserve(nonzeros);
-  for (const NeuronioWindowRef& w : windows) {
+  for (int64_t b = 0; b < out.batch; ++b) {
+    if (b < out.held_begin || b >= out.held_end) {
+      out.inputs.row_begin.insert(out.inputs.row_begin.end(), window_ms,
+                                  out.inputs.row_begin.back());
+      continue;
+    }
+    const NeuronioWindowRef& w = windows[b];
     const NeuronioSimulation& sim = *w.sim;
     for (int64_t t = w.start; t < w.start + window_ms; ++t) {
       if (t < sim.duration_ms) {  // zero padding past the end
@@ -217,7 +232,12 @@ absl::StatusOr<NeuronioFilePredictions> PredictNeuronioFile(
       refs.push_back(
           {&file.simulations[jobs[j].simulation], jobs[j].window.start});
     }
-    const Batch batch = NeuronioWindowBatch(refs, window);
+    int64_t held_begin = 0, held_end = -1;
+    if (options.held) {
+      std::tie(held_begin, held_end) =
+          options.held(static_cast<int64_t>(refs.size()));
+    }
+    const Batch batch = NeuronioWindowBatch(refs, window, held_begin, held_end);
     y.clear();
     RETURN_IF_ERROR(
         WithContext(predictor(batch, &y),

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -57,6 +58,10 @@ struct NeuronioEvalOptions {
   int64_t max_output_spikes = 24;
   // Steps dropped from the start of every simulation before the metrics.
   int64_t ignore_time_at_start_ms = 500;
+  // The windows [first, end) of a batch of B that the predictor runs (one
+  // rank of a distributed evaluation: MpiGroup::Part), whose inputs the
+  // batches hold (Batch::held_begin); null: all of them. Results unchanged.
+  std::function<std::pair<int64_t, int64_t>(int64_t batch)> held;
 };
 
 // Errors (InvalidArgument) naming the field: window_ms <= 0, burn_in_ms < 0
@@ -103,9 +108,12 @@ struct NeuronioWindowRef {
 // input_dim, start >= 0): row b·W + t holds the channels spiking at step
 // start + t of window b (ascending; none at or past the duration) with value
 // InputSign(channel). spike, soma and labels stay empty. Batch::ToDense of
-// row block b equals data/neuronio.h's Densify(sim, start, W).
+// row block b equals data/neuronio.h's Densify(sim, start, W). With
+// [held_begin, held_end) (held_end -1: B), only those windows' rows are
+// filled (the batch's held sequences; the others are empty rows).
 Batch NeuronioWindowBatch(absl::Span<const NeuronioWindowRef> windows,
-                          int64_t window_ms);
+                          int64_t window_ms, int64_t held_begin = 0,
+                          int64_t held_end = -1);
 
 // One file's stitched predictions and ground truth (steps 1–3, and 4 after
 // RecalibrateSoma). All arrays are simulation-major [S, T]: element s·T + t is

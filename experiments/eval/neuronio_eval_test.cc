@@ -270,6 +270,24 @@ TEST(NeuronioWindowBatchTest, MatchesDensifyWithPadding) {
       batch.inputs.row_begin[300 + 200] - batch.inputs.row_begin[300 + 199], 3);
 }
 
+// A rank of a distributed evaluation builds only its windows' rows.
+TEST(NeuronioWindowBatchTest, HeldWindowsAreRowsOfTheWholeBatch) {
+  const NeuronioSimulation a = MakeSim(1, {}), b = MakeSim(2, {});
+  const std::vector<NeuronioWindowRef> refs = {
+      {&a, 0}, {&b, 1000}, {&a, 400}, {&b, 0}};
+  const Batch whole = NeuronioWindowBatch(refs, 300);
+  int64_t held_nonzeros = 0;
+  for (const auto& [first, end] : std::vector<std::pair<int64_t, int64_t>>{
+           {0, 1}, {1, 1}, {1, 3}, {3, 4}}) {
+    const Batch part = NeuronioWindowBatch(refs, 300, first, end);
+    std::string why;
+    EXPECT_TRUE(IsHeldPartOf(part, whole, &why)) << first << " " << why;
+    held_nonzeros += static_cast<int64_t>(part.inputs.col.size());
+  }
+  EXPECT_GT(held_nonzeros, 0);
+  EXPECT_EQ(held_nonzeros, static_cast<int64_t>(whole.inputs.col.size()));
+}
+
 // ---- One file: stitching and recalibration
 
 TEST(PredictNeuronioFileTest, StitchesWindowsAsTheReference) {

@@ -95,6 +95,8 @@ absl::StatusOr<EvalOutcome> ClassificationTask::Evaluate(
   const int C = num_classes_;
   ASSIGN_OR_RETURN(std::unique_ptr<BatchSampler> sampler,
                    dataset.MakeSampler(split, batch_size, spec_.data().seed()));
+  const auto [held_begin, held_end] = predict.Held(batch_size);
+  sampler->HoldOnly(held_begin, held_end);
   std::vector<int64_t> labels, predicted;
   double loss_sum = 0;
   const bool mean = spec_.model().readout() == ModelSpec::MEAN_OVER_STEPS;

@@ -147,6 +147,7 @@ absl::StatusOr<EvalOutcome> NeuronioTask::Evaluate(
   options.windows_per_batch = e.batch_size();
   options.max_output_spikes = e.max_spike_count();
   options.ignore_time_at_start_ms = e.ignore_start_ms();
+  options.held = [&predict](int64_t batch) { return predict.Held(batch); };
   NeuronioFileLoader loader;
   std::vector<std::string> names;
   if (!SplitFiles(dataset, split, &loader, &names)) {
