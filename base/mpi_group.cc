@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/time/clock.h"
 #include "glog/logging.h"
 
 namespace elm {
@@ -202,6 +203,46 @@ std::string MpiGroup::ReceiveBytes(int from, int tag, int* sender) {
         "MPI_Recv");
   if (sender != nullptr) *sender = status.MPI_SOURCE;
   return bytes;
+}
+
+bool MpiGroup::TryReceiveBytes(int from, int tag, std::string* bytes,
+                               int* sender) {
+  CHECK(uses_mpi_) << "TryReceiveBytes needs mpirun";
+  CHECK((from == kAnyRank || (from >= 0 && from < size_)) && tag >= 0);
+  int arrived = 0;
+  MPI_Status status;
+  Check(MPI_Iprobe(from == kAnyRank ? MPI_ANY_SOURCE : from, tag,
+                   MPI_COMM_WORLD, &arrived, &status),
+        "MPI_Iprobe");
+  if (!arrived) return false;
+  int count = 0;
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  bytes->assign(static_cast<size_t>(count), '\0');
+  char empty = 0;
+  Check(MPI_Recv(count == 0 ? &empty : &(*bytes)[0], count, MPI_BYTE,
+                 status.MPI_SOURCE, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+        "MPI_Recv");
+  if (sender != nullptr) *sender = status.MPI_SOURCE;
+  return true;
+}
+
+std::string MpiGroup::ReceiveBytesSleeping(int from, int tag,
+                                           absl::Duration poll, int* sender) {
+  std::string bytes;
+  while (!TryReceiveBytes(from, tag, &bytes, sender)) absl::SleepFor(poll);
+  return bytes;
+}
+
+void MpiGroup::BarrierSleeping(absl::Duration poll) {
+  if (!uses_mpi_) return;
+  MPI_Request request;
+  Check(MPI_Ibarrier(MPI_COMM_WORLD, &request), "MPI_Ibarrier");
+  while (true) {
+    int done = 0;
+    Check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) return;
+    absl::SleepFor(poll);
+  }
 }
 
 void MpiGroup::Abort(absl::string_view message, int code) {

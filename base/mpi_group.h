@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 
 namespace elm {
@@ -83,6 +84,21 @@ class MpiGroup {
   static constexpr int kAnyRank = -1;
   void SendBytes(int to, int tag, absl::string_view bytes);
   std::string ReceiveBytes(int from, int tag, int* sender = nullptr);
+  // Without waiting: receives a message with `tag` from `from` (kAnyRank:
+  // any) into `*bytes` and returns true when one has arrived, else returns
+  // false at once (a manager polls its workers this way between its own
+  // work).
+  bool TryReceiveBytes(int from, int tag, std::string* bytes,
+                       int* sender = nullptr);
+
+  // Waiting without taking a core: MPI's blocking calls poll in a busy loop
+  // (unless mpi_yield_when_idle), which starves a working thread or rank on
+  // shared cores. These sleep `poll` between checks instead, for waits that
+  // may last minutes (a sweep's workers waiting for a variant or the end).
+  // Like ReceiveBytes and Barrier otherwise.
+  std::string ReceiveBytesSleeping(int from, int tag, absl::Duration poll,
+                                   int* sender = nullptr);
+  void BarrierSleeping(absl::Duration poll);
 
   // A line printed after the message of a failed collective, e.g. how to
   // continue the run ("rerun with --resume: ...").

@@ -1,6 +1,7 @@
 // MpiGroup without mpirun (a group of one process, no MPI calls) in this
 // process, and its collectives on 1, 2 and 3 ranks under mpirun
-// (mpi_group_test_main, which also sends point to point), including a rank that
+// (mpi_group_test_main, which also sends point to point, blocking and polled,
+// and waits in a sleeping barrier), including a rank that
 // dies: the job stops with mpirun's report instead of hanging.
 #include "base/mpi_group.h"
 

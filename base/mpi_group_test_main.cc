@@ -87,7 +87,34 @@ int main(int argc, char** argv) {
       return Fail("reply");
     }
   }
-  world.Barrier();
+  // The polling forms: every other rank sends its rank to the root, which
+  // collects them with TryReceiveBytes (false until a message is there) and
+  // answers each; the others wait for the answer sleeping.
+  if (rank == 0) {
+    std::string got;
+    if (size == 1 && world.TryReceiveBytes(elm::MpiGroup::kAnyRank, 9, &got)) {
+      return Fail("a message from nobody");
+    }
+    for (int answered = 0; answered < size - 1;) {
+      int sender = -1;
+      if (!world.TryReceiveBytes(elm::MpiGroup::kAnyRank, 9, &got, &sender)) {
+        usleep(1000);
+        continue;
+      }
+      if (got != absl::StrCat("polled ", sender)) return Fail("try receive");
+      world.SendBytes(sender, 10, absl::StrCat(3 * sender));
+      ++answered;
+    }
+  } else {
+    world.SendBytes(0, 9, absl::StrCat("polled ", rank));
+    int sender = -1;
+    if (world.ReceiveBytesSleeping(0, 10, absl::Milliseconds(2), &sender) !=
+            absl::StrCat(3 * rank) ||
+        sender != 0) {
+      return Fail("sleeping receive");
+    }
+  }
+  world.BarrierSleeping(absl::Milliseconds(2));
   if (rank == die_rank) _exit(3);
   world.Barrier();
   if (rank == 0) {

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/mpi_group.h"
 #include "base/user_path.h"
 #include "experiments/sweep.h"
 #include "experiments/sweep_mpi.h"
@@ -66,10 +67,11 @@ absl::Status Main() {
   elm::SweepRunOptions options;
   options.quiet_runs = FLAGS_quiet;
   options.stop_after_steps = FLAGS_stop_after_steps;
-  if (elm::StartedByMpirun()) {
+  elm::MpiGroup& world = elm::MpiGroup::World();
+  if (world.uses_mpi()) {
     // Progress of concurrent runs would interleave.
     options.quiet_runs = true;
-    return elm::RunSweepOnRanks(*plan, options);
+    return elm::RunSweepOnRanks(*plan, options, world);
   }
   return elm::RunSweep(*plan, options);
 }
@@ -81,10 +83,12 @@ int main(int argc, char** argv) {
       "--sweep=<sweep file> [--output_dir=<dir>] [--list] [--quiet]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
+  // Under mpirun: MPI initialised here, on main's thread, before any other.
+  const elm::MpiGroup& world = elm::MpiGroup::World();
   const absl::Status status = Main();
   if (!status.ok()) {
     // Under mpirun every rank fails alike on a bad sweep: rank 0 says so.
-    if (elm::MpirunRank() == 0) {
+    if (world.is_root()) {
       std::fprintf(stderr, "elm sweep: error: %s\n",
                    std::string(status.message()).c_str());
     }

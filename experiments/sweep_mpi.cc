@@ -1,20 +1,16 @@
 // The sweep's manager/worker queue over MPI (see sweep_mpi.h).
 //
-// Messages (MPI_COMM_WORLD):
-//   worker -> 0, kTagReport: chars "<index>\t<ok>\t<progress line>" about the
+// Messages (base/mpi_group point to point):
+//   worker -> 0, kTagReport: "<index>\t<ok>\t<progress line>" about the
 //     variant it just ran, or "-1\t1\t" when it starts: a request for work.
-//   0 -> worker, kTagAssign: one int, the next variant index, or -1: stop.
+//   0 -> worker, kTagAssign: the next variant index as text, or "-1": stop.
 // Rank 0's main thread is the manager; its variants run on a second thread
-// that never calls MPI (MPI_THREAD_FUNNELED).
+// that never calls MPI (MpiGroup::World() is MPI_THREAD_FUNNELED).
 #include "experiments/sweep_mpi.h"
-
-#include <mpi.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -26,6 +22,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "experiments/sweep_report.h"
 #include "glog/logging.h"
 
@@ -35,31 +33,13 @@ namespace {
 constexpr int kTagReport = 1;
 constexpr int kTagAssign = 2;
 // How long a waiting rank sleeps between polls.
-constexpr auto kPoll = std::chrono::milliseconds(20);
+const absl::Duration kPoll = absl::Milliseconds(20);
 
 using Clock = std::chrono::steady_clock;
 
 void PrintLine(const std::string& line) {
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
-}
-
-// Waits for `request` by polling, sleeping between tests (MPI_Wait would spin
-// on a core).
-void WaitPolling(MPI_Request* request) {
-  int done = 0;
-  while (true) {
-    MPI_Test(request, &done, MPI_STATUS_IGNORE);
-    if (done) return;
-    std::this_thread::sleep_for(kPoll);
-  }
-}
-
-// A barrier that sleeps while it waits.
-void PollingBarrier() {
-  MPI_Request request;
-  MPI_Ibarrier(MPI_COMM_WORLD, &request);
-  WaitPolling(&request);
 }
 
 // Runs a variant and returns its report message.
@@ -72,22 +52,22 @@ std::string RunAndReport(const SweepPlan& plan, int index, int rank,
       VariantLine(plan, index, outcome, absl::StrCat(" on rank ", rank)));
 }
 
-void Worker(const SweepPlan& plan, int rank, const SweepRunOptions& options) {
+void Worker(const SweepPlan& plan, MpiGroup& group,
+            const SweepRunOptions& options) {
   std::string report = "-1\t1\t";
   while (true) {
-    MPI_Send(report.data(), static_cast<int>(report.size()), MPI_CHAR, 0,
-             kTagReport, MPI_COMM_WORLD);
+    group.SendBytes(0, kTagReport, report);
+    const std::string assigned =
+        group.ReceiveBytesSleeping(0, kTagAssign, kPoll);
     int index = -1;
-    MPI_Request request;
-    MPI_Irecv(&index, 1, MPI_INT, 0, kTagAssign, MPI_COMM_WORLD, &request);
-    WaitPolling(&request);
+    CHECK(absl::SimpleAtoi(assigned, &index)) << assigned;
     if (index < 0) return;
-    report = RunAndReport(plan, index, rank, options);
+    report = RunAndReport(plan, index, group.rank(), options);
   }
 }
 
 // The manager on rank 0; returns the names of the failed variants.
-std::vector<std::string> Manager(const SweepPlan& plan, int size,
+std::vector<std::string> Manager(const SweepPlan& plan, MpiGroup& group,
                                  const SweepRunOptions& options) {
   const int n = static_cast<int>(plan.variants.size());
   int next = 0, done = 0;
@@ -125,29 +105,23 @@ std::vector<std::string> Manager(const SweepPlan& plan, int size,
     start_local();
     local_running = true;
   }
-  int remote = size - 1;  // workers that have not been told to stop
+  int remote = group.size() - 1;  // workers not yet told to stop
+  std::string message;
   while (remote > 0 || local_running) {
     bool busy = false;
-    int flag = 0;
-    MPI_Status status;
-    MPI_Iprobe(MPI_ANY_SOURCE, kTagReport, MPI_COMM_WORLD, &flag, &status);
-    if (flag) {
+    int sender = -1;
+    if (group.TryReceiveBytes(MpiGroup::kAnyRank, kTagReport, &message,
+                              &sender)) {
       busy = true;
-      int count = 0;
-      MPI_Get_count(&status, MPI_CHAR, &count);
-      std::string message(count, '\0');
-      MPI_Recv(message.data(), count, MPI_CHAR, status.MPI_SOURCE, kTagReport,
-               MPI_COMM_WORLD, MPI_STATUS_IGNORE);
       record(message);
       int index = -1;
       if (next < n) {
         index = next++;
-        announce(index, status.MPI_SOURCE);
+        announce(index, sender);
       } else {
         --remote;
       }
-      MPI_Send(&index, 1, MPI_INT, status.MPI_SOURCE, kTagAssign,
-               MPI_COMM_WORLD);
+      group.SendBytes(sender, kTagAssign, absl::StrCat(index));
     }
     if (local_running && local_done) {
       busy = true;
@@ -156,43 +130,25 @@ std::vector<std::string> Manager(const SweepPlan& plan, int size,
       local_running = next < n;
       if (local_running) start_local();
     }
-    if (!busy) std::this_thread::sleep_for(kPoll);
+    if (!busy) absl::SleepFor(kPoll);
   }
   return failed;
 }
 
 }  // namespace
 
-bool StartedByMpirun() {
-  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr;
-}
-
-int MpirunRank() {
-  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
-  int r = 0;
-  if (rank == nullptr || !absl::SimpleAtoi(rank, &r)) return 0;
-  return r;
-}
-
 absl::Status RunSweepOnRanks(const SweepPlan& plan,
-                             const SweepRunOptions& options) {
-  int provided = 0;
-  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
-  if (provided < MPI_THREAD_FUNNELED) {
-    MPI_Finalize();
-    return absl::FailedPreconditionError(
-        "this MPI library does not support MPI_THREAD_FUNNELED");
-  }
-  int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
+                             const SweepRunOptions& options, MpiGroup& group) {
+  group.set_failure_hint(
+      "Run the same command again: finished variants are skipped and "
+      "interrupted ones resume from their last checkpoint.");
   absl::Status status;
-  if (rank == 0) {
+  if (group.is_root()) {
     std::error_code ec;
     std::filesystem::create_directories(plan.output_dir, ec);
-    PrintLine(absl::StrCat(PlanLine(plan), " on ", size, " ranks"));
+    PrintLine(absl::StrCat(PlanLine(plan), " on ", group.size(), " ranks"));
     const auto start = Clock::now();
-    const std::vector<std::string> failed = Manager(plan, size, options);
+    const std::vector<std::string> failed = Manager(plan, group, options);
     status = WriteSweepReport(plan);
     PrintLine(absl::StrCat(
         "sweep ", plan.sweep.name(), ": ", plan.variants.size(),
@@ -200,7 +156,7 @@ absl::Status RunSweepOnRanks(const SweepPlan& plan,
         absl::StrFormat(
             "%.1f",
             std::chrono::duration<double>(Clock::now() - start).count()),
-        " s on ", size, " ranks; ", plan.output_dir, "/sweep.csv, ",
+        " s on ", group.size(), " ranks; ", plan.output_dir, "/sweep.csv, ",
         plan.output_dir, "/sweep.html"));
     if (status.ok() && !failed.empty()) {
       status = absl::InternalError(
@@ -208,10 +164,9 @@ absl::Status RunSweepOnRanks(const SweepPlan& plan,
                        " variants failed: ", absl::StrJoin(failed, ", ")));
     }
   } else {
-    Worker(plan, rank, options);
+    Worker(plan, group, options);
   }
-  PollingBarrier();
-  MPI_Finalize();
+  group.BarrierSleeping(kPoll);
   return status;
 }
 
