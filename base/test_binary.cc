@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
@@ -15,6 +16,7 @@ namespace {
 
 std::string BinaryPath(absl::string_view target) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
+  if (absl::StartsWith(target, "/")) return std::string(target);
   return absl::StrCat(srcdir != nullptr ? srcdir : ".", "/elm/", target);
 }
 
@@ -48,7 +50,8 @@ std::string MpirunOptions() {
 
 CommandResult RunTestBinaryOnRanks(absl::string_view target, int ranks,
                                    absl::string_view args,
-                                   absl::string_view env) {
+                                   absl::string_view env,
+                                   absl::string_view dir) {
   // Each NAME=value of `env` is set here and exported to the ranks with -x
   // NAME.
   std::string exports;
@@ -58,7 +61,9 @@ CommandResult RunTestBinaryOnRanks(absl::string_view target, int ranks,
     if (eq == absl::string_view::npos) continue;
     absl::StrAppend(&exports, " -x ", assignment.substr(0, eq));
   }
-  return RunCommand(absl::StrCat(env, " mpirun ", MpirunOptions(), " -np ",
+  const std::string cd =
+      dir.empty() ? std::string() : absl::StrCat("cd '", dir, "' && ");
+  return RunCommand(absl::StrCat(cd, env, " mpirun ", MpirunOptions(), " -np ",
                                  ranks, exports, " ", BinaryPath(target), " ",
                                  args, " 2>&1"));
 }

@@ -48,10 +48,13 @@ std::string MpirunOptions();
 
 // Runs `mpirun MpirunOptions() -np <ranks> <env-exports>
 // $TEST_SRCDIR/elm/<target> <args>`
-// (`env` as for RunTestBinary, passed to every rank with `-x`).
+// (`env` as for RunTestBinary, passed to every rank with `-x`). A `target`
+// starting with '/' is taken as it is (e.g. a copy laid out as bazel-bin
+// lays out a binary); with `dir`, mpirun starts in that directory.
 CommandResult RunTestBinaryOnRanks(absl::string_view target, int ranks,
                                    absl::string_view args,
-                                   absl::string_view env = "");
+                                   absl::string_view env = "",
+                                   absl::string_view dir = "");
 
 }  // namespace elm
 

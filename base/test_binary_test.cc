@@ -2,6 +2,9 @@
 // as test data.
 #include "base/test_binary.h"
 
+#include <cstdlib>
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace elm {
@@ -31,6 +34,22 @@ TEST(TestBinaryTest, RunsOnTwoRanksWithTheEnvironment) {
     ++count;
   }
   EXPECT_EQ(count, 2u) << r.output;
+}
+
+TEST(TestBinaryTest, RunsAnAbsolutePathOnRanksInADirectory) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  ASSERT_NE(srcdir, nullptr);
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  ASSERT_NE(tmp, nullptr);
+  // The script prints its arguments; `$(pwd)` is expanded by the shell that
+  // starts mpirun, so it shows the directory mpirun started in.
+  CommandResult r = RunTestBinaryOnRanks(
+      std::string(srcdir) + "/elm/base/testdata/echo_args.sh", 1,
+      "in \"$(pwd)\"", "GREETING=hi", tmp);
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find(std::string("hi in ") + tmp + "\n"),
+            std::string::npos)
+      << r.output;
 }
 
 }  // namespace

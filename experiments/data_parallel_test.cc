@@ -9,7 +9,16 @@
 // a 2-rank classification run (generated ListOps) equals the 1-rank run.
 #include "experiments/data_parallel.h"
 
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -76,7 +85,9 @@ TEST(ReduceShardsTest, SumsInShardOrderAndWeightsMetricsByShare) {
   EXPECT_EQ(m.sequences, 4);
 }
 
-// The embedded Branch-ELM spec's model on the tiny generated data, 4 shards.
+// The embedded Branch-ELM spec's model on the tiny generated data, 4 shards,
+// with input dropout (drawn per nonzero over the whole batch: a rank holding
+// only its sequences skips the draws of the others', see data/dataset.h).
 std::string BranchElmSpec() {
   return absl::StrCat(R"pb(
                         name: "tiny_branch_elm"
@@ -99,6 +110,7 @@ std::string BranchElmSpec() {
                           checkpoint_every_steps: 1
                           seed: 7
                           shards: 4
+                          input_dropout: 0.1
                         }
                         eval {
                           window_ms: 200
@@ -253,6 +265,80 @@ TEST(DataParallelRunTest, ClassificationOnTwoRanksEqualsOne) {
   EXPECT_EQ(State(two + "/best.ckpt"), State(one + "/best.ckpt"));
   EXPECT_THAT(TestMetrics(one), HasSubstr("accuracy"));
   EXPECT_EQ(TestMetrics(two), TestMetrics(one));
+}
+
+// Rank 0 alone writes the run directory: the two ranks start in different
+// directories (mpirun's multiple-program form, one -wdir each) with the same
+// relative --output_dir, so anything rank 1 wrote would appear under its own
+// directory.
+TEST(DataParallelRunTest, OnlyRankZeroWritesTheRunDirectory) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  ASSERT_NE(srcdir, nullptr);
+  const std::string spec = TestTempPath("branch_elm_writer.textproto");
+  WriteTestFile(spec, BranchElmSpec());
+  const std::string zero = MakeTestDir("rank0_cwd"),
+                    one = MakeTestDir("rank1_cwd");
+  const std::string args = absl::StrCat(
+      "--spec=", spec, " --set train.threads=1 --output_dir=out --quiet");
+  const CommandResult r = RunTestBinaryOnRanks(
+      "experiments/run", 1,
+      absl::StrCat(args, " : -np 1 -wdir ", one, " ", srcdir,
+                   "/elm/experiments/run ", args),
+      "", zero);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* file : {"/metrics.csv", "/summary.json", "/report.html",
+                           "/best.ckpt", "/checkpoints/latest.ckpt"}) {
+    EXPECT_EQ(::access((zero + "/out" + file).c_str(), F_OK), 0) << file;
+  }
+  EXPECT_THAT(ReadTestFile(zero + "/out/summary.json"),
+              HasSubstr("\"ranks\": 2"));
+  EXPECT_NE(::access((one + "/out").c_str(), F_OK), 0)
+      << "rank 1 wrote into its directory";
+}
+
+// Kills rank 0 (SIGKILL, as the out-of-memory killer would) once the run in
+// `dir` has written a checkpoint, unless `*stop` is set first; gives up after
+// 2 minutes. Rank 0's pid is the one in the run directory's lock file.
+std::thread KillRankZeroAfterCheckpoint(const std::string& dir,
+                                        std::atomic<bool>* stop,
+                                        std::atomic<bool>* killed) {
+  return std::thread([dir, stop, killed]() {
+    for (int i = 0; i < 12000 && !*stop && !*killed; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (::access((dir + "/checkpoints/latest.ckpt").c_str(), F_OK) != 0) {
+        continue;
+      }
+      std::ifstream lock(dir + "/.lock");
+      pid_t pid = 0;
+      if (lock >> pid && pid > 0 && ::kill(pid, SIGKILL) == 0) *killed = true;
+    }
+  });
+}
+
+TEST(DataParallelRunTest, AKilledRankEndsTheJobAndResumeFinishesIt) {
+  const std::string spec = TestTempPath("branch_elm_killed.textproto");
+  WriteTestFile(spec, BranchElmSpec());
+  const std::string longer = "--set train.epochs=10";  // 30 steps
+  const std::string straight = TestTempPath("killed_straight"),
+                    dir = TestTempPath("killed");
+  ASSERT_EQ(RunSpec(spec, 0, 2, straight, longer).exit_code, 0);
+  std::atomic<bool> stop{false}, killed{false};
+  std::thread killer = KillRankZeroAfterCheckpoint(dir, &stop, &killed);
+  const CommandResult r = RunSpec(spec, 2, 1, dir, longer);
+  stop = true;
+  killer.join();
+  ASSERT_TRUE(killed) << "the run ended before it was killed: " << r.output;
+  // The job ended (no rank waits forever), with mpirun's report of the rank.
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("rank 0"));
+  EXPECT_THAT(r.output, HasSubstr("signal 9"));
+  EXPECT_NE(::access((dir + "/summary.json").c_str(), F_OK), 0);
+  // --resume (here on 1 rank) finishes it as if nothing had happened.
+  const CommandResult rest = RunSpec(spec, 0, 2, dir, longer + " --resume");
+  ASSERT_EQ(rest.exit_code, 0) << rest.output;
+  EXPECT_EQ(LossRows(dir), LossRows(straight));
+  EXPECT_EQ(State(dir + "/best.ckpt"), State(straight + "/best.ckpt"));
+  EXPECT_EQ(TestMetrics(dir), TestMetrics(straight));
 }
 
 TEST(DataParallelRunTest, AnErrorOnTheRanksEndsTheJob) {

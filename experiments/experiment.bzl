@@ -47,6 +47,9 @@ def sweep(name, sweep, specs = [], runner = None, **kwargs):
 
     Arguments after `--` go to the sweep binary, e.g.
     `bazel run //<pkg>:<name> -- --list` or `-- --output_dir=/tmp/sweep`.
+    The built script also runs without `bazel run`, e.g. on MPI ranks:
+    `mpirun ... -np 2 bazel-bin/<pkg>/<name>` (relative paths are then taken
+    from the directory mpirun started in).
 
     Args:
       name: the target name.
@@ -54,18 +57,25 @@ def sweep(name, sweep, specs = [], runner = None, **kwargs):
       specs: the spec files its `spec_file` names (labels), so that they are
         in the runfiles beside it.
       runner: the sweep binary; default @elm//experiments:sweep.
-      **kwargs: passed to the sh_binary (e.g. tags, visibility).
+      **kwargs: passed to the sh_binary (e.g. tags, visibility, testonly).
     """
     if runner == None:
         runner = Label("//experiments:sweep")
     runner = str(runner)
+    template = str(Label("//experiments:run_sweep.sh"))
+
+    # As in experiment(): the paths written into the script, no `args`.
+    native.genrule(
+        name = name + "_script",
+        srcs = [template, sweep, runner],
+        outs = [name + "_run_sweep.sh"],
+        cmd = "sed -e 's|@RUNNER@|$(rootpath %s)|' -e 's|@SWEEP@|$(rootpath %s)|' $(location %s) > $@" % (runner, sweep, template),
+        visibility = ["//visibility:private"],
+        testonly = kwargs.get("testonly", False),
+    )
     native.sh_binary(
         name = name,
-        srcs = [str(Label("//experiments:run_sweep.sh"))],
-        args = [
-            "$(rootpath %s)" % runner,
-            "$(rootpath %s)" % sweep,
-        ],
+        srcs = [name + "_run_sweep.sh"],
         data = [runner, sweep] + specs,
         **kwargs
     )

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -246,6 +247,35 @@ TEST(SweepBinaryTest, TwoRanksGiveTheSameCsvAsOneProcess) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("4 variants (4 finished before"));
   EXPECT_THAT(r.output, Not(HasSubstr(": done in")));
+}
+
+// A sweep() target's built script started directly under mpirun, as
+// `mpirun ... bazel-bin/experiments/<target>`: laid out as bazel-bin lays it
+// out (the script beside its <script>.runfiles tree) and started from another
+// directory, it finds its sweep and spec files in its runfiles, runs on both
+// ranks, and takes a relative --output_dir from the directory mpirun started
+// in.
+TEST(SweepBinaryTest, ASweepTargetRunsUnderMpirunOutsideBazelRun) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  ASSERT_NE(srcdir, nullptr);
+  const std::string bin = MakeTestDir("bazel-bin-like");
+  const std::string script = bin + "/tiny_sweep_for_test";
+  ASSERT_EQ(
+      std::system(absl::StrCat(
+                      "cp '", srcdir, "/elm/experiments/tiny_sweep_for_test' '",
+                      script, "' && mkdir '", script, ".runfiles' && ln -s '",
+                      srcdir, "/elm' '", script, ".runfiles/elm'")
+                      .c_str()),
+      0);
+  const std::string work = MakeTestDir("started_here");
+  const CommandResult r =
+      RunTestBinaryOnRanks(script, 2, "--output_dir=out", "", work);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("on 2 ranks"));
+  EXPECT_THAT(r.output, HasSubstr("(2 of 2 done)"));
+  const std::string csv = ReadTestFile(work + "/out/sweep.csv");
+  EXPECT_THAT(csv, HasSubstr("seed_1"));
+  EXPECT_TRUE(Exists(work + "/out/sweep.html"));
 }
 
 }  // namespace
