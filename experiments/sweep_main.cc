@@ -52,6 +52,7 @@ absl::Status Main() {
                         absl::StrCat(path, ": ", plan.status().message()));
   }
   if (FLAGS_list) {
+    if (!elm::MpiGroup::World().is_root()) return absl::OkStatus();
     std::printf("%s\n", elm::PlanLine(*plan).c_str());
     for (size_t i = 0; i < plan->variants.size(); ++i) {
       const elm::VariantState s = elm::GetVariantState(
