@@ -5,8 +5,10 @@
 // model on TinyNeuronioData) over 4 shards as 1 rank × 2 threads, 2 ranks × 1
 // thread and 4 ranks × 1 thread (oversubscribed) gives bit-identical
 // metrics.csv losses, validation and test metrics (evaluation split across
-// ranks) and weights; a run stopped on 2 ranks resumes on 1 to the same end;
-// a 2-rank classification run (generated ListOps) equals the 1-rank run.
+// ranks) and weights; a run stopped on 2 ranks resumes on 1, then on 4, to
+// the same end; rank 0 alone writes; a killed rank ends the job and --resume
+// finishes it; a 2-rank classification run (generated ListOps) equals the
+// 1-rank run.
 #include "experiments/data_parallel.h"
 
 #include <signal.h>
@@ -214,17 +216,22 @@ TEST(DataParallelRunTest, LayoutsOfFourShardsAreBitIdentical) {
   EXPECT_NE(LossRows(two_shards), rows);
 }
 
-TEST(DataParallelRunTest, CheckpointOfTwoRanksResumesOnOne) {
+TEST(DataParallelRunTest, CheckpointsResumeOnAnyNumberOfRanks) {
   const std::string spec = TestTempPath("branch_elm_resume.textproto");
   WriteTestFile(spec, BranchElmSpec());
   const std::string straight = TestTempPath("resume_straight"),
                     split = TestTempPath("resume_split");
   ASSERT_EQ(RunSpec(spec, 0, 2, straight).exit_code, 0);
-  // Stop mid-epoch on 2 ranks, go on alone with 1 thread.
-  const CommandResult part = RunSpec(spec, 2, 1, split, "--stop_after_steps=4");
+  // Stop mid-epoch on 2 ranks, go on alone with 1 thread to another stop,
+  // then finish on 4 ranks: 2 -> 1 -> 4.
+  const CommandResult part = RunSpec(spec, 2, 1, split, "--stop_after_steps=2");
   ASSERT_EQ(part.exit_code, 0) << part.output;
-  EXPECT_THAT(part.output, HasSubstr("stopped after 4 steps"));
-  const CommandResult rest = RunSpec(spec, 0, 1, split, "--resume");
+  EXPECT_THAT(part.output, HasSubstr("stopped after 2 steps"));
+  const CommandResult more =
+      RunSpec(spec, 0, 1, split, "--resume --stop_after_steps=4");
+  ASSERT_EQ(more.exit_code, 0) << more.output;
+  EXPECT_THAT(more.output, HasSubstr("stopped after 4 steps"));
+  const CommandResult rest = RunSpec(spec, 4, 1, split, "--resume");
   ASSERT_EQ(rest.exit_code, 0) << rest.output;
   EXPECT_EQ(LossRows(split), LossRows(straight));
   EXPECT_EQ(State(split + "/best.ckpt"), State(straight + "/best.ckpt"));
@@ -280,11 +287,11 @@ TEST(DataParallelRunTest, OnlyRankZeroWritesTheRunDirectory) {
                     one = MakeTestDir("rank1_cwd");
   const std::string args = absl::StrCat(
       "--spec=", spec, " --set train.threads=1 --output_dir=out --quiet");
-  const CommandResult r = RunTestBinaryOnRanks(
-      "experiments/run", 1,
-      absl::StrCat(args, " : -np 1 -wdir ", one, " ", srcdir,
-                   "/elm/experiments/run ", args),
-      "", zero);
+  const CommandResult r =
+      RunTestBinaryOnRanks("experiments/run", 1,
+                           absl::StrCat(args, " : -np 1 -wdir ", one, " ",
+                                        srcdir, "/elm/experiments/run ", args),
+                           "", zero);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* file : {"/metrics.csv", "/summary.json", "/report.html",
                            "/best.ckpt", "/checkpoints/latest.ckpt"}) {
