@@ -11,11 +11,13 @@
 set -euo pipefail
 runner="@RUNNER@"
 spec="@SPEC@"
-if [[ ! -e "${spec}" ]]; then
+# Started from a source checkout the spec path exists but the runner does not:
+# both must be there to take the current directory as the runfiles tree.
+if [[ ! -e "${spec}" || ! -x "${runner}" ]]; then
   export BUILD_WORKING_DIRECTORY="${BUILD_WORKING_DIRECTORY:-$(pwd)}"
   found=""
   for dir in "$0.runfiles"/*/; do
-    if [[ -e "${dir}${spec}" ]]; then
+    if [[ -e "${dir}${spec}" && -x "${dir}${runner}" ]]; then
       cd "${dir}"
       found=1
       break

@@ -12,11 +12,13 @@
 set -euo pipefail
 runner="@RUNNER@"
 sweep="@SWEEP@"
-if [[ ! -e "${sweep}" ]]; then
+# Started from a source checkout the spec path exists but the runner does not:
+# both must be there to take the current directory as the runfiles tree.
+if [[ ! -e "${sweep}" || ! -x "${runner}" ]]; then
   export BUILD_WORKING_DIRECTORY="${BUILD_WORKING_DIRECTORY:-$(pwd)}"
   found=""
   for dir in "$0.runfiles"/*/; do
-    if [[ -e "${dir}${sweep}" ]]; then
+    if [[ -e "${dir}${sweep}" && -x "${dir}${runner}" ]]; then
       cd "${dir}"
       found=1
       break

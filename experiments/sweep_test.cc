@@ -254,7 +254,7 @@ TEST(SweepBinaryTest, TwoRanksGiveTheSameCsvAsOneProcess) {
 // out (the script beside its <script>.runfiles tree) and started from another
 // directory, it finds its sweep and spec files in its runfiles, runs on both
 // ranks, and takes a relative --output_dir from the directory mpirun started
-// in.
+// in, also when that directory is a source checkout holding the sweep file.
 TEST(SweepBinaryTest, ASweepTargetRunsUnderMpirunOutsideBazelRun) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   ASSERT_NE(srcdir, nullptr);
@@ -267,7 +267,16 @@ TEST(SweepBinaryTest, ASweepTargetRunsUnderMpirunOutsideBazelRun) {
                       srcdir, "/elm' '", script, ".runfiles/elm'")
                       .c_str()),
       0);
+  // Started from a source checkout (the README's command runs from the
+  // workspace root): the sweep file's path exists there, the runner does not.
   const std::string work = MakeTestDir("started_here");
+  ASSERT_EQ(std::system(absl::StrCat("mkdir -p '", work,
+                                     "/experiments/testdata' && cp '", srcdir,
+                                     "/elm/experiments/testdata/"
+                                     "tiny_sweep.textproto' '",
+                                     work, "/experiments/testdata/'")
+                            .c_str()),
+            0);
   const CommandResult r =
       RunTestBinaryOnRanks(script, 2, "--output_dir=out", "", work);
   ASSERT_EQ(r.exit_code, 0) << r.output;
