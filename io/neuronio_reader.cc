@@ -173,14 +173,10 @@ absl::StatusOr<std::vector<int64_t>> Integers(const PickleValue& v) {
   }
   if (v.is_list() || v.is_tuple()) {
     std::vector<int64_t> out;
-    out.reserve(v.size());
-    for (size_t i = 0; i < v.size(); ++i) {
-      const PickleValue item = v.item(i);
-      if (!item.is_int()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "item ", i, " is a ", item.TypeName(), ", not an int"));
-      }
-      out.push_back(item.AsInt());
+    const size_t i = v.AppendLeadingInts(&out);
+    if (i < v.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "item ", i, " is a ", v.item(i).TypeName(), ", not an int"));
     }
     return out;
   }

@@ -190,6 +190,9 @@ class PickleValue {
   size_t size() const;
   // Item i of a tuple or list.
   PickleValue item(size_t i) const;
+  // The leading ints of a tuple or list, appended to *out; returns how many
+  // (size() when every item is an int). A fast item(i).AsInt() loop.
+  size_t AppendLeadingInts(std::vector<int64_t>* out) const;
   // Key and value of entry i of a dict, in insertion order. Duplicate keys
   // (which pickle never writes) are kept as separate entries.
   PickleValue key(size_t i) const;

@@ -1,7 +1,14 @@
-// The pickle reader's input (pickle_internal): bytes in memory, or a file read
-// through a 1 MiB buffer, with the few operations the Unpickler needs: make n
-// bytes readable, step over bytes without reading them, copy bytes back from
-// an earlier offset (the deferred strings), and read a text line.
+// The pickle reader's input (pickle_internal): bytes in memory, or a file
+// mapped into memory (read through a 1 MiB buffer where it cannot be mapped),
+// with the few operations the Unpickler needs: make n bytes readable, step
+// over bytes without reading them, copy bytes back from an earlier offset (the
+// deferred strings), and read a text line. A mapped file is read through a
+// window that moves with the reading position: the pages behind it are
+// released (madvise MADV_DONTNEED), so the resident memory of reading a file
+// of gigabytes stays at a few MiB, and pages that are stepped over (Skip) are
+// never touched. A mapped file that another process truncates while it is
+// read ends the reading process with SIGBUS (the files read here are written
+// atomically, by rename).
 #ifndef ELM_IO_PICKLE_INPUT_H_
 #define ELM_IO_PICKLE_INPUT_H_
 
@@ -18,12 +25,17 @@
 namespace elm {
 namespace pickle_internal {
 
-// The file input buffer; must exceed kDeferMinBytes (pickle_internal.h).
+// The file input buffer, and the least a mapped file's window holds past the
+// reading position; must exceed kDeferMinBytes (pickle_internal.h).
 constexpr size_t kFileBufferBytes = 1 << 20;
+// A mapped file's pages are released once this many bytes lie behind the
+// reading position.
+constexpr size_t kMapReleaseBytes = 4 << 20;
 // Longest text line (GLOBAL module/name, INT, FLOAT, GET, PUT, PERSID).
 constexpr size_t kMaxLineBytes = 4096;
 
-// The unpickler's input: a string in memory, or a file read through a buffer.
+// The unpickler's input: a string in memory, or a file (mapped, or read
+// through a buffer).
 class Input {
  public:
   explicit Input(absl::string_view memory)
@@ -36,9 +48,12 @@ class Input {
   Input(const Input&) = delete;
   Input& operator=(const Input&) = delete;
 
-  // A regular file; NotFound or PermissionDenied naming `path` when it cannot
-  // be opened, InvalidArgument when it is not a regular file.
-  static absl::StatusOr<std::unique_ptr<Input>> Open(const std::string& path);
+  // A regular file, mapped unless `map` is false or mapping fails (then read
+  // through the buffer); NotFound or PermissionDenied naming `path` when it
+  // cannot be opened, InvalidArgument when it is not a regular file.
+  static absl::StatusOr<std::unique_ptr<Input>> Open(const std::string& path,
+                                                     bool map = true);
+  bool mapped() const { return map_ != nullptr; }
 
   int64_t offset() const { return base_ + (cur_ - begin_); }
   int64_t size() const { return size_; }
@@ -52,6 +67,8 @@ class Input {
     return static_cast<size_t>(end_ - cur_) >= n || Refill(n);
   }
   const char* cur() const { return cur_; }
+  // Bytes readable at cur() without an Ensure.
+  size_t available() const { return end_ - cur_; }
   void Advance(size_t n) { cur_ += n; }
 
   // Steps over the next n bytes (n <= remaining()).
@@ -66,9 +83,14 @@ class Input {
 
  private:
   bool Refill(size_t n);
+  // Mapped: moves the window's end past cur_ + n, releasing the pages behind.
+  bool Slide(size_t n);
   bool Fail(ssize_t r);
 
   absl::string_view memory_;
+  // Mapped: the mapping, and the start of its pages not yet released.
+  char* map_ = nullptr;
+  const char* released_ = nullptr;
   int fd_ = -1;
   std::unique_ptr<char[]> buffer_;
   const char* begin_;  // buffer start; input offset base_

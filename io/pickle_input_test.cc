@@ -23,11 +23,14 @@ std::string Pattern() {
   return s;
 }
 
-std::unique_ptr<Input> OpenFile(const std::string& contents) {
+std::unique_ptr<Input> OpenFile(const std::string& contents, bool map = true) {
   const std::string path = TestTempPath("input.bin");
   WriteTestFile(path, contents);
-  absl::StatusOr<std::unique_ptr<Input>> input = Input::Open(path);
+  absl::StatusOr<std::unique_ptr<Input>> input = Input::Open(path, map);
   EXPECT_TRUE(input.ok()) << input.status();
+  if (input.ok()) {
+    EXPECT_EQ((*input)->mapped(), map && !contents.empty());
+  }
   return input.ok() ? std::move(*input) : nullptr;
 }
 
@@ -64,9 +67,35 @@ TEST(PickleInputTest, MemoryAndFileAgree) {
   const std::string data = Pattern();
   Input memory(data);
   ExerciseInput(memory, data);
-  std::unique_ptr<Input> file = OpenFile(data);
-  ASSERT_NE(file, nullptr);
-  ExerciseInput(*file, data);
+  for (bool map : {true, false}) {
+    SCOPED_TRACE(map ? "mapped" : "buffered");
+    std::unique_ptr<Input> file = OpenFile(data, map);
+    ASSERT_NE(file, nullptr);
+    ExerciseInput(*file, data);
+  }
+}
+
+TEST(PickleInputTest, MappedFileReleasedBehindAndReadBackWithReadAt) {
+  // 4 release distances of data: reading on in small steps releases the
+  // pages behind; ReadAt still gives their bytes.
+  std::string data(4 * kMapReleaseBytes + 123, '\0');
+  for (size_t i = 0; i < data.size(); ++i) {
+    data[i] = static_cast<char>((i * 2654435761u) >> 13);
+  }
+  std::unique_ptr<Input> in = OpenFile(data);
+  ASSERT_NE(in, nullptr);
+  int64_t at = 0;
+  while (in->remaining() >= 4096) {
+    ASSERT_TRUE(in->Ensure(4096));
+    ASSERT_EQ(std::string(in->cur(), 16), data.substr(at, 16));
+    in->Advance(4096);
+    at += 4096;
+  }
+  EXPECT_FALSE(in->Ensure(4096));
+  std::string back(1000, '\0');
+  ASSERT_TRUE(in->ReadAt(17, back.size(), back.data()));
+  EXPECT_EQ(back, data.substr(17, 1000));
+  EXPECT_TRUE(in->io_error().empty());
 }
 
 TEST(PickleInputTest, LinesTooLongOrUnterminated) {

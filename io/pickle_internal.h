@@ -291,6 +291,26 @@ inline uint64_t LoadLittle(const char* p, int n) {
   return v;
 }
 
+// A numpy scalar as picklers write one (Python 2 cPickle and PickleWriter:
+// the NeuronIO files' ~84,000 spike times per simulation):
+//   GET callable, GET dtype, SHORT_BINSTRING|SHORT_BINBYTES 8 <8 bytes>,
+//   [PUT], TUPLE2, [PUT], REDUCE, [PUT]
+// with GET = BINGET|LONG_BINGET and PUT = BINPUT|LONG_BINPUT; the parse and
+// the scan of a streaming parse read it at once (pickle_scalars.cc).
+struct ScalarCall {
+  uint64_t callable = 0;       // memo index of the callable
+  uint64_t dtype = 0;          // memo index of the dtype
+  const char* data = nullptr;  // the 8 bytes
+  int num_puts = 0;
+  uint64_t put_index[3] = {};
+  size_t put_at[3] = {};  // offset of each PUT opcode from the first GET's
+  size_t length = 0;      // bytes from the first GET's opcode on
+};
+constexpr size_t kMaxScalarCallBytes = 5 + 5 + 10 + 5 + 1 + 5 + 1 + 5;
+// Matches a ScalarCall whose first opcode is `op` (already read) and whose
+// further bytes are the n at `rest`; false when they are anything else.
+bool MatchScalarCall(uint8_t op, const char* rest, size_t n, ScalarCall* call);
+
 // Runs one parse.
 class Unpickler {
  public:
@@ -460,6 +480,23 @@ class Unpickler {
 
   // Reads a deferred string from the input.
   absl::Status Materialize(uint32_t i);
+
+  // ---- The numpy scalar fast path (pickle_scalars.cc) ----
+
+  // At a BINGET / LONG_BINGET (op_, read) when gets_known_: reads a whole
+  // ScalarCall of a numpy.int64 or float64 scalar whose PUTs no GET uses and
+  // pushes its value, with the effects of the opcodes one by one (memo count
+  // included) but without their intermediate values; equal small ints share
+  // a node. False, with nothing
+  // read, for anything else (the opcodes are then run one by one, so errors
+  // are unchanged).
+  bool FastScalar();
+  // The node of each int in [0, kSmallInts) that FastScalar made (kNoNode
+  // where none), and the values that have one (CompleteStreamItem forgets
+  // those it rolls back).
+  static constexpr int64_t kSmallInts = 1 << 16;
+  std::vector<uint32_t> small_ints_;
+  std::vector<uint32_t> small_ints_made_;
 
   // ---- Streaming (UnpickleOptions::stream_list_key; pickle_stream.cc) ----
 

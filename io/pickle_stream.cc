@@ -104,11 +104,19 @@ void Unpickler::ScanGets(Input* in) {
         ok = skip(8);
         break;
       case kBinGet:
-        ok = length(1, &n) && use(n);
+      case kLongBinGet: {
+        // A numpy scalar whose GETs are known already: stepped over at once.
+        in->Ensure(kMaxScalarCallBytes);
+        ScalarCall call;
+        if (MatchScalarCall(op, in->cur(), in->available(), &call) &&
+            call.callable < used.size() && used[call.callable] &&
+            call.dtype < used.size() && used[call.dtype]) {
+          in->Advance(call.length - 1);
+          break;
+        }
+        ok = length(op == kBinGet ? 1 : 4, &n) && use(n);
         break;
-      case kLongBinGet:
-        ok = length(4, &n) && use(n);
-        break;
+      }
       case kShortBinString:
       case kShortBinBytes:
       case kShortBinUnicode:
@@ -248,7 +256,13 @@ absl::Status Unpickler::CompleteStreamItem() {
         }
         break;
       case PickleKind::kList:
-        for (uint32_t v : store_->lists[n.payload]) todo.push_back(v);
+        for (uint32_t v : store_->lists[n.payload]) {
+          // Numbers (most of a NeuronIO item) need no visit.
+          const PickleKind k = N(v).kind;
+          if (k != PickleKind::kInt && k != PickleKind::kFloat) {
+            todo.push_back(v);
+          }
+        }
         break;
       case PickleKind::kDict: {
         const Store::Dict& d = store_->dicts[n.payload];
@@ -298,6 +312,16 @@ absl::Status Unpickler::CompleteStreamItem() {
   store_->dtypes.resize(item.dtypes);
   store_->arrays.resize(item.arrays);
   store_->arena.RollBack(item.arena);
+  // The shared small ints made inside the item are gone with it.
+  size_t kept = 0;
+  for (uint32_t v : small_ints_made_) {
+    if (small_ints_[v] >= item.node) {
+      small_ints_[v] = kNoNode;
+    } else {
+      small_ints_made_[kept++] = v;
+    }
+  }
+  small_ints_made_.resize(kept);
   return absl::OkStatus();
 }
 

@@ -112,6 +112,28 @@ PickleValue PickleValue::item(size_t i) const {
   return PickleValue(store_, items[i]);
 }
 
+size_t PickleValue::AppendLeadingInts(std::vector<int64_t>* out) const {
+  const Node& n = NodeOf(store_, node_);
+  const uint32_t* items;
+  size_t count;
+  if (n.kind == PickleKind::kTuple) {
+    items = store_->TupleItems(n);
+    count = n.size;
+  } else {
+    CHECK(n.kind == PickleKind::kList)
+        << "AppendLeadingInts() on " << TypeName();
+    items = store_->lists[n.payload].data();
+    count = store_->lists[n.payload].size();
+  }
+  out->reserve(out->size() + count);
+  for (size_t i = 0; i < count; ++i) {
+    const Node& item = store_->node(items[i]);
+    if (item.kind != PickleKind::kInt) return i;
+    out->push_back(static_cast<int64_t>(item.payload));
+  }
+  return count;
+}
+
 PickleValue PickleValue::key(size_t i) const {
   const Node& n = NodeOf(store_, node_);
   CHECK(n.kind == PickleKind::kDict) << "key() on " << TypeName();

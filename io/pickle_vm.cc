@@ -73,6 +73,9 @@ absl::StatusOr<Pickle> Unpickler::Run() {
     op_ = static_cast<uint8_t>(*in_->cur());
     in_->Advance(1);
     if (op_ == kStop) break;
+    if ((op_ == kBinGet || op_ == kLongBinGet) && gets_known_ && FastScalar()) {
+      continue;
+    }
     absl::Status status = Step();
     if (!status.ok()) return status;
   }
