@@ -173,10 +173,15 @@ NeuronioSampler::NeuronioSampler(std::vector<std::string> files,
           static_cast<int>(files.size()),
           [files, cache_dir = spec.cache_dir()](int index)
               -> absl::StatusOr<std::shared_ptr<const NeuronioFile>> {
-            ASSIGN_OR_RETURN(NeuronioFile file,
-                             cache_dir.empty() ? ReadNeuronioFile(files[index])
-                                               : ReadNeuronioFileCached(
-                                                     files[index], cache_dir));
+            // A compact file's CRC is checked on its first load only.
+            constexpr NeuronioChecksum kOnce =
+                NeuronioChecksum::kOncePerFileVersion;
+            ASSIGN_OR_RETURN(
+                NeuronioFile file,
+                cache_dir.empty()
+                    ? ReadNeuronioFile(files[index],
+                                       NeuronioPickleParse::kStreaming, kOnce)
+                    : ReadNeuronioFileCached(files[index], cache_dir, kOnce));
             return std::make_shared<const NeuronioFile>(std::move(file));
           },
           spec, batch_size, seed, spec.prefetch()) {

@@ -193,6 +193,42 @@ TEST(NeuronioCompactTest, CorruptByteFailsTheChecksum) {
   EXPECT_THAT(read.status().message(), HasSubstr(path));
 }
 
+TEST(NeuronioCompactTest, ChecksumOncePerFileVersionStillCatchesChanges) {
+  constexpr NeuronioChecksum kOnce = NeuronioChecksum::kOncePerFileVersion;
+  const std::string path = TestTempPath("once.elmnio");
+  const NeuronioFile good = Generated(9);
+  ASSERT_TRUE(WriteNeuronioCompact(good, path).ok());
+  const std::string bytes = ReadTestFile(path);
+  std::string bad = bytes;
+  bad[bad.size() - 100] ^= 0x10;  // a soma sample: only the CRC sees it
+  // A corrupt file never passes, however often it is read.
+  WriteTestFile(path, bad);
+  for (int k = 0; k < 2; ++k) {
+    const absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path, kOnce);
+    ASSERT_FALSE(read.ok());
+    EXPECT_THAT(read.status().message(), HasSubstr("checksum mismatch"));
+  }
+  // A good file, read again: the same contents.
+  usleep(20000);  // past the file system's timestamp granularity
+  WriteTestFile(path, bytes);
+  for (int k = 0; k < 2; ++k) {
+    absl::StatusOr<NeuronioFile> read = ReadNeuronioCompact(path, kOnce);
+    ASSERT_TRUE(read.ok()) << read.status();
+    read->path = good.path;
+    ExpectSameFile(*read, good);
+  }
+  // Changed in place, or replaced (rename: a new inode): checked again.
+  usleep(20000);
+  WriteTestFile(path, bad);
+  EXPECT_FALSE(ReadNeuronioCompact(path, kOnce).ok());
+  WriteTestFile(path + ".new", bytes);
+  ASSERT_EQ(std::rename((path + ".new").c_str(), path.c_str()), 0);
+  ASSERT_TRUE(ReadNeuronioCompact(path, kOnce).ok());
+  WriteTestFile(path + ".new", bad);
+  ASSERT_EQ(std::rename((path + ".new").c_str(), path.c_str()), 0);
+  EXPECT_FALSE(ReadNeuronioCompact(path, kOnce).ok());
+}
+
 TEST(NeuronioCompactTest, TrailingBytesAreAnError) {
   const std::string path = TestTempPath("trailing.elmnio");
   ASSERT_TRUE(WriteNeuronioCompact(Generated(8), path).ok());

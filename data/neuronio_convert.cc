@@ -206,11 +206,14 @@ absl::StatusOr<std::string> NeuronioCachePath(const std::string& source,
 }
 
 absl::StatusOr<NeuronioFile> ReadNeuronioFileCached(
-    const std::string& source, const std::string& cache_dir) {
+    const std::string& source, const std::string& cache_dir,
+    NeuronioChecksum checksum) {
   absl::StatusOr<std::string> entry = NeuronioCachePath(source, cache_dir);
   // A missing source gives the reader's error; a compact one needs no cache.
-  if (!entry.ok() || StartsCompact(source)) return ReadNeuronioFile(source);
-  absl::StatusOr<NeuronioFile> cached = ReadNeuronioCompact(*entry);
+  if (!entry.ok() || StartsCompact(source)) {
+    return ReadNeuronioFile(source, NeuronioPickleParse::kStreaming, checksum);
+  }
+  absl::StatusOr<NeuronioFile> cached = ReadNeuronioCompact(*entry, checksum);
   if (cached.ok()) {
     cached->path = source;
     return cached;

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "io/neuronio_compact.h"
 #include "io/neuronio_file.h"
 
 namespace elm {
@@ -67,9 +68,11 @@ absl::StatusOr<std::string> NeuronioCachePath(const std::string& source,
 // re-created from `source` (checked as ConvertNeuronioFile does). The result
 // is the same as ReadNeuronioFile(source) in every case. A cache entry that
 // cannot be written (disk full, no permission) is a warning on stderr, not an
-// error: the file read from the source is returned.
+// error: the file read from the source is returned. Compact files (the
+// source or the entry) are read with ReadNeuronioCompact(…, checksum).
 absl::StatusOr<NeuronioFile> ReadNeuronioFileCached(
-    const std::string& source, const std::string& cache_dir);
+    const std::string& source, const std::string& cache_dir,
+    NeuronioChecksum checksum = NeuronioChecksum::kEveryRead);
 
 }  // namespace elm
 

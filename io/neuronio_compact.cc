@@ -10,7 +10,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <mutex>  // NOLINT
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -130,6 +132,10 @@ class MappedFile {
     }
     MappedFile m;
     m.size_ = static_cast<size_t>(st.st_size);
+    m.version_ =
+        absl::StrCat(path, "\n", st.st_dev, ":", st.st_ino, ":", st.st_size,
+                     ":", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, ":",
+                     st.st_ctim.tv_sec, ".", st.st_ctim.tv_nsec);
     if (m.size_ > 0) {
       void* p = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
                        fd, 0);
@@ -146,7 +152,8 @@ class MappedFile {
   }
   MappedFile(MappedFile&& o) noexcept
       : data_(std::exchange(o.data_, nullptr)),
-        size_(std::exchange(o.size_, 0)) {}
+        size_(std::exchange(o.size_, 0)),
+        version_(std::move(o.version_)) {}
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
   MappedFile& operator=(MappedFile&&) = delete;
@@ -154,11 +161,36 @@ class MappedFile {
     if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
   }
   absl::string_view data() const { return absl::string_view(data_, size_); }
+  // The path and the stat() fields that change when the file does.
+  const std::string& version() const { return version_; }
 
  private:
   MappedFile() = default;
   const char* data_ = nullptr;
   size_t size_ = 0;
+  std::string version_;
+};
+
+// The versions of files (MappedFile::version) whose CRC-32 matched in this
+// process (NeuronioChecksum::kOncePerFileVersion).
+class CheckedVersions {
+ public:
+  static CheckedVersions& Get() {
+    static CheckedVersions* versions = new CheckedVersions;
+    return *versions;
+  }
+  bool Contains(const std::string& version) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return versions_.count(version) > 0;
+  }
+  void Add(const std::string& version) {
+    std::lock_guard<std::mutex> lock(mu_);
+    versions_.insert(version);
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_set<std::string> versions_;
 };
 
 }  // namespace
@@ -214,8 +246,11 @@ absl::Status WriteNeuronioCompact(const NeuronioFile& file,
   return WriteFileAtomically(path, w.buf(), "compact NeuronIO file");
 }
 
-absl::StatusOr<NeuronioFile> ReadNeuronioCompact(const std::string& path) {
+absl::StatusOr<NeuronioFile> ReadNeuronioCompact(const std::string& path,
+                                                 NeuronioChecksum checksum) {
   ASSIGN_OR_RETURN(const MappedFile mapped, MappedFile::Open(path));
+  const bool check_crc = checksum == NeuronioChecksum::kEveryRead ||
+                         !CheckedVersions::Get().Contains(mapped.version());
   const absl::string_view data = mapped.data();
   if (!IsNeuronioCompact(data)) {
     return Invalid(path, absl::StrCat("bad magic: expected \"ELMNIO1\\n\" in "
@@ -256,11 +291,13 @@ absl::StatusOr<NeuronioFile> ReadNeuronioCompact(const std::string& path) {
             r.Str(&p.inhibitory_synapse_type, "the inhibitory synapse type");
   // A checksum mismatch explains truncation and corruption alike; report it
   // first unless the file is cut inside the fixed header.
-  const uint32_t crc = Crc32(body);
-  if (ok && crc != stored_crc) {
-    return Invalid(path, absl::StrCat("checksum mismatch (stored ", stored_crc,
-                                      ", computed ", crc,
-                                      "): the file is corrupt or truncated"));
+  if (check_crc) {
+    const uint32_t crc = Crc32(body);
+    if (ok && crc != stored_crc) {
+      return Invalid(path, absl::StrCat("checksum mismatch (stored ",
+                                        stored_crc, ", computed ", crc,
+                                        "): the file is corrupt or truncated"));
+    }
   }
   if (!ok) return r.status();
   if (p.duration_ms < 0) {
@@ -348,6 +385,9 @@ absl::StatusOr<NeuronioFile> ReadNeuronioCompact(const std::string& path) {
   if (r.pos() != body.size()) {
     return Invalid(path, absl::StrCat(body.size() - r.pos(),
                                       " trailing bytes before the checksum"));
+  }
+  if (check_crc && checksum == NeuronioChecksum::kOncePerFileVersion) {
+    CheckedVersions::Get().Add(mapped.version());
   }
   return out;
 }

@@ -48,13 +48,28 @@ bool IsNeuronioCompact(absl::string_view head);
 absl::Status WriteNeuronioCompact(const NeuronioFile& file,
                                   const std::string& path);
 
+// When ReadNeuronioCompact computes the CRC-32 of the file.
+enum class NeuronioChecksum {
+  kEveryRead,
+  // On the first read in this process of each version of a file: a file
+  // whose path, device, inode, size, and modification and status-change times
+  // are those of a file that passed the check in this process is not
+  // checksummed again (every other check is still made). For the NeuronIO
+  // sampler, which reads each file about seven times in a run; any write to a
+  // file changes its status-change time, and a replaced file (rename) its
+  // inode.
+  kOncePerFileVersion,
+};
+
 // Reads a compact file; the result's `path` is `path`. Errors
 // (InvalidArgument, naming the file and the problem): cannot open, bad magic,
 // an unknown version, truncation, a checksum mismatch, trailing bytes, and
 // inconsistent contents (channel_begin not ascending from 0, an input spike
 // time outside [0, duration), an output spike whose step is not in
 // [0, duration), a non-finite soma sample).
-absl::StatusOr<NeuronioFile> ReadNeuronioCompact(const std::string& path);
+absl::StatusOr<NeuronioFile> ReadNeuronioCompact(
+    const std::string& path,
+    NeuronioChecksum checksum = NeuronioChecksum::kEveryRead);
 
 }  // namespace elm
 

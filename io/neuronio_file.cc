@@ -16,9 +16,15 @@ void IndexNeuronioSteps(NeuronioSimulation* sim) {
   std::vector<int32_t>& channels = sim->step_channels;
   channels.resize(sim->channel_times.size());
   std::vector<int64_t> fill(begin.begin(), begin.end() - 1);
+  int64_t repeats = 0;
   for (int c = 0; c < sim->input_dim(); ++c) {  // channels ascending per step
-    for (int32_t t : sim->InputSpikeTimes(c)) channels[fill[t]++] = c;
+    for (int32_t t : sim->InputSpikeTimes(c)) {
+      int64_t& at = fill[t];
+      repeats += at > begin[t] && channels[at - 1] == c;
+      channels[at++] = c;
+    }
   }
+  if (repeats == 0) return;
   // Drop repeats (a channel listing a time twice), which are adjacent.
   int64_t w = 0;
   for (int64_t t = 0; t < steps; ++t) {

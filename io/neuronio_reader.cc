@@ -461,7 +461,8 @@ UnpickleOptions StreamingOptions(const std::string& path, Streamed* streamed) {
 }  // namespace
 
 absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path,
-                                              NeuronioPickleParse parse) {
+                                              NeuronioPickleParse parse,
+                                              NeuronioChecksum checksum) {
   {
     // A compact file (io/neuronio_compact.h), recognised by its magic.
     char head[8] = {};
@@ -470,7 +471,7 @@ absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path,
       const size_t n = std::fread(head, 1, sizeof(head), f);
       std::fclose(f);
       if (IsNeuronioCompact(absl::string_view(head, n))) {
-        return ReadNeuronioCompact(path);
+        return ReadNeuronioCompact(path, checksum);
       }
     }
   }

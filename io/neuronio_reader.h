@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "io/neuronio_compact.h"
 #include "io/neuronio_file.h"
 
 namespace elm {
@@ -41,10 +42,12 @@ namespace elm {
 // NeuronioPickleParse::kValueTree the whole value tree is built first and
 // then converted (the reader before streaming, ~0.8 GB for such a file): the
 // result and the errors are the same (io/neuronio_reader_test.cc checks it).
+// A compact file is read with ReadNeuronioCompact(path, checksum).
 enum class NeuronioPickleParse { kStreaming, kValueTree };
 absl::StatusOr<NeuronioFile> ReadNeuronioFile(
     const std::string& path,
-    NeuronioPickleParse parse = NeuronioPickleParse::kStreaming);
+    NeuronioPickleParse parse = NeuronioPickleParse::kStreaming,
+    NeuronioChecksum checksum = NeuronioChecksum::kEveryRead);
 
 }  // namespace elm
 
