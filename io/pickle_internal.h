@@ -311,6 +311,56 @@ constexpr size_t kMaxScalarCallBytes = 5 + 5 + 10 + 5 + 1 + 5 + 1 + 5;
 // further bytes are the n at `rest`; false when they are anything else.
 bool MatchScalarCall(uint8_t op, const char* rest, size_t n, ScalarCall* call);
 
+// The layout of a matched ScalarCall: its bytes before the 8 data bytes (the
+// two GETs and the string opcode with its length), which are the same for
+// every scalar of a run, and the opcodes after the data at their offsets
+// (from the first GET's opcode). A run of scalars (a spike list's items)
+// is then read by comparing bytes (SameScalarLayout) instead of matching
+// each call: equal opcodes at the same offsets give the same parse, with
+// the same GETs.
+struct ScalarLayout {
+  bool valid = false;
+  size_t prefix_len = 0;  // bytes before the data
+  char prefix[12] = {};
+  size_t length = 0;  // of the whole call
+  int num_ops = 0;    // opcodes after the data (PUTs, TUPLE2, REDUCE)
+  size_t op_at[5] = {};
+  uint8_t op[5] = {};
+  // The prefix after its first byte (at most 11 bytes) as an 8- and a
+  // 4-byte word with their masks (a call is at least 16 bytes: the 12 after
+  // the first opcode are there to load).
+  uint64_t word = 0, mask = 0;
+  uint32_t word2 = 0, mask2 = 0;
+  int num_puts = 0;
+  size_t put_at[3] = {};  // offsets of the PUT opcodes
+  bool put_long[3] = {};  // LONG_BINPUT (else BINPUT)
+};
+// The layout of `call`, matched with first opcode `op` and further bytes at
+// `rest`.
+ScalarLayout LayoutOf(uint8_t op, const char* rest, const ScalarCall& call);
+// True when a call of `layout` begins with opcode `op` followed by the n
+// bytes at `rest`.
+inline bool SameScalarLayout(const ScalarLayout& layout, uint8_t op,
+                             const char* rest, size_t n) {
+  if (n + 1 < layout.length || op != static_cast<uint8_t>(layout.prefix[0])) {
+    return false;
+  }
+  uint64_t w;
+  uint32_t w2;
+  std::memcpy(&w, rest, 8);
+  std::memcpy(&w2, rest + 8, 4);
+  if (((w ^ layout.word) & layout.mask) |
+      ((w2 ^ layout.word2) & layout.mask2)) {
+    return false;
+  }
+  for (int k = 0; k < layout.num_ops; ++k) {
+    if (static_cast<uint8_t>(rest[layout.op_at[k] - 1]) != layout.op[k]) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Runs one parse.
 class Unpickler {
  public:
@@ -491,6 +541,16 @@ class Unpickler {
   // read, for anything else (the opcodes are then run one by one, so errors
   // are unchanged).
   bool FastScalar();
+  // Pushes the scalar of a call of scalar_layout_ whose first opcode is at
+  // input offset `offset`, its further bytes at `rest`, and returns true; or
+  // returns false when one of its PUTs is implausible or used by a GET.
+  bool PushLaidOutScalar(const char* rest, int64_t offset);
+  // The layout of the last call FastScalar read, with the value type of its
+  // (checked) dtype; forgotten (valid false) when a memo entry a GET uses is
+  // set, on BUILD, and when a streamed item is rolled back.
+  ScalarLayout scalar_layout_;
+  bool scalar_int_ = false;
+  bool scalar_big_endian_ = false;
   // The node of each int in [0, kSmallInts) that FastScalar made (kNoNode
   // where none), and the values that have one (CompleteStreamItem forgets
   // those it rolls back).

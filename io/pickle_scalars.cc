@@ -86,48 +86,51 @@ bool MatchScalarCall(uint8_t op, const char* rest, size_t n, ScalarCall* call) {
   return true;
 }
 
-bool Unpickler::FastScalar() {
-  in_->Ensure(kMaxScalarCallBytes);  // fewer near the end: matched on those
-  ScalarCall call;
-  if (!MatchScalarCall(op_, in_->cur(), in_->available(), &call)) {
-    return false;
+ScalarLayout LayoutOf(uint8_t op, const char* rest, const ScalarCall& call) {
+  ScalarLayout layout;
+  layout.prefix_len = static_cast<size_t>(call.data - rest) + 1;
+  layout.prefix[0] = static_cast<char>(op);
+  std::memcpy(layout.prefix + 1, rest, layout.prefix_len - 1);
+  layout.length = call.length;
+  static_assert(sizeof(layout.prefix) <= 1 + 12, "the prefix words");
+  unsigned char bytes[12] = {}, mask[12] = {};
+  std::memcpy(bytes, rest, layout.prefix_len - 1);
+  std::memset(mask, 0xFF, layout.prefix_len - 1);
+  std::memcpy(&layout.word, bytes, 8);
+  std::memcpy(&layout.mask, mask, 8);
+  std::memcpy(&layout.word2, bytes + 8, 4);
+  std::memcpy(&layout.mask2, mask + 8, 4);
+  for (size_t at = layout.prefix_len + 8; at < call.length;) {
+    const uint8_t code = static_cast<uint8_t>(rest[at - 1]);
+    layout.op_at[layout.num_ops] = at;
+    layout.op[layout.num_ops++] = code;
+    if (code == kBinPut || code == kLongBinPut) {
+      layout.put_at[layout.num_puts] = at;
+      layout.put_long[layout.num_puts++] = code == kLongBinPut;
+    }
+    at += code == kBinPut ? 2 : code == kLongBinPut ? 5 : 1;
   }
-  // The callable: numpy.(_)core.multiarray.scalar.
-  if (call.callable >= used_memo_nodes_.size() ||
-      call.dtype >= used_memo_nodes_.size()) {
-    return false;
-  }
-  const uint32_t callable = used_memo_nodes_[call.callable];
-  if (callable == kNoNode || N(callable).kind != PickleKind::kGlobal ||
-      store_->globals[N(callable).payload].id != GlobalId::kScalar) {
-    return false;
-  }
-  // The dtype: a supported int64 or float64.
-  const uint32_t dtype = used_memo_nodes_[call.dtype];
-  if (dtype == kNoNode || N(dtype).kind != PickleKind::kObject) return false;
-  const int32_t d = store_->objects[N(dtype).payload].dtype;
-  if (d < 0) return false;
-  const Store::Dtype& type = store_->dtypes[d];
-  if (!type.problem.empty() ||
-      (type.type != NumpyType::kInt64 && type.type != NumpyType::kFloat64)) {
-    return false;
-  }
-  // The PUTs: as Put() takes them (plausible), and no GET uses them (so that
-  // the values they would store are not needed).
-  for (int k = 0; k < call.num_puts; ++k) {
-    const uint64_t index = call.put_index[k];
-    if (index >
-            static_cast<uint64_t>(op_offset_) + call.put_at[k] + kMemoSlack ||
+  layout.valid = true;
+  return layout;
+}
+
+bool Unpickler::PushLaidOutScalar(const char* rest, int64_t offset) {
+  const ScalarLayout& layout = scalar_layout_;
+  for (int k = 0; k < layout.num_puts; ++k) {
+    const size_t at = layout.put_at[k];
+    const uint64_t index =
+        layout.put_long[k] ? Load4(rest + at) : static_cast<uint8_t>(rest[at]);
+    // As Put() takes them (plausible), and no GET uses them (so that the
+    // values they would store are not needed).
+    if (index > static_cast<uint64_t>(offset) + at + kMemoSlack ||
         MemoUsed(index)) {
       return false;
     }
   }
-  char buf[8];
-  std::memcpy(buf, call.data, 8);
-  if (type.big_endian) std::reverse(buf, buf + 8);
   uint64_t bits;
-  std::memcpy(&bits, buf, 8);
-  if (type.type == NumpyType::kInt64) {
+  std::memcpy(&bits, rest + layout.prefix_len - 1, 8);
+  if (scalar_big_endian_) bits = __builtin_bswap64(bits);
+  if (scalar_int_) {
     const int64_t v = static_cast<int64_t>(bits);
     if (v >= 0 && v < kSmallInts) {
       // One node per small value (ints are immutable, and no GET can reach
@@ -145,8 +148,64 @@ bool Unpickler::FastScalar() {
   } else {
     stack_.push_back(AddNode(PickleKind::kFloat, 0, 0, bits));
   }
-  memo_count_ += call.num_puts;
-  in_->Advance(call.length - 1);
+  memo_count_ += layout.num_puts;
+  return true;
+}
+
+bool Unpickler::FastScalar() {
+  in_->Ensure(kMaxScalarCallBytes);  // fewer near the end: matched on those
+  if (!scalar_layout_.valid ||
+      !SameScalarLayout(scalar_layout_, op_, in_->cur(), in_->available())) {
+    // A call of another layout (or none yet): matched and checked in full.
+    ScalarCall call;
+    if (!MatchScalarCall(op_, in_->cur(), in_->available(), &call)) {
+      return false;
+    }
+    // The callable: numpy.(_)core.multiarray.scalar.
+    if (call.callable >= used_memo_nodes_.size() ||
+        call.dtype >= used_memo_nodes_.size()) {
+      return false;
+    }
+    const uint32_t callable = used_memo_nodes_[call.callable];
+    if (callable == kNoNode || N(callable).kind != PickleKind::kGlobal ||
+        store_->globals[N(callable).payload].id != GlobalId::kScalar) {
+      return false;
+    }
+    // The dtype: a supported int64 or float64.
+    const uint32_t dtype = used_memo_nodes_[call.dtype];
+    if (dtype == kNoNode || N(dtype).kind != PickleKind::kObject) return false;
+    const int32_t d = store_->objects[N(dtype).payload].dtype;
+    if (d < 0) return false;
+    const Store::Dtype& type = store_->dtypes[d];
+    if (!type.problem.empty() ||
+        (type.type != NumpyType::kInt64 && type.type != NumpyType::kFloat64)) {
+      return false;
+    }
+    const ScalarLayout previous = scalar_layout_;
+    const bool previous_int = scalar_int_, previous_big = scalar_big_endian_;
+    scalar_layout_ = LayoutOf(op_, in_->cur(), call);
+    scalar_int_ = type.type == NumpyType::kInt64;
+    scalar_big_endian_ = type.big_endian;
+    if (!PushLaidOutScalar(in_->cur(), op_offset_)) {
+      scalar_layout_ = previous;
+      scalar_int_ = previous_int;
+      scalar_big_endian_ = previous_big;
+      return false;
+    }
+  } else if (!PushLaidOutScalar(in_->cur(), op_offset_)) {
+    return false;
+  }
+  in_->Advance(scalar_layout_.length - 1);
+  // The rest of the run: calls of the same layout, one after the other.
+  const uint8_t first = static_cast<uint8_t>(scalar_layout_.prefix[0]);
+  while (store_->nodes.size() <= kMaxNodes &&
+         in_->Ensure(scalar_layout_.length) &&
+         static_cast<uint8_t>(*in_->cur()) == first &&
+         SameScalarLayout(scalar_layout_, first, in_->cur() + 1,
+                          in_->available() - 1) &&
+         PushLaidOutScalar(in_->cur() + 1, in_->offset())) {
+    in_->Advance(scalar_layout_.length);
+  }
   return true;
 }
 

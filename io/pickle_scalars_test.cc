@@ -3,7 +3,8 @@
 // where the fast path runs) and a plain parse (where it never does) of the
 // same bytes give the same tree and the same memo count; where the pattern is
 // broken midway (a PUT a later GET uses, another dtype, a missing opcode)
-// the scalars around it still read right; and every truncation and many
+// the scalars around it still read right; runs of calls of one layout (read
+// by comparing bytes) read right; and every truncation and many
 // corruptions inside the fast-path region give the same error, naming the
 // byte, both ways.
 #include <algorithm>
@@ -66,6 +67,7 @@ struct Layout {
   bool memo_above_255 = false;  // LONG_BINGET / LONG_BINPUT everywhere
   bool binbytes = false;        // SHORT_BINBYTES instead of SHORT_BINSTRING
   bool no_puts = false;         // no PUTs inside the scalars
+  bool one_dtype = false;       // ValueOf(..., true): one layout in a row
   Break brk = Break::kNone;
 };
 // The broken scalar: item 1, 'v' item 7.
@@ -78,9 +80,14 @@ struct Value {
   enum Kind { kLittle, kBig, kFloat } kind = kLittle;
   uint64_t bits = 0;
 };
-Value ValueOf(int item, int k) {
+// With `one_dtype`: little-endian int64 only (runs of one layout).
+Value ValueOf(int item, int k, bool one_dtype = false) {
   Value v;
   const int64_t small = item * 1000 + (k + 1) * 37;
+  if (one_dtype) {
+    v.bits = static_cast<uint64_t>(k % 3 == 2 ? -small : small * 1000003);
+    return v;
+  }
   switch ((item * 7 + k + 6) % 6) {
     case 0:
     case 5:
@@ -146,7 +153,7 @@ std::string Write(const Layout& layout) {
   auto put = [&]() { return layout.no_puts ? 0u : w.Put(); };
   auto number = [&](int item, int k) {
     const bool broken = item == kBrokenItem && k == kBrokenK;
-    const Value v = ValueOf(item, k);
+    const Value v = ValueOf(item, k, layout.one_dtype);
     uint32_t dtype = v.kind == Value::kFloat ? f8
                      : v.kind == Value::kBig ? i8_big
                                              : i8;
@@ -210,7 +217,7 @@ void ExpectValues(const Pickle& p, const Layout& layout) {
       SCOPED_TRACE(testing::Message() << item << " " << k);
       const PickleValue got =
           k < 0 ? items.item(item).Find("a").value() : v.item(k);
-      const Value want = ValueOf(item, k);
+      const Value want = ValueOf(item, k, layout.one_dtype);
       if (item == kBrokenItem && k == kBrokenK && layout.brk == Break::kInt32) {
         EXPECT_EQ(got.AsInt(),
                   static_cast<int32_t>(static_cast<uint32_t>(want.bits)));
@@ -294,6 +301,39 @@ TEST(PickleScalarsTest, PatternBrokenMidwayFallsBackForThatScalar) {
     if (brk == Break::kPutUsedLater) {
       EXPECT_EQ(p->root().Find("Results")->Find("again")->AsString(),
                 Le8(ValueOf(kBrokenItem, kBrokenK).bits));
+    }
+  }
+}
+
+// Long runs of calls of one layout (read by comparing bytes), whose PUTs
+// switch from BINPUT to LONG_BINPUT midway (memo index 256), with a PUT that a
+// later GET uses inside a run, and truncated and corrupted inside a run.
+TEST(PickleScalarsTest, RunsOfOneLayout) {
+  for (Break brk : {Break::kNone, Break::kPutUsedLater}) {
+    SCOPED_TRACE(static_cast<int>(brk));
+    Layout layout;
+    layout.one_dtype = true;
+    layout.per_item = 120;
+    layout.brk = brk;
+    const std::string bytes = Write(layout);
+    ExpectSameBothWays(bytes, layout.items * (layout.per_item + 1) -
+                                  (brk == Break::kNone ? 0 : 1));
+    int calls = 0;
+    absl::StatusOr<Pickle> p = ParsePickle(bytes, kSource, Streaming(&calls));
+    ASSERT_TRUE(p.ok()) << p.status();
+    ExpectValues(*p, layout);
+    // (An item with a value a later GET uses is not handed over.)
+    EXPECT_EQ(calls, layout.items - (brk == Break::kNone ? 0 : 1));
+    // Inside item 1's run: every truncation, and corruptions.
+    const std::string key("U\x01v", 3);
+    const size_t v1 = bytes.find(key, bytes.find(key) + 1);
+    ASSERT_NE(v1, std::string::npos);
+    for (size_t at = v1 + 300; at < v1 + 400; ++at) {
+      SCOPED_TRACE(at);
+      ExpectSameBothWays(bytes.substr(0, at), 0);
+      std::string bad = bytes;
+      bad[at] = static_cast<char>(bad[at] ^ 0x04);
+      ExpectSameBothWays(bad, 0);
     }
   }
 }

@@ -21,6 +21,7 @@ namespace pickle_internal {
 
 void Unpickler::ScanGets(Input* in) {
   std::vector<bool> used;
+  ScalarLayout layout;  // of the last numpy scalar stepped over
   auto use = [&](uint64_t index) {
     if (index > static_cast<uint64_t>(in->offset()) + kMemoSlack) return false;
     if (index >= used.size()) used.resize(index + 1 + used.size() / 2, false);
@@ -106,11 +107,25 @@ void Unpickler::ScanGets(Input* in) {
       case kBinGet:
       case kLongBinGet: {
         // A numpy scalar whose GETs are known already: stepped over at once.
+        // A run of them: the calls of the last one's layout (whose GETs
+        // are the same) follow one another.
         in->Ensure(kMaxScalarCallBytes);
+        if (layout.valid &&
+            SameScalarLayout(layout, op, in->cur(), in->available())) {
+          in->Advance(layout.length - 1);
+          while (in->Ensure(layout.length) &&
+                 static_cast<uint8_t>(*in->cur()) == op &&
+                 SameScalarLayout(layout, op, in->cur() + 1,
+                                  in->available() - 1)) {
+            in->Advance(layout.length);
+          }
+          break;
+        }
         ScalarCall call;
         if (MatchScalarCall(op, in->cur(), in->available(), &call) &&
             call.callable < used.size() && used[call.callable] &&
             call.dtype < used.size() && used[call.dtype]) {
+          layout = LayoutOf(op, in->cur(), call);
           in->Advance(call.length - 1);
           break;
         }
@@ -299,6 +314,7 @@ absl::Status Unpickler::CompleteStreamItem() {
     return absl::OkStatus();
   }
   // Consumed: None in its place, and its storage rolled back.
+  scalar_layout_.valid = false;
   stack_[item.pos] = kNoneNode;
   for (size_t k = item.deferred; k < deferred_.size(); ++k) {
     store_->unread_bytes += N(deferred_[k]).size;

@@ -286,6 +286,7 @@ absl::Status Unpickler::Put(uint64_t index) {
     }
     ++memo_count_;
     if (MemoUsed(index)) {
+      scalar_layout_.valid = false;  // its callable or dtype may change
       used_memo_nodes_[index] = stack_.back();
       any_memo_stored_ = true;
       max_memo_node_ = std::max(max_memo_node_, stack_.back());
@@ -780,6 +781,7 @@ absl::StatusOr<uint32_t> Unpickler::MakeOrderedDict(const uint32_t* a,
 // ---- BUILD ----
 
 absl::Status Unpickler::Build() {
+  scalar_layout_.valid = false;  // its dtype may change
   if (absl::Status s = NeedValues(2); !s.ok()) return s;
   const uint32_t state = PopValue();
   const uint32_t target = stack_.back();
