@@ -593,6 +593,24 @@ class Unpickler {
     if (stream_.active && target < stream_.node) stream_.unsafe = true;
   }
 
+  // Streaming: for each list (Store::lists), whether an item that is not an
+  // int or float was ever put in it (set where items are added, while their
+  // nodes are fresh), so that CompleteStreamItem steps over lists of numbers
+  // (most of a NeuronIO item) without visiting their items.
+  std::vector<bool> list_has_other_;
+  void NoteListItems(size_t list, const uint32_t* items, size_t n) {
+    if (!streaming()) return;
+    if (list >= list_has_other_.size()) list_has_other_.resize(list + 1);
+    if (list_has_other_[list]) return;
+    for (size_t k = 0; k < n; ++k) {
+      const PickleKind kind = N(items[k]).kind;
+      if (kind != PickleKind::kInt && kind != PickleKind::kFloat) {
+        list_has_other_[list] = true;
+        return;
+      }
+    }
+  }
+
   // Set by ScanGets: which memo entries GETs use; then only those are
   // stored, in used_memo_nodes_ (kNoNode where not stored).
   bool gets_known_ = false;

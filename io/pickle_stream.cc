@@ -271,6 +271,11 @@ absl::Status Unpickler::CompleteStreamItem() {
         }
         break;
       case PickleKind::kList:
+        // Numbers only (most of a NeuronIO item): nothing to visit.
+        if (n.payload >= list_has_other_.size() ||
+            !list_has_other_[n.payload]) {
+          break;
+        }
         for (uint32_t v : store_->lists[n.payload]) {
           // Numbers (most of a NeuronIO item) need no visit.
           const PickleKind k = N(v).kind;
@@ -322,6 +327,7 @@ absl::Status Unpickler::CompleteStreamItem() {
   deferred_.resize(item.deferred);
   store_->nodes.TruncateTo(item.node);
   store_->lists.resize(item.lists);
+  if (list_has_other_.size() > item.lists) list_has_other_.resize(item.lists);
   store_->dicts.resize(item.dicts);
   store_->globals.resize(item.globals);
   store_->objects.resize(item.objects);

@@ -123,6 +123,49 @@ TEST(PickleStreamTest, ItemsNotConsumedStayInTheTree) {
   EXPECT_EQ(Items(*p), (std::vector<int64_t>{0, 1, 2, 3, 4}));
 }
 
+TEST(PickleStreamTest, ItemsWithALargeStringInAListAreKept) {
+  // A string of 64 KiB or more is read at STOP: an item whose list holds
+  // one (among numbers, in one APPENDS or by a later APPEND) is not handed
+  // over; lists of numbers only are stepped over by the check.
+  const std::string big(70000, 'x');
+  std::ostringstream out;
+  PickleWriter w(&out);
+  w.Proto2();
+  w.DictBegin();
+  w.Str("items");
+  w.ListBegin();
+  for (int i = 0; i < 5; ++i) {
+    w.DictBegin();
+    w.Str("a");
+    w.Int(i);
+    w.Str("v");
+    w.ListBegin();
+    for (int k = 0; k < 10; ++k) w.Int(k);
+    if (i == 2) w.Str(big);
+    w.ListEnd();
+    if (i == 3) {
+      w.Str(big);
+      w.Op('a');  // APPEND
+    }
+    w.DictEnd();
+  }
+  w.ListEnd();
+  w.DictEnd();
+  w.Stop();
+  w.Flush();
+  Seen seen;
+  absl::StatusOr<Pickle> p = ParsePickle(out.str(), "s", Streaming(&seen));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(seen.indices, (std::vector<size_t>{0, 1, 4}));
+  const PickleValue items = *p->root().Find("items");
+  ASSERT_EQ(items.size(), 5u);
+  for (int i : {2, 3}) {
+    const PickleValue v = *items.item(i).Find("v");
+    ASSERT_EQ(v.size(), 11u);
+    EXPECT_EQ(v.item(10).AsString(), big);
+  }
+}
+
 TEST(PickleStreamTest, ItemsALaterGetUsesAreKept) {
   // numpy.int64 scalars: the callable and dtype memoized in item 0 are used
   // by every later item, so item 0 stays; the others are consumed.

@@ -152,6 +152,7 @@ uint32_t Unpickler::AddTuple(const uint32_t* items, size_t n) {
 
 uint32_t Unpickler::AddList(const uint32_t* items, size_t n) {
   store_->lists.emplace_back(items, items + n);
+  NoteListItems(store_->lists.size() - 1, items, n);
   return AddNode(PickleKind::kList, 0, 0, store_->lists.size() - 1);
 }
 
@@ -656,6 +657,7 @@ absl::Status Unpickler::AppendTo(uint32_t target, const uint32_t* items,
   }
   std::vector<uint32_t>& list = store_->lists[N(target).payload];
   list.insert(list.end(), items, items + n);
+  NoteListItems(N(target).payload, items, n);
   return absl::OkStatus();
 }
 
