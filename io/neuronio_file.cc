@@ -16,12 +16,22 @@ void IndexNeuronioSteps(NeuronioSimulation* sim) {
   std::vector<int32_t>& channels = sim->step_channels;
   channels.resize(sim->channel_times.size());
   std::vector<int64_t> fill(begin.begin(), begin.end() - 1);
-  int64_t repeats = 0;
+  bool increasing = true;  // every channel's times (no repeats possible)
   for (int c = 0; c < sim->input_dim(); ++c) {  // channels ascending per step
+    int32_t previous = -1;
     for (int32_t t : sim->InputSpikeTimes(c)) {
-      int64_t& at = fill[t];
-      repeats += at > begin[t] && channels[at - 1] == c;
-      channels[at++] = c;
+      increasing &= t > previous;
+      previous = t;
+      channels[fill[t]++] = c;
+    }
+  }
+  if (increasing) return;
+  // A repeat (a channel listing a time twice) is a channel equal to the one
+  // before it in its step.
+  int64_t repeats = 0;
+  for (int64_t t = 0; t < steps; ++t) {
+    for (int64_t k = begin[t] + 1; k < begin[t + 1]; ++k) {
+      repeats += channels[k] == channels[k - 1];
     }
   }
   if (repeats == 0) return;
