@@ -66,6 +66,36 @@ TEST(NeuronioFileTest, IndexNeuronioStepsDropsRepeatsAndSortsChannels) {
   EXPECT_EQ(sim.InputSign(3), -1.0f);
 }
 
+// The index of times as `times` lists them (one list per channel, 3
+// segments, 5 steps): the channels of each step.
+std::vector<std::vector<int32_t>> StepsOf(
+    const std::vector<std::vector<int32_t>>& times) {
+  NeuronioSimulation sim;
+  sim.num_segments = 3;
+  sim.duration_ms = 5;
+  sim.channel_begin = {0};
+  for (const auto& t : times) {
+    sim.channel_times.insert(sim.channel_times.end(), t.begin(), t.end());
+    sim.channel_begin.push_back(sim.channel_times.size());
+  }
+  IndexNeuronioSteps(&sim);
+  std::vector<std::vector<int32_t>> steps;
+  for (int t = 0; t < 5; ++t) steps.push_back(Vec(sim.StepChannels(t)));
+  EXPECT_EQ(sim.step_begin.back(),
+            static_cast<int64_t>(sim.step_channels.size()));
+  return steps;
+}
+
+TEST(NeuronioFileTest, IndexNeuronioStepsIncreasingOrNotTheSame) {
+  // Increasing times (the fast case), the same times unsorted, and with a
+  // repeat in the last channel only: the same index.
+  const std::vector<std::vector<int32_t>> want = {
+      {0, 5}, {1, 5}, {1, 3}, {}, {0, 5}};
+  EXPECT_EQ(StepsOf({{0, 4}, {1, 2}, {}, {2}, {}, {0, 1, 4}}), want);
+  EXPECT_EQ(StepsOf({{4, 0}, {2, 1}, {}, {2}, {}, {1, 4, 0}}), want);
+  EXPECT_EQ(StepsOf({{0, 4}, {1, 2}, {}, {2}, {}, {0, 1, 4, 4}}), want);
+}
+
 TEST(NeuronioFileTest, ParamsAndSkippedKeys) {
   NeuronioParams p;
   p.segment_types = {"basal", "apical", "basal"};
