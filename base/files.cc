@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace elm {
 namespace {
@@ -58,6 +59,45 @@ int CreateTemporary(const std::string& path, std::string* tmp) {
 }
 
 }  // namespace
+
+absl::Status AppendToFile(const std::string& path, absl::string_view bytes,
+                          absl::string_view what) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot append to ",
+                                                   what, DirectoryHint(path)));
+  }
+  if (!WriteAll(fd, bytes)) {
+    const int error = errno;
+    ::close(fd);
+    return absl::ErrnoToStatus(error,
+                               absl::StrCat(path, ": cannot append to ", what));
+  }
+  if (::close(fd) != 0) {
+    return absl::ErrnoToStatus(errno,
+                               absl::StrCat(path, ": cannot append to ", what));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MakeDirectories(const std::string& path) {
+  std::string partial = !path.empty() && path[0] == '/' ? "/" : "";
+  for (absl::string_view part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
+    if (!partial.empty() && partial.back() != '/') partial += '/';
+    absl::StrAppend(&partial, part);
+    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+      return absl::ErrnoToStatus(
+          errno, absl::StrCat("cannot create directory '", partial, "'"));
+    }
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", partial, "' is not a directory"));
+  }
+  return absl::OkStatus();
+}
 
 std::string DirectoryOf(const std::string& path) {
   const size_t slash = path.rfind('/');

@@ -90,6 +90,18 @@ absl::StatusOr<std::string> ReadFileToString(
     const std::string& path, absl::string_view what = "file",
     uint64_t max_bytes = kMaxReadFileBytes);
 
+// Appends `bytes` to the file at `path` (created if missing), in one write
+// loop with O_APPEND. Errors read "<path>: cannot append to <what>: <errno
+// text>" (e.g. "No space left on device").
+absl::Status AppendToFile(const std::string& path, absl::string_view bytes,
+                          absl::string_view what = "file");
+
+// Creates the directory `path` and its missing parents (mode 0755), like
+// `mkdir -p`; repeated and trailing slashes are ignored, so a message never
+// shows a doubled one. Errors: "cannot create directory '<the first that
+// failed>': <errno text>", or "'<path>' is not a directory".
+absl::Status MakeDirectories(const std::string& path);
+
 // The directory part of `path`: "a/b" for "a/b/c", "/" for "/c", "." for "c".
 std::string DirectoryOf(const std::string& path);
 

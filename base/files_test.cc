@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/test_files.h"
+#include "base/test_mount.h"
 #include "gtest/gtest.h"
 
 namespace elm {
@@ -256,6 +258,71 @@ TEST(DirectoryOfTest, Parts) {
   EXPECT_EQ(DirectoryOf("a/b/c"), "a/b");
   EXPECT_EQ(DirectoryOf("/c"), "/");
   EXPECT_EQ(DirectoryOf("c"), ".");
+}
+
+// Issue 18: a full disk while writing left a 0-byte temporary file and
+// a message without the reason.
+TEST(WriteFileAtomicallyTest, FullDiskNamesTheReasonAndLeavesNoTemporary) {
+  const std::string dir = MakeTestDir("files_test_full");
+  absl::StatusOr<std::string> out = RunOnTmpfs(dir, 64 << 10, [&] {
+    std::string result;
+    // Empty: the temporary file is created, its first write fails.
+    const absl::Status filled = FillFileSystem(dir);
+    if (!filled.ok()) return filled.ToString();
+    const absl::Status st =
+        WriteFileAtomically(dir + "/spec.textproto", "name: \"x\"\n", "spec");
+    absl::StrAppend(&result, st.ToString(), "\n");
+    for (const std::string& e : Entries(dir)) absl::StrAppend(&result, e, " ");
+    return result;
+  });
+  if (absl::IsUnavailable(out.status())) GTEST_SKIP() << out.status();
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(absl::StrContains(
+      *out, absl::StrCat(dir, "/spec.textproto: cannot write spec")))
+      << *out;
+  EXPECT_TRUE(absl::StrContains(*out, "No space left on device")) << *out;
+  // Only the filler: no spec.textproto.tmp.* of any size.
+  EXPECT_TRUE(absl::EndsWith(*out, "\nfiller ")) << *out;
+}
+
+TEST(AppendToFileTest, AppendsAndNamesTheReason) {
+  const std::string path = TestTempPath("append.csv");
+  std::remove(path.c_str());
+  ASSERT_TRUE(AppendToFile(path, "a,b\n").ok());
+  ASSERT_TRUE(AppendToFile(path, "1,2\n").ok());
+  EXPECT_EQ(ReadTestFile(path), "a,b\n1,2\n");
+  // /dev/full: every write fails with ENOSPC.
+  const absl::Status full = AppendToFile("/dev/full", "1,2\n", "metrics file");
+  EXPECT_EQ(full.message(),
+            "/dev/full: cannot append to metrics file: No space left on device")
+      << full;
+  const absl::Status missing =
+      AppendToFile(TestTempPath("no/such/m.csv"), "x", "metrics file");
+  EXPECT_TRUE(absl::StrContains(missing.message(), "No such file or directory"))
+      << missing;
+}
+
+TEST(MakeDirectoriesTest, CreatesParentsAndNeverDoublesASlash) {
+  const std::string dir = MakeTestDir("files_test_mkdirs");
+  ASSERT_TRUE(MakeDirectories(dir + "//a///b/").ok());
+  struct stat st;
+  ASSERT_EQ(::stat((dir + "/a/b").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_TRUE(MakeDirectories(dir + "/a/b").ok());  // exists: fine
+  ASSERT_TRUE(WriteFileAtomically(dir + "/plain", "x").ok());
+  const absl::Status st2 = MakeDirectories(dir + "/plain/sub/checkpoints");
+  ASSERT_FALSE(st2.ok());
+  // Issue 18: absolute paths printed as "//dir/...".
+  EXPECT_TRUE(absl::StartsWith(
+      st2.message(),
+      absl::StrCat("cannot create directory '", dir, "/plain/sub': ")))
+      << st2;
+  EXPECT_TRUE(absl::StrContains(st2.message(), "Not a directory")) << st2;
+  EXPECT_FALSE(absl::StrContains(st2.message(), "//")) << st2;
+  const absl::Status file = MakeDirectories(dir + "/plain");
+  EXPECT_EQ(file.message(),
+            absl::StrCat("'", dir, "/plain' is not a directory"))
+      << file;
 }
 
 }  // namespace

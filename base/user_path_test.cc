@@ -12,6 +12,11 @@ TEST(UserPathTest, RelativeToBazelRunDirectory) {
   setenv("BUILD_WORKING_DIRECTORY", "/home/me/project", 1);
   EXPECT_EQ(ResolveUserPath("data/x.txt"), "/home/me/project/data/x.txt");
   EXPECT_EQ(ResolveUserPath("/abs/x.txt"), "/abs/x.txt");
+  // Issue 18: run from "/", paths printed as "//dir/...".
+  setenv("BUILD_WORKING_DIRECTORY", "/", 1);
+  EXPECT_EQ(ResolveUserPath("dir/x.txt"), "/dir/x.txt");
+  setenv("BUILD_WORKING_DIRECTORY", "/home/me/", 1);
+  EXPECT_EQ(ResolveUserPath("x.txt"), "/home/me/x.txt");
   unsetenv("BUILD_WORKING_DIRECTORY");
   EXPECT_EQ(ResolveUserPath("data/x.txt"), "data/x.txt");
 }

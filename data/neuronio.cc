@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <malloc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -132,8 +133,17 @@ absl::StatusOr<std::vector<std::string>> ExpandNeuronioFiles(
     const int rc = glob(pattern.c_str(), 0, nullptr, &g);
     if (rc == GLOB_NOMATCH) {
       globfree(&g);
-      return absl::NotFoundError(
-          absl::StrCat(where, ": '", pattern, "' matches no file"));
+      // As a shell does: a pattern that matches nothing but is itself the
+      // name of a file (a '[' in the name) names that file.
+      struct stat st;
+      if (::stat(pattern.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        out.push_back(pattern);
+        continue;
+      }
+      return absl::NotFoundError(absl::StrCat(
+          where, ": '", pattern,
+          "' matches no file (a glob: escape a '[', '*', '?' or '\\' that is "
+          "part of a file name with a backslash)"));
     }
     if (rc != 0) {
       globfree(&g);

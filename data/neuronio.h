@@ -53,8 +53,11 @@ absl::Status ValidateNeuronioSpec(const NeuronioSpec& spec);
 
 // Expands files or glob patterns (glob(3); relative paths resolved with
 // ResolveUserPath): the matches of each pattern sorted, in pattern order. A
-// pattern matching nothing is an error naming `field` (e.g.
-// "NeuronioSpec.train_files[2]") and the pattern.
+// '[', '*', '?' or '\' that is part of a file name is escaped with a backslash
+// ("run\\[1\\].p" in a textproto string); as in a shell, a pattern that
+// matches nothing but is the name of a regular file names that file ("run[1].p"
+// when no "run1.p" exists). A pattern matching nothing is an error naming
+// `field` (e.g. "NeuronioSpec.train_files[2]") and the pattern.
 absl::StatusOr<std::vector<std::string>> ExpandNeuronioFiles(
     const std::vector<std::string>& patterns, absl::string_view field);
 

@@ -501,6 +501,37 @@ absl::Status FirstBatchStatus(const NeuronioSpec& spec, int batch_size) {
   return (*s)->Next().status();
 }
 
+// Issue 18 item 9: a '[' in a file name was read as a glob with no way to
+// escape it documented.
+TEST(NeuronioTest, BracketsInFileNames) {
+  const std::string dir = MakeTestDir("brackets");
+  for (const char* name : {"run[1].p", "run1.p", "b[x].p"}) {
+    WriteTestFile(absl::StrCat(dir, "/", name), "x");
+  }
+  auto expand = [&](const std::string& pattern) {
+    absl::StatusOr<std::vector<std::string>> files =
+        ExpandNeuronioFiles({dir + "/" + pattern}, "f");
+    std::string out = files.ok() ? "" : files.status().ToString();
+    if (files.ok()) {
+      for (const std::string& f : *files) {
+        absl::StrAppend(&out, f.substr(dir.size() + 1), " ");
+      }
+    }
+    return out;
+  };
+  // Unescaped, "[1]" is the class of '1'.
+  EXPECT_EQ(expand("run[1].p"), "run1.p ");
+  // Escaped, it is the name.
+  EXPECT_EQ(expand("run\\[1\\].p"), "run[1].p ");
+  EXPECT_EQ(expand("run\\[*"), "run[1].p ");
+  // No "bx.p": the pattern is taken as the name of the file it is.
+  EXPECT_EQ(expand("b[x].p"), "b[x].p ");
+  // Matching nothing: the error says how to escape.
+  EXPECT_THAT(expand("c[x].p"),
+              AllOf(HasSubstr("f[0]: '"), HasSubstr("c[x].p' matches no file"),
+                    HasSubstr("escape a '['")));
+}
+
 TEST(NeuronioTest, SpecErrorsNameTheField) {
   const NeuronioSpec good = SynthSpec();
   ASSERT_TRUE(FirstBatchStatus(good, 2).ok());

@@ -198,7 +198,7 @@ TEST(DataParallelRunTest, LayoutsOfFourShardsAreBitIdentical) {
     dirs.push_back(dir);
   }
   const std::string rows = LossRows(dirs[0]);
-  EXPECT_THAT(rows, HasSubstr("6,1,valid"));
+  EXPECT_THAT(rows, HasSubstr("6,2,valid"));
   for (size_t i = 1; i < dirs.size(); ++i) {
     EXPECT_EQ(LossRows(dirs[i]), rows) << dirs[i];
     EXPECT_EQ(State(dirs[i] + "/checkpoints/latest.ckpt"),

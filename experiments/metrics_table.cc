@@ -42,7 +42,7 @@ PlotSeries MetricsTable::Series(bool valid, absl::string_view column,
   if (c < 0 || x < 0) return s;
   for (const std::vector<double>& row : valid ? valid_rows : train_rows) {
     if (std::isnan(row[c])) continue;
-    s.x.push_back(by_epoch ? row[x] + 1 : row[x]);
+    s.x.push_back(row[x]);
     s.y.push_back(row[c]);
   }
   return s;

@@ -28,7 +28,8 @@ struct MetricsTable {
   // The index of a column, or -1.
   int Column(absl::string_view name) const;
   // (step, value) pairs of a column over the rows of a phase (by_epoch:
-  // (epoch + 1, value)), skipping blanks; empty when the column is missing.
+  // (epoch, value), the epoch numbered from 1 as in metrics.csv), skipping
+  // blanks; empty when the column is missing.
   PlotSeries Series(bool valid, absl::string_view column, std::string name,
                     bool by_epoch = false) const;
 };

@@ -31,11 +31,11 @@ TEST(MetricsCsvColumnsTest, StepEpochPhaseThenValues) {
 TEST(MetricsTableTest, ReadsBackByPhaseAndColumn) {
   const std::string path = TestTempPath("metrics.csv");
   std::ofstream(path) << "step,epoch,phase,loss,valid_auc\n"
-                      << "2,0,train,0.5,\n"
-                      << "4,0,train,,\n"
-                      << "4,0,valid,,0.75\n"
-                      << "6,1,train,0.25\n"  // short: skipped
-                      << "8,1,valid,,0.8\n";
+                      << "2,1,train,0.5,\n"
+                      << "4,1,train,,\n"
+                      << "4,1,valid,,0.75\n"
+                      << "6,2,train,0.25\n"  // short: skipped
+                      << "8,2,valid,,0.8\n";
   absl::StatusOr<MetricsTable> t = ReadMetricsTable(path);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->Column("loss"), 3);

@@ -48,7 +48,7 @@ ReportTable EpochTable(const MetricsTable& table,
   for (const ReportColumn& c : columns) epochs.header.push_back(c.title);
   const int epoch = table.Column("epoch"), step = table.Column("step");
   for (const std::vector<double>& row : table.valid_rows) {
-    std::vector<std::string> cells = {Fixed(row[epoch] + 1, 0),
+    std::vector<std::string> cells = {Fixed(row[epoch], 0),
                                       Fixed(row[step], 0)};
     for (const ReportColumn& c : columns) {
       const int i = table.Column(c.csv_column);

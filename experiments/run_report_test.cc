@@ -58,8 +58,8 @@ TEST(RunReportTest, CommonSectionsAroundTheTasks) {
   const std::string dir = TestTempPath("");
   std::ofstream(dir + "/metrics.csv")
       << "step,epoch,phase,loss,loss_spike,lr,valid_auc\n"
-      << "2,0,train,0.5,0.25,0.01,\n"
-      << "4,0,valid,,,0.01,0.875\n";
+      << "2,1,train,0.5,0.25,0.01,\n"
+      << "4,1,valid,,,0.01,0.875\n";
   ExperimentSpec spec;
   spec.set_name("report-name");
   spec.set_description("what-it-reproduces");

@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -67,26 +66,6 @@ uint64_t DeriveSeed(uint64_t base, SeedTag tag, uint64_t index) {
   return rng.Next();
 }
 
-absl::Status MakeDirs(const std::string& path) {
-  std::string partial;
-  for (absl::string_view part : absl::StrSplit(path, '/')) {
-    partial = partial.empty() && path[0] == '/' ? absl::StrCat("/", part)
-              : partial.empty()                 ? std::string(part)
-                                : absl::StrCat(partial, "/", part);
-    if (part.empty()) continue;
-    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "cannot create directory '", partial, "': ", std::strerror(errno)));
-    }
-  }
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("output_dir '", path, "' is not a directory"));
-  }
-  return absl::OkStatus();
-}
-
 bool FileExists(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0;
@@ -106,12 +85,13 @@ std::string MetricsHeader() {
   return absl::StrCat(absl::StrJoin(MetricsCsvColumns(), ","), "\n");
 }
 
-// A row of metrics.csv: step, epoch, phase, then `values` by column (blank
-// where a column has none).
+// A row of metrics.csv: step, epoch (numbered from 1, as the log numbers
+// them), phase, then `values` by column (blank where a column has none).
+// `epoch` is the 0-based index of the epoch in progress.
 std::string MetricsRow(int64_t step, int epoch, absl::string_view phase,
                        const std::map<std::string, double>& values) {
   const std::vector<std::string>& columns = MetricsCsvColumns();
-  std::vector<std::string> cells = {absl::StrCat(step), absl::StrCat(epoch),
+  std::vector<std::string> cells = {absl::StrCat(step), absl::StrCat(epoch + 1),
                                     std::string(phase)};
   for (size_t c = cells.size(); c < columns.size(); ++c) {
     const auto it = values.find(columns[c]);
@@ -215,7 +195,11 @@ absl::Status Trainer::Setup() {
                                    ? spec_.output_dir()
                                    : absl::StrCat("runs/", spec_.name()));
   if (root_) {
-    RETURN_IF_ERROR(MakeDirs(dir_ + "/checkpoints"));
+    if (absl::Status made = MakeDirectories(dir_ + "/checkpoints");
+        !made.ok()) {
+      return absl::Status(made.code(), absl::StrCat("output_dir '", dir_,
+                                                    "': ", made.message()));
+    }
     ASSIGN_OR_RETURN(dir_lock_, RunDirLock::Acquire(dir_));
     if (!options_.resume) {
       RETURN_IF_ERROR(PrepareFreshRunDir(dir_, options_.overwrite));
@@ -435,7 +419,7 @@ absl::Status Trainer::TryResume() {
       continue;
     }
     const bool keep =
-        cols[2] == "valid" ? row_epoch < epochs_done : row_step <= step_;
+        cols[2] == "valid" ? row_epoch <= epochs_done : row_step <= step_;
     if (keep) absl::StrAppend(&kept, line, "\n");
   }
   RETURN_IF_ERROR(WriteFileAtomically(dir_ + "/metrics.csv", kept));
@@ -449,14 +433,8 @@ absl::Status Trainer::TryResume() {
 
 absl::Status Trainer::WriteMetricsRow(const std::string& row) {
   if (!root_) return absl::OkStatus();
-  std::ofstream out(dir_ + "/metrics.csv", std::ios::app);
-  out << row << "\n";
-  out.flush();
-  if (!out) {
-    return absl::InternalError(
-        absl::StrCat("cannot append to '", dir_, "/metrics.csv'"));
-  }
-  return absl::OkStatus();
+  return AppendToFile(dir_ + "/metrics.csv", absl::StrCat(row, "\n"),
+                      "metrics file");
 }
 
 absl::Status Trainer::FlushInterval(int epoch) {
@@ -766,7 +744,7 @@ absl::Status Trainer::Finish(RunResult* result) {
   result->train_seconds = train_seconds;
   result->data_wait_seconds = data_wait_seconds_;
   result->test_metrics = test.metrics;
-  result->best_epoch = state_.best_epoch();
+  result->best_epoch = state_.best_epoch() + 1;
   result->best_metric = state_.best_metric();
   if (!root_) return absl::OkStatus();
   const double steps_per_s =
@@ -792,7 +770,8 @@ absl::Status Trainer::Finish(RunResult* result) {
   fields["train_seconds"] = SummaryNumber(train_seconds);
   fields["steps_per_s"] = SummaryNumber(steps_per_s);
   fields["data_wait_seconds"] = SummaryNumber(data_wait_seconds_);
-  fields["best_epoch"] = JsonNumber(state_.best_epoch());
+  // Numbered from 1, as in the log and metrics.csv (0: none).
+  fields["best_epoch"] = JsonNumber(state_.best_epoch() + 1);
   google::protobuf::Struct* test_fields = fields["test"].mutable_struct_value();
   for (const auto& [name, value] : test.metrics) {
     (*test_fields->mutable_fields())[name] = SummaryNumber(value);

@@ -74,8 +74,9 @@ struct RunResult {
   // The test metrics by name (NeuronIO: auc, soma_rmse_mv, ...;
   // classification: accuracy, loss), empty when not finished.
   std::map<std::string, double> test_metrics;
-  // The best validation epoch (0-based) and the selection metric there.
-  int best_epoch = -1;
+  // The best validation epoch, numbered from 1 as in the log, metrics.csv and
+  // summary.json (0: none), and the selection metric there.
+  int best_epoch = 0;
   double best_metric = 0;
 };
 

@@ -5,8 +5,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "base/test_files.h"
+#include "base/test_mount.h"
 #include "data/dataset_spec.pb.h"
 #include "data/neuronio_generator.h"
 #include "elm/checkpoint.h"
@@ -30,6 +33,7 @@ namespace elm {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A tiny run on generated NeuronIO data.
 ExperimentSpec TinySpec() {
@@ -100,7 +104,9 @@ TEST(TrainerTest, RunWritesEveryOutput) {
   EXPECT_GT(r.test_metrics.at("auc"), 0.0);
   EXPECT_LE(r.test_metrics.at("auc"), 1.0);
   EXPECT_GT(r.test_metrics.at("soma_rmse_mv"), 0.0);
-  EXPECT_GE(r.best_epoch, 0);
+  // Epochs are numbered from 1 in the result, the log, metrics.csv and
+  // summary.json.
+  EXPECT_TRUE(r.best_epoch == 1 || r.best_epoch == 2) << r.best_epoch;
   for (const char* f :
        {"/spec.textproto", "/metrics.csv", "/best.ckpt",
         "/checkpoints/latest.ckpt", "/summary.json", "/report.html"}) {
@@ -111,8 +117,12 @@ TEST(TrainerTest, RunWritesEveryOutput) {
   const std::vector<std::string> rows = LossRows(dir);
   ASSERT_EQ(rows.size(), 1u + 2 * 3 + 2);
   EXPECT_THAT(rows[0], HasSubstr("step,epoch,phase,loss"));
-  EXPECT_THAT(rows[4], HasSubstr("6,0,valid"));
+  EXPECT_THAT(rows[4], HasSubstr("6,1,valid"));
+  EXPECT_THAT(rows[8], HasSubstr("12,2,valid"));
+  EXPECT_THAT(rows[1], HasSubstr(",1,train"));
   const std::string summary = ReadTestFile(dir + "/summary.json");
+  EXPECT_THAT(summary,
+              HasSubstr(absl::StrCat("\"best_epoch\": ", r.best_epoch)));
   EXPECT_THAT(summary, HasSubstr("\"num_parameters\": "));
   EXPECT_THAT(summary, HasSubstr("\"auc\": "));
   const std::string html = ReadTestFile(dir + "/report.html");
@@ -360,6 +370,65 @@ TEST(TrainerTest, PrefetchAndCacheGiveTheSameRunAndTheDataWaitIsReported) {
       EXPECT_EQ(cols[9], "") << rows[i];
     }
   }
+}
+
+// The entries of `dir`, sorted, space-separated.
+std::string ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return absl::StrJoin(names, " ");
+}
+
+// Issue 18 item 9: a full disk while writing the spec left a 0-byte
+// spec.textproto.tmp.<pid> and a message without the reason. (The first file
+// a fresh run writes is metrics.csv's header, then spec.textproto; both go
+// through the atomic writer.)
+TEST(TrainerTest, FullDiskAtTheStartNamesTheReasonAndLeavesNoTemporary) {
+  const std::string mnt = MakeTestDir("full_disk");
+  const std::string dir = mnt + "/run";
+  absl::StatusOr<std::string> out = RunOnTmpfs(mnt, 256 << 10, [&] {
+    const absl::Status filled = FillFileSystem(mnt);
+    if (!filled.ok()) return filled.ToString();
+    RunOptions options;
+    options.output_dir = dir;
+    options.quiet = true;
+    const absl::StatusOr<RunResult> r = RunExperiment(TinySpec(), options);
+    return absl::StrCat(r.status().ToString(), "\n", ListDir(dir));
+  });
+  if (absl::IsUnavailable(out.status())) GTEST_SKIP() << out.status();
+  ASSERT_TRUE(out.ok()) << out.status();
+  const std::vector<std::string> lines = absl::StrSplit(*out, '\n');
+  ASSERT_EQ(lines.size(), 2u) << *out;
+  EXPECT_THAT(lines[0], HasSubstr(dir + "/metrics.csv: cannot write"));
+  EXPECT_THAT(lines[0], HasSubstr("No space left on device"));
+  // Neither a metrics.csv.tmp.* nor a spec.textproto.tmp.* is left.
+  EXPECT_EQ(lines[1], ".lock checkpoints");
+}
+
+// Issue 18 item 9: --resume on a read-only directory gave no reason.
+TEST(TrainerTest, ResumeOnAReadOnlyDirectoryNamesTheReason) {
+  const std::string mnt = MakeTestDir("read_only");
+  const std::string dir = mnt + "/run";
+  absl::StatusOr<std::string> out = RunOnTmpfs(mnt, 16 << 20, [&] {
+    RunOptions options;
+    options.output_dir = dir;
+    options.quiet = true;
+    options.stop_after_steps = 3;
+    const absl::StatusOr<RunResult> first = RunExperiment(TinySpec(), options);
+    if (!first.ok()) return first.status().ToString();
+    const absl::Status ro = RemountReadOnly(mnt);
+    if (!ro.ok()) return ro.ToString();
+    options.resume = true;
+    options.stop_after_steps = -1;
+    return RunExperiment(TinySpec(), options).status().ToString();
+  });
+  if (absl::IsUnavailable(out.status())) GTEST_SKIP() << out.status();
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(*out, HasSubstr(dir));
+  EXPECT_THAT(*out, HasSubstr("Read-only file system"));
 }
 
 }  // namespace
