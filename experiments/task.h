@@ -173,9 +173,10 @@ class Task {
       const EvalProgress& progress) const = 0;
 
   // Checks what can be known before training that Evaluate would only find
-  // after it (e.g. an eval.batch_size above a split's size), so that a run
-  // fails before its first step rather than after an epoch. Errors as
-  // Evaluate's.
+  // after it (e.g. an eval.batch_size above a split's size), and what the
+  // first training batch would refuse, so that a run fails before it writes
+  // anything to its directory rather than after an epoch. Errors as
+  // Evaluate's and the samplers'.
   virtual absl::Status CheckEvaluation(const Dataset& dataset) const {
     return absl::OkStatus();
   }

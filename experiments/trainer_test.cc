@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/shared_data.h"
 #include "base/status_macros.h"
 #include "base/test_files.h"
 #include "base/test_mount.h"
@@ -32,8 +33,8 @@
 namespace elm {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
-using ::testing::Not;
 
 // A tiny run on generated NeuronIO data.
 ExperimentSpec TinySpec() {
@@ -370,6 +371,67 @@ TEST(TrainerTest, PrefetchAndCacheGiveTheSameRunAndTheDataWaitIsReported) {
       EXPECT_EQ(cols[9], "") << rows[i];
     }
   }
+}
+
+// Issue 18 item 3: --set eval.ignore_start_ms=6000 on files of 6 s trained a
+// whole epoch, then failed with no checkpoint written. Now the run fails
+// before its first step.
+TEST(TrainerTest, IgnoreStartAboveTheFilesLengthFailsBeforeTheFirstStep) {
+  const std::string dir = MakeTestDir("ignore_start_files");
+  ExperimentSpec spec = TinyFileSpec(true, "");
+  spec.mutable_eval()->set_ignore_start_ms(1200);  // the files last 1200 ms
+  RunOptions options;
+  options.output_dir = dir;
+  options.quiet = true;
+  const absl::StatusOr<RunResult> r = RunExperiment(spec, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              AllOf(HasSubstr("eval.ignore_start_ms = 1200"),
+                    HasSubstr("valid.elmnio"), HasSubstr("1200 ms")));
+  EXPECT_FALSE(Exists(dir + "/checkpoints/latest.ckpt"));
+  EXPECT_FALSE(Exists(dir + "/metrics.csv"));
+}
+
+// Issue 18 item 3: an SHD eval.batch_size above the validation split's size
+// was found after an epoch. The mock file's 8 samples split about in half.
+TEST(TrainerTest, ShdEvalBatchAboveTheValidationSplitFailsBeforeTraining) {
+  std::string missing;
+  const std::string mock =
+      FindSharedPath("data/shd_mock/shd_mock_8.h5", &missing);
+  if (mock.empty()) GTEST_SKIP() << "missing " << missing;
+  absl::StatusOr<ExperimentSpec> spec = ParseExperimentSpecText(
+      absl::StrCat(R"pb(
+                     name: "shd_tiny"
+                     model {
+                       elm { num_memory: 4 mlp_hidden_size: 8 }
+                       readout: LAST_STEP
+                     }
+                     train { batch_size: 2 batches_per_epoch: 2 epochs: 1 }
+                     eval { batch_size: 8 }
+                     data {
+                       shd { bin_size_ms: 100 max_time_s: 1 valid_fraction: 0.5
+                             train_file: ")pb",
+                   mock, "\" test_file: \"", mock, "\" } }"),
+      "shd_tiny");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  const std::string dir = MakeTestDir("shd_eval_batch");
+  RunOptions options;
+  options.output_dir = dir;
+  options.quiet = true;
+  const absl::StatusOr<RunResult> r = RunExperiment(*spec, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("eval.batch_size = 8"));
+  EXPECT_FALSE(Exists(dir + "/metrics.csv"));
+  // A train.batch_size above the training split: refused before training too.
+  spec->mutable_eval()->set_batch_size(1);
+  spec->mutable_train()->set_batch_size(8);
+  const absl::StatusOr<RunResult> r2 = RunExperiment(*spec, options);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_THAT(r2.status().message(), HasSubstr("train.batch_size = 8"));
+  EXPECT_FALSE(Exists(dir + "/metrics.csv"));
+  // The same spec with batches that fit runs.
+  spec->mutable_train()->set_batch_size(2);
+  EXPECT_TRUE(RunExperiment(*spec, options).ok());
 }
 
 // The entries of `dir`, sorted, space-separated.

@@ -75,6 +75,18 @@ absl::StatusOr<int64_t> ClassificationTask::EvalBatches(const Dataset& dataset,
 }
 
 absl::Status ClassificationTask::CheckEvaluation(const Dataset& dataset) const {
+  // What the first training batch would refuse (e.g. a train.batch_size
+  // above the training split).
+  if (absl::Status train =
+          dataset
+              .MakeSampler(Split::kTrain, spec_.train().batch_size(),
+                           spec_.data().seed())
+              .status();
+      !train.ok()) {
+    return absl::Status(train.code(), absl::StrCat("train.batch_size = ",
+                                                   spec_.train().batch_size(),
+                                                   ": ", train.message()));
+  }
   for (const Split split : {Split::kValid, Split::kTest}) {
     RETURN_IF_ERROR(EvalBatches(dataset, split).status());
     // The sampler's own checks (e.g. too few samples for one batch).

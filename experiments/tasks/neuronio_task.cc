@@ -137,6 +137,56 @@ std::vector<std::string> NeuronioTask::EvaluationFiles(const Dataset& dataset,
   return names;
 }
 
+absl::Status NeuronioTask::CheckEvaluation(const Dataset& dataset) const {
+  const EvalSpec& e = spec_.eval();
+  const NeuronioSpec& n = spec_.data().neuronio();
+  for (const Split split : {Split::kTrain, Split::kValid, Split::kTest}) {
+    NeuronioFileLoader loader;
+    std::vector<std::string> names;
+    if (!SplitFiles(dataset, split, &loader, &names)) return absl::OkStatus();
+    if (names.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the ", SplitName(split),
+                       " split of the NeuronIO data has no files"));
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<const NeuronioFile> file, loader(0));
+    const int64_t duration = file->params.duration_ms;
+    const std::string where =
+        absl::StrCat("the ", SplitName(split), " split's first file, ",
+                     file->path, ", holds simulations of ", duration, " ms");
+    if (split == Split::kTrain) {
+      // What the training sampler would refuse at its first batch.
+      if (n.window_ms() + n.ignore_start_ms() >= duration) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("data.neuronio: window_ms + ignore_start_ms = ",
+                         n.window_ms() + n.ignore_start_ms(),
+                         "; expected below the simulation length: ", where));
+      }
+      const int64_t sims = static_cast<int64_t>(file->simulations.size());
+      if (spec_.train().batch_size() > sims) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "train.batch_size = ", spec_.train().batch_size(),
+            "; a batch draws distinct simulations of one file, and the train "
+            "split's first file, ",
+            file->path, ", holds ", sims));
+      }
+      continue;
+    }
+    if (e.ignore_start_ms() >= duration) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("eval.ignore_start_ms = ", e.ignore_start_ms(),
+                       "; expected below the simulation length: ", where,
+                       " (the scored steps come after the ignored start)"));
+    }
+    if (e.window_ms() > duration) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("eval.window_ms = ", e.window_ms(),
+                       "; expected at most the simulation length: ", where));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<EvalOutcome> NeuronioTask::Evaluate(
     const Dataset& dataset, Split split, const BatchPredictor& predict,
     const EvalProgress& progress) const {

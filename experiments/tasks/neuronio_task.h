@@ -51,6 +51,16 @@ class NeuronioTask : public Task {
       const EvalProgress& progress) const override;
   std::vector<std::string> EvaluationFiles(const Dataset& dataset,
                                            Split split) const override;
+  // Before training, from the first file of each split (read now: one file
+  // per split, a few seconds for a released pickle, ~0.1 s for a compact
+  // .elmnio file): the training file is longer than data.neuronio.window_ms +
+  // ignore_start_ms and holds at least train.batch_size simulations; the
+  // validation and test files (the splits must have some) last longer than
+  // eval.ignore_start_ms and at least eval.window_ms. (The released files
+  // all last 6 s and hold 128 simulations; a later file that differs is still
+  // found only when it is reached.) Errors name the field, the file and its
+  // length.
+  absl::Status CheckEvaluation(const Dataset& dataset) const override;
   TaskReport ReportSections(const MetricsTable& table,
                             const EvalOutcome& test) const override;
 

@@ -9,14 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "base/test_files.h"
 #include "data/dataset_factory.h"
+#include "data/neuronio_generator.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "io/neuronio_compact.h"
 
 namespace elm {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
@@ -139,6 +144,68 @@ TEST(NeuronioTaskTest, EvaluatesGeneratedDataByTheReferenceProtocol) {
   EXPECT_TRUE(report.test_tables.empty());
   ASSERT_EQ(report.epoch_columns.size(), 3u);
   EXPECT_EQ(report.epoch_columns[1].csv_column, "valid_soma_rmse_mv");
+}
+
+// Issue 18 item 3: eval.ignore_start_ms at or above the on-disk files'
+// length was found only by the first validation, after an epoch of training.
+TEST(NeuronioTaskTest, CheckEvaluationReadsTheFilesLengthBeforeTraining) {
+  ExperimentSpec generated = TinySpec();
+  generated.mutable_data()
+      ->mutable_neuronio()
+      ->mutable_generate()
+      ->set_num_valid_files(1);
+  generated.mutable_data()
+      ->mutable_neuronio()
+      ->mutable_generate()
+      ->set_num_train_files(1);
+  absl::StatusOr<std::unique_ptr<Dataset>> made = MakeDataset(generated.data());
+  ASSERT_TRUE(made.ok()) << made.status();
+  const auto& files =
+      dynamic_cast<const GeneratedNeuronioDataset&>(**made).files(Split::kTest);
+  ASSERT_EQ(files.size(), 1u);
+  const std::string path = TestTempPath("check_eval.elmnio");
+  ASSERT_TRUE(WriteNeuronioCompact(files[0], path).ok());
+
+  ExperimentSpec spec = TinySpec();
+  NeuronioSpec* n = spec.mutable_data()->mutable_neuronio();
+  n->clear_generate();
+  n->add_train_files(path);
+  n->add_valid_files(path);
+  n->add_test_files(path);
+  absl::StatusOr<std::unique_ptr<Dataset>> disk = MakeDataset(spec.data());
+  ASSERT_TRUE(disk.ok()) << disk.status();
+  EXPECT_TRUE(NeuronioTask(spec).CheckEvaluation(**disk).ok());
+  // The simulations last 1200 ms.
+  spec.mutable_eval()->set_ignore_start_ms(1200);
+  absl::Status s = NeuronioTask(spec).CheckEvaluation(**disk);
+  EXPECT_THAT(s.message(),
+              AllOf(HasSubstr("eval.ignore_start_ms = 1200"), HasSubstr(path),
+                    HasSubstr("1200 ms"), HasSubstr("the valid split")))
+      << s;
+  spec.mutable_eval()->set_ignore_start_ms(1199);
+  EXPECT_TRUE(NeuronioTask(spec).CheckEvaluation(**disk).ok());
+  spec.mutable_eval()->set_window_ms(1201);
+  s = NeuronioTask(spec).CheckEvaluation(**disk);
+  EXPECT_THAT(s.message(), HasSubstr("eval.window_ms = 1201")) << s;
+  spec.mutable_eval()->set_window_ms(200);
+  EXPECT_TRUE(NeuronioTask(spec).CheckEvaluation(**disk).ok());
+  // What the training sampler would refuse at its first batch: more
+  // simulations than a file holds (8), windows that do not fit.
+  spec.mutable_train()->set_batch_size(9);
+  s = NeuronioTask(spec).CheckEvaluation(**disk);
+  EXPECT_THAT(s.message(), AllOf(HasSubstr("train.batch_size = 9"),
+                                 HasSubstr(path), HasSubstr("holds 8")))
+      << s;
+  spec.mutable_train()->set_batch_size(8);
+  spec.mutable_data()->mutable_neuronio()->set_ignore_start_ms(1100);
+  s = NeuronioTask(spec).CheckEvaluation(**disk);
+  EXPECT_THAT(s.message(),
+              HasSubstr("window_ms + ignore_start_ms = 1200; expected below"))
+      << s;
+  // Generated data: the same check on the files in memory.
+  generated.mutable_eval()->set_ignore_start_ms(1200);
+  s = NeuronioTask(generated).CheckEvaluation(**made);
+  EXPECT_THAT(s.message(), HasSubstr("eval.ignore_start_ms = 1200")) << s;
 }
 
 }  // namespace
