@@ -70,8 +70,11 @@ int main(int argc, char** argv) {
   if (argc != 1) return Usage("unexpected positional arguments");
   if (FLAGS_in.empty()) return Usage("--in is required");
   if (FLAGS_out_dir.empty()) return Usage("--out_dir is required");
-  if (FLAGS_threads < 0) {
-    return Usage(absl::StrCat("--threads must be >= 0, got ", FLAGS_threads));
+  // The range of train.threads and evaluate --threads (issue 18: 100000
+  // threads aborted evaluate).
+  if (FLAGS_threads < 0 || FLAGS_threads > 256) {
+    return Usage(
+        absl::StrCat("--threads must be in [0, 256], got ", FLAGS_threads));
   }
   const std::vector<std::string> patterns =
       absl::StrSplit(FLAGS_in, ',', absl::SkipEmpty());

@@ -114,7 +114,7 @@ TEST(ConvertNeuronioTest, FailuresNameTheFileAndTheOthersAreConverted) {
 TEST(ConvertNeuronioTest, UsageErrors) {
   for (const char* args :
        {"", "--in=x", "--out_dir=y", "--in=x --out_dir=y --threads=-1",
-        "--in=x --out_dir=y extra"}) {
+        "--in=x --out_dir=y --threads=100000", "--in=x --out_dir=y extra"}) {
     CommandResult r = Convert(args);
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
     EXPECT_NE(r.output.find("usage:"), std::string::npos) << r.output;

@@ -126,7 +126,34 @@ absl::Status ValidateData(const DatasetSpec& data) {
       }
       return absl::OkStatus();
     }
-    case DatasetSpec::kListops:
+    case DatasetSpec::kListops: {
+      // Generated sequences are held in memory: up to 2000 int32 tokens
+      // each, so 10^6 of them take up to 8 GB (LRA uses 100,000).
+      const ListOpsSpec& l = data.listops();
+      if (l.steps() < 1 || l.steps() > kMaxListOpsSteps) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("data.listops.steps = ", l.steps(),
+                         "; expected a value in [1, ", kMaxListOpsSteps, "]"));
+      }
+      if (!l.data_dir().empty()) return absl::OkStatus();
+      for (const auto& [field, n] :
+           {std::pair<const char*, int64_t>{"num_train", l.num_train()},
+            {"num_valid", l.num_valid()},
+            {"num_test", l.num_test()}}) {
+        if (n < 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "data.listops.", field, " = ", n, "; expected >= 0"));
+        }
+      }
+      if (l.num_train() + l.num_valid() + l.num_test() > kMaxListOpsSequences) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "data.listops: num_train + num_valid + num_test = ",
+            l.num_train() + l.num_valid() + l.num_test(), "; expected at most ",
+            kMaxListOpsSequences,
+            " generated sequences (held in memory, up to 8 KB each)"));
+      }
+      return absl::OkStatus();
+    }
     case DatasetSpec::kFashionMnist:
     case DatasetSpec::kPathfinder:  // its options: data/pathfinder.h
       return absl::OkStatus();

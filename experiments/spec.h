@@ -18,6 +18,11 @@
 
 namespace elm {
 
+// Bounds of generated ListOps data (ValidateSpec): the sequences generated
+// and held in memory, and the steps of a batch.
+inline constexpr int64_t kMaxListOpsSequences = 1000000;
+inline constexpr int64_t kMaxListOpsSteps = 1000000;
+
 // Parses `text` as an elm.ExperimentSpec in protobuf text format. Errors name
 // `source`, the line and the column.
 absl::StatusOr<ExperimentSpec> ParseExperimentSpecText(

@@ -140,6 +140,29 @@ TEST(SpecTest, SizesAreBounded) {
   EXPECT_EQ(ErrorAfter("model.elm.num_memory=2000"), "OK");
 }
 
+TEST(SpecTest, GeneratedListOpsIsBounded) {
+  auto error = [](const std::string& listops) {
+    ExperimentSpec spec = Valid();
+    spec.mutable_data()->Clear();
+    spec.mutable_data()->mutable_listops();
+    const absl::Status set =
+        ApplySpecOverride(absl::StrCat("data.listops=", listops), &spec);
+    if (!set.ok()) return std::string(set.message());
+    const absl::Status s = ValidateSpec(spec);
+    return s.ok() ? std::string("OK") : std::string(s.message());
+  };
+  EXPECT_EQ(error("{ num_train: 96000 }"), "OK");
+  EXPECT_THAT(error("{ num_train: 2000000000 }"),
+              HasSubstr("num_train + num_valid + num_test = 2000004000; "
+                        "expected at most 1000000"));
+  EXPECT_THAT(error("{ num_test: -1 }"), HasSubstr("data.listops.num_test"));
+  EXPECT_THAT(error("{ steps: 0 }"), HasSubstr("data.listops.steps = 0"));
+  EXPECT_THAT(error("{ steps: 1000001 }"),
+              HasSubstr("data.listops.steps = 1000001"));
+  // Read from files: the counts are the files'.
+  EXPECT_EQ(error("{ data_dir: \"/x\" num_train: 2000000000 }"), "OK");
+}
+
 TEST(SpecTest, EvalFieldsAreCheckedAgainstTheGeneratedData) {
   // Issue 18: found only after an epoch of training.
   EXPECT_THAT(ErrorAfter("eval.ignore_start_ms=6000"),
