@@ -3,6 +3,8 @@
 // one to three numbers replaced by boundary values, which often keeps the text
 // parseable and so reaches the validator): every variant must give a status,
 // never a crash or an out-of-memory abort.
+#include "experiments/spec_fuzz.h"
+
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -95,6 +97,9 @@ TEST(SpecFuzzTest, MutatedSpecsGiveAStatus) {
     ++parsed;
     if (!ValidateSpec(*spec).ok()) continue;
     ++valid;
+    // What //experiments:spec_fuzzer checks: a valid spec prints, reads back
+    // and validates again.
+    EXPECT_TRUE(FuzzSpec(text).ok()) << text;
   }
   std::printf("specs: %d of %d parsed, %d of them valid\n", parsed, kMutations,
               valid);
@@ -102,6 +107,19 @@ TEST(SpecFuzzTest, MutatedSpecsGiveAStatus) {
   // type cannot hold, which the parser rejects).
   EXPECT_GT(parsed, kMutations / 10);
   EXPECT_LT(valid, parsed);
+}
+
+// The spec fuzzer's seeds: every shipped spec parses, validates and survives
+// printing and reading back.
+TEST(SpecFuzzTest, ShippedSpecsPassFuzzSpec) {
+  const std::string dir = RunfilesPath("experiments/specs");
+  const std::vector<std::string> names = ListTestFiles(dir, ".textproto");
+  EXPECT_GE(names.size(), 10u);
+  for (const std::string& name : names) {
+    const absl::Status s =
+        FuzzSpec(ReadTestFile(absl::StrCat(dir, "/", name, ".textproto")));
+    EXPECT_TRUE(s.ok()) << name << ": " << s;
+  }
 }
 
 TEST(SpecFuzzTest, MutatedCheckpointsGiveAStatus) {

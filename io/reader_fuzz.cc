@@ -17,10 +17,9 @@
 #include "io/pt_reader.h"
 
 namespace elm {
-namespace {
 
 // Without the fsync of WriteFileAtomically: thousands of these per test.
-bool WriteScratch(const std::string& path, absl::string_view bytes) {
+bool WriteFuzzScratch(const std::string& path, absl::string_view bytes) {
   const int fd =
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return false;
@@ -36,8 +35,6 @@ bool WriteScratch(const std::string& path, absl::string_view bytes) {
   }
   return ::close(fd) == 0 && ok;
 }
-
-}  // namespace
 
 const char* FuzzedReaderName(FuzzedReader reader) {
   switch (reader) {
@@ -69,7 +66,7 @@ absl::Status FuzzReader(FuzzedReader reader, absl::string_view bytes,
     case FuzzedReader::kNpy:
     case FuzzedReader::kCompact:
     case FuzzedReader::kNeuronio: {
-      if (!WriteScratch(scratch_path, bytes)) {
+      if (!WriteFuzzScratch(scratch_path, bytes)) {
         return absl::InternalError("cannot write " + scratch_path);
       }
       if (reader == FuzzedReader::kNpy) return ReadNpy(scratch_path).status();

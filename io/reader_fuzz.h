@@ -39,6 +39,10 @@ const char* FuzzedReaderName(FuzzedReader reader);
 absl::Status FuzzReader(FuzzedReader reader, absl::string_view bytes,
                         const std::string& scratch_path);
 
+// Writes `bytes` as the file at `path` (truncating it; no fsync: fuzzers
+// write one per input). False when it cannot.
+bool WriteFuzzScratch(const std::string& path, absl::string_view bytes);
+
 // Changes `bytes` in place by one to four random edits: a byte set to a
 // random or boundary value (0x00, 0x10, 0x7f, 0x80, 0xff), a bit flipped, a
 // little-endian 32- or 64-bit field set to a boundary value, a cut at a random

@@ -1,9 +1,11 @@
-// The libFuzzer entry point over the readers of io/reader_fuzz.h: the first
-// byte of an input picks the reader (modulo kNumFuzzedReaders), the rest is
-// what it reads. Built only with --config=fuzz (clang-14, libFuzzer, ASan and
-// UBSan; README "Fuzzing"), e.g.
-//   bazel build --config=fuzz //io:reader_fuzzer
-//   bazel-bin/io/reader_fuzzer -rss_limit_mb=4096 -max_len=65536 corpus/
+// The libFuzzer entry points over the readers of io/reader_fuzz.h. Built only
+// with --config=fuzz (clang-14, libFuzzer, ASan and UBSan; README "Fuzzing").
+// Compiled with -DELM_FUZZED_READER=<FuzzedReader enumerator> (the
+// //io:<reader>_fuzzer targets) the whole input goes to that one reader;
+// without it (//io:reader_fuzzer) the first byte of an input picks the reader
+// (modulo kNumFuzzedReaders) and the rest is what it reads. E.g.
+//   bazel build --config=fuzz //io:pickle_fuzzer
+//   bazel-bin/io/pickle_fuzzer -rss_limit_mb=2048 -max_len=65536 corpus/
 #include <unistd.h>
 
 #include <cstddef>
@@ -14,15 +16,17 @@
 #include "io/reader_fuzz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
   static const std::string* const scratch = new std::string(
       absl::StrCat("/tmp/elm_reader_fuzzer.", ::getpid(), ".bin"));
+  absl::string_view bytes(reinterpret_cast<const char*>(data), size);
+#ifdef ELM_FUZZED_READER
+  const elm::FuzzedReader reader = elm::FuzzedReader::ELM_FUZZED_READER;
+#else
+  if (size == 0) return 0;
   const auto reader =
       static_cast<elm::FuzzedReader>(data[0] % elm::kNumFuzzedReaders);
-  elm::FuzzReader(
-      reader,
-      absl::string_view(reinterpret_cast<const char*>(data) + 1, size - 1),
-      *scratch)
-      .IgnoreError();
+  bytes.remove_prefix(1);
+#endif
+  elm::FuzzReader(reader, bytes, *scratch).IgnoreError();
   return 0;
 }
