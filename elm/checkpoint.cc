@@ -546,6 +546,25 @@ absl::StatusOr<ElmModel<T>> LoadModelFromCheckpoint(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": checkpoint has no model_config"));
   }
+  // A corrupt config must not make a small file allocate a large model:
+  // the stored tensors hold every trainable parameter, so a config that
+  // needs more than they hold is refused before the model is built.
+  absl::StatusOr<ElmShape> shape = ValidateElmConfig(checkpoint.model_config());
+  if (!shape.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", shape.status().message()));
+  }
+  int64_t stored = 0;
+  for (const CheckpointTensor& t : checkpoint.tensors()) {
+    stored += t.f32_values_size() + t.f64_values_size() + t.i64_values_size() +
+              t.bool_values_size();
+  }
+  if (stored < shape->num_trainable_params) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": checkpoint holds ", stored, " tensor values, fewer than the ",
+        shape->num_trainable_params,
+        " trainable parameters its model config needs"));
+  }
   absl::StatusOr<ElmModel<T>> model =
       ElmModel<T>::Create(checkpoint.model_config());
   if (!model.ok()) {

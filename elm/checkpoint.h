@@ -112,7 +112,10 @@ absl::Status RestoreModelCheckpoint(const Checkpoint& checkpoint,
                                     absl::string_view source);
 
 // Loads the checkpoint at `path` and builds the model it holds from its stored
-// config and tensors (the optimizer state, if any, is ignored).
+// config and tensors (the optimizer state, if any, is ignored). A config that
+// needs more trainable parameters than the stored tensors hold is refused
+// before the model is allocated (a corrupt size cannot make a small file
+// allocate up to the 400 MB of the largest model).
 template <typename T>
 absl::StatusOr<ElmModel<T>> LoadModelFromCheckpoint(const std::string& path);
 

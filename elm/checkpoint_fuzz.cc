@@ -37,12 +37,12 @@ absl::Status FuzzCheckpoint(absl::string_view body,
   if (!WriteFuzzScratch(scratch_path, bytes)) {
     return absl::InternalError(absl::StrCat("cannot write ", scratch_path));
   }
-  ASSIGN_OR_RETURN(const Checkpoint checkpoint, LoadCheckpoint(scratch_path));
-  if (!checkpoint.has_model_config()) return absl::OkStatus();
+  // As evaluate and forward load a model, then the resume's restore.
   ASSIGN_OR_RETURN(ElmModel<float> model,
-                   ElmModel<float>::Create(checkpoint.model_config()));
-  std::unique_ptr<Optimizer<float>> adam;
-  if (checkpoint.has_optimizer()) adam = MakeAdam();
+                   LoadModelFromCheckpoint<float>(scratch_path));
+  ASSIGN_OR_RETURN(const Checkpoint checkpoint, LoadCheckpoint(scratch_path));
+  if (!checkpoint.has_optimizer()) return absl::OkStatus();
+  std::unique_ptr<Optimizer<float>> adam = MakeAdam();
   return RestoreModelCheckpoint<float>(checkpoint, &model, adam.get(),
                                        scratch_path);
 }

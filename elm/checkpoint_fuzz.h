@@ -3,7 +3,8 @@
 // FuzzCheckpoint appends the trailer that SaveCheckpoint would write (byte
 // count and checksum), so that mutations get past the checksum to the
 // protobuf parse, the tensor checks, the model's construction from the stored
-// config and the restore of the model and an Adam optimizer. Every input must
+// config (LoadModelFromCheckpoint) and the restore of the model and an Adam
+// optimizer. Every input must
 // give a status, never a crash, a hang or an out-of-memory abort.
 // elm/checkpoint_fuzzer.cc is the libFuzzer entry point (`bazel build
 // --config=fuzz //elm:checkpoint_fuzzer`, README "Fuzzing");
@@ -22,10 +23,10 @@
 
 namespace elm {
 
-// Writes `body` plus a valid trailer to `scratch_path` (overwritten), loads it
-// (LoadCheckpoint), and when that succeeds and it has a model config, builds
-// the float model and restores it, with an Adam optimizer when the checkpoint
-// holds optimizer state. Returns the first error.
+// Writes `body` plus a valid trailer to `scratch_path` (overwritten), loads
+// the float model from it (LoadModelFromCheckpoint) and, when the checkpoint
+// holds optimizer state, restores model and an Adam optimizer from it.
+// Returns the first error.
 absl::Status FuzzCheckpoint(absl::string_view body,
                             const std::string& scratch_path);
 

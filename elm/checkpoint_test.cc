@@ -35,6 +35,7 @@
 namespace elm {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 // v1 with NeuronIO routing (so i64 and bool tensors are stored too), a
@@ -436,6 +437,21 @@ TEST(LoadCheckpointTest, WrongTensorShapeNamesTensorAndExpectedShape) {
   EXPECT_THAT(std::string(m.status().message()),
               HasSubstr("'mlp.network.0.weight' has shape (6, 9); expected "
                         "(6, 6)"));
+}
+
+// A corrupt size in the stored config (an edit the checkpoint fuzzer makes
+// all the time) built a model of up to 100 million parameters (400 MB) from a
+// file of a few KB before its tensors were compared.
+TEST(LoadCheckpointTest, ConfigLargerThanTheTensorsIsRefusedBeforeBuilding) {
+  Checkpoint c = MakeModelCheckpoint<float>(TinyModel<float>(1), nullptr, 0);
+  c.mutable_model_config()->set_num_memory(1 << 20);
+  const std::string path = SaveTo("huge_config", c);
+  ASSERT_TRUE(LoadCheckpoint(path).ok());
+  absl::StatusOr<ElmModel<float>> m = LoadModelFromCheckpoint<float>(path);
+  ASSERT_FALSE(m.ok());
+  EXPECT_THAT(std::string(m.status().message()),
+              AllOf(HasSubstr(path), HasSubstr("tensor values, fewer than the"),
+                    HasSubstr("trainable parameters its model config needs")));
 }
 
 TEST(LoadCheckpointTest, ValueCountNotMatchingShapeNamesTheTensor) {
