@@ -194,6 +194,8 @@ absl::Status Trainer::Setup() {
              : ResolveUserPath(spec_.has_output_dir()
                                    ? spec_.output_dir()
                                    : absl::StrCat("runs/", spec_.name()));
+  // "--output_dir=runs/x/" names runs/x: no "runs/x//metrics.csv" in messages.
+  while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
   if (root_) {
     if (absl::Status made = MakeDirectories(dir_ + "/checkpoints");
         !made.ok()) {

@@ -35,6 +35,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A tiny run on generated NeuronIO data.
 ExperimentSpec TinySpec() {
@@ -455,7 +456,7 @@ TEST(TrainerTest, FullDiskAtTheStartNamesTheReasonAndLeavesNoTemporary) {
     const absl::Status filled = FillFileSystem(mnt);
     if (!filled.ok()) return filled.ToString();
     RunOptions options;
-    options.output_dir = dir;
+    options.output_dir = dir + "/";  // a trailing slash is dropped
     options.quiet = true;
     const absl::StatusOr<RunResult> r = RunExperiment(TinySpec(), options);
     return absl::StrCat(r.status().ToString(), "\n", ListDir(dir));
@@ -464,6 +465,7 @@ TEST(TrainerTest, FullDiskAtTheStartNamesTheReasonAndLeavesNoTemporary) {
   ASSERT_TRUE(out.ok()) << out.status();
   const std::vector<std::string> lines = absl::StrSplit(*out, '\n');
   ASSERT_EQ(lines.size(), 2u) << *out;
+  EXPECT_THAT(lines[0], Not(HasSubstr("//"))) << *out;
   EXPECT_THAT(lines[0], HasSubstr(dir + "/metrics.csv: cannot write"));
   EXPECT_THAT(lines[0], HasSubstr("No space left on device"));
   // Neither a metrics.csv.tmp.* nor a spec.textproto.tmp.* is left.
