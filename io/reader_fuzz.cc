@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "base/checksum.h"
 #include "io/elmtensor.h"
 #include "io/neuronio_compact.h"
 #include "io/neuronio_reader.h"
@@ -66,6 +67,14 @@ absl::Status FuzzReader(FuzzedReader reader, absl::string_view bytes,
     case FuzzedReader::kNpy:
     case FuzzedReader::kCompact:
     case FuzzedReader::kNeuronio: {
+      std::string fixed;
+      if (reader == FuzzedReader::kCompact && bytes.size() >= 4) {
+        // The trailing CRC-32 made valid, so that mutations reach the parse.
+        fixed = std::string(bytes);
+        const uint32_t crc = Crc32(bytes.substr(0, bytes.size() - 4));
+        std::memcpy(&fixed[fixed.size() - 4], &crc, 4);  // little-endian
+        bytes = fixed;
+      }
       if (!WriteFuzzScratch(scratch_path, bytes)) {
         return absl::InternalError("cannot write " + scratch_path);
       }
