@@ -7,7 +7,9 @@
 // deterministic subset of the 2 · 16,936 single-byte changes (each costs a
 // fork and an HDF5 open): every 97th offset set to 0x10, every 211th
 // inverted, and the offsets known to crash libhdf5 in both forms.
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -88,6 +90,26 @@ TEST(ShdCorruptionTest, NoSingleByteChangeCrashesTheReader) {
     std::printf("  stall: %s\n", w.c_str());
   // The known crash (issue 18) is among them: the isolation was exercised.
   EXPECT_GT(crashes, 0);
+}
+
+// Kept from //data:shd_fuzzer (README "Fuzzing"): a file on which libhdf5
+// loops inside H5HG_read (the variable-length read) instead of failing. The
+// reader's stall timeout turns it into an error naming the file; the fuzzer
+// (stall 20 s) saw it take 40 s.
+TEST(ShdCorruptionTest, FuzzerInputWhereLibhdf5LoopsIsAnError) {
+  const std::string path =
+      RunfilesPath("data/testdata/fuzz_shd/libhdf5_loops_in_h5hg_read.h5");
+  const auto start = std::chrono::steady_clock::now();
+  const absl::Status s = ForEachShdSample(
+      path, [](int64_t, const ShdSample&) { return absl::OkStatus(); },
+      /*stall_seconds=*/2);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  std::printf("%s after %.1f s\n", s.ToString().c_str(), seconds);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StrContains(s.message(), path)) << s;
+  EXPECT_LT(seconds, 60);
 }
 
 }  // namespace
