@@ -22,9 +22,6 @@
 #include "google/protobuf/descriptor.h"
 
 namespace elm {
-namespace {
-
-}  // namespace
 
 std::string DatasetKindName(const DatasetSpec& spec) {
   if (spec.kind_case() == DatasetSpec::KIND_NOT_SET) return "";
@@ -102,6 +99,12 @@ absl::StatusOr<std::unique_ptr<Dataset>> MakeDataset(const DatasetSpec& spec) {
     if (p.grey_bins() != 0) options.image.grey_bins = p.grey_bins();
     if (p.num_distractors() >= 0) {
       options.image.num_distractors = p.num_distractors();
+    }
+    if (p.contour_length() > 0) {
+      options.image.contour_length = p.contour_length();
+    }
+    if (p.line_contrast() != 0) {
+      options.image.line_contrast = p.line_contrast();
     }
     options.num_train = p.num_train();
     options.num_valid = p.num_valid();

@@ -20,6 +20,7 @@
 #include "data/dataset_spec.pb.h"
 #include "data/neuronio.h"
 #include "data/neuronio_generator.h"
+#include "data/pathfinder.h"
 #include "data/shd.h"
 #include "gtest/gtest.h"
 
@@ -67,6 +68,31 @@ TEST(DatasetFactoryTest, GeneratedPathfinderAndPathX) {
   ASSERT_FALSE(d.ok());
   EXPECT_TRUE(absl::StrContains(d.status().message(), "grey_bins"))
       << d.status();
+}
+
+TEST(DatasetFactoryTest, PathfinderDifficultyKnobsReachTheGenerator) {
+  DatasetSpec spec;
+  PathfinderSpec* p = spec.mutable_pathfinder();
+  p->set_num_train(2);
+  p->set_num_valid(2);
+  p->set_num_test(2);
+  absl::StatusOr<std::unique_ptr<Dataset>> d = MakeDataset(spec);
+  ASSERT_TRUE(d.ok()) << d.status();
+  const auto* preset = dynamic_cast<const PathfinderDataset*>(d->get());
+  ASSERT_NE(preset, nullptr);
+  EXPECT_EQ(preset->options().image.contour_length, 14);
+  EXPECT_EQ(preset->options().image.num_distractors, 5);
+  EXPECT_EQ(preset->options().image.line_contrast, 1.0);
+  p->set_contour_length(6);
+  p->set_num_distractors(0);
+  p->set_line_contrast(0.5);
+  d = MakeDataset(spec);
+  ASSERT_TRUE(d.ok()) << d.status();
+  const auto* easy = dynamic_cast<const PathfinderDataset*>(d->get());
+  ASSERT_NE(easy, nullptr);
+  EXPECT_EQ(easy->options().image.contour_length, 6);
+  EXPECT_EQ(easy->options().image.num_distractors, 0);
+  EXPECT_EQ(easy->options().image.line_contrast, 0.5);
 }
 
 TEST(DatasetFactoryTest, NoKindIsAnErrorSayingWhatToSet) {

@@ -163,7 +163,8 @@ class Drawing {
     const double half = o_.thickness / 2;
     // Coverage of the shape within `reach` of the box [x0, x1] × [y0, y1];
     // `inside(p)` tells whether a sub-sample is covered.
-    auto paint = [&](double x0, double y0, double x1, double y1, auto inside) {
+    auto paint = [&](double x0, double y0, double x1, double y1, float level,
+                     auto inside) {
       const int px0 = std::max(0, static_cast<int>(std::floor(x0)));
       const int py0 = std::max(0, static_cast<int>(std::floor(y0)));
       const int px1 = std::min(n - 1, static_cast<int>(std::floor(x1)));
@@ -177,20 +178,20 @@ class Drawing {
             }
           }
           float& c = canvas[static_cast<size_t>(py) * n + px];
-          c = std::max(c, static_cast<float>(hits) / (k * k));
+          c = std::max(c, level * static_cast<float>(hits) / (k * k));
         }
       }
     };
     for (const Segment& s : segments_) {
       paint(std::min(s.a.x, s.b.x) - half, std::min(s.a.y, s.b.y) - half,
             std::max(s.a.x, s.b.x) + half, std::max(s.a.y, s.b.y) + half,
-            [&](Point p) {
+            static_cast<float>(o_.line_contrast), [&](Point p) {
               return PointSegmentDist2(p, s.a, s.b) <= half * half;
             });
     }
     const double r = o_.marker_radius;
     for (Point m : markers_) {
-      paint(m.x - r, m.y - r, m.x + r, m.y + r,
+      paint(m.x - r, m.y - r, m.x + r, m.y + r, 1.0f,
             [&](Point p) { return Dist2(p, m) <= r * r; });
     }
     std::vector<uint8_t> pixels(canvas.size());
@@ -312,6 +313,9 @@ absl::Status ValidatePathfinderOptions(const PathfinderOptions& o) {
   }
   if (!(o.marker_distance >= 0)) {
     return Bad("marker_distance", o.marker_distance, ">= 0");
+  }
+  if (!(o.line_contrast > 0 && o.line_contrast <= 1)) {
+    return Bad("line_contrast", o.line_contrast, "a value in (0, 1]");
   }
   if (o.antialias < 1 || o.antialias > 16) {
     return Bad("antialias", o.antialias, "1..16");

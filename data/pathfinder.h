@@ -27,8 +27,9 @@
 //   3. `num_distractors` snakes of `distractor_length` paddles, which also
 //      keep clear of the markers.
 //   4. Rendering with anti-aliasing: each output pixel is the fraction of its
-//      `antialias`² sub-samples that lie within thickness/2 of a paddle or in
-//      a marker disk (the maximum over shapes), times 255, on black.
+//      `antialias`² sub-samples that lie within thickness/2 of a paddle (times
+//      `line_contrast`) or in a marker disk (the maximum over shapes), times
+//      255, on black.
 //
 // Parameters (PathfinderPreset): for 32×32, LRA's hardest Pathfinder setting
 // (the "curv_contour_length_14" folders: 14-paddle targets; distractors of 4
@@ -73,7 +74,11 @@ struct PathfinderOptions {
   double marker_radius = 1.5;    // px
   double marker_distance = 7.0;  // px, least distance between the markers
   int antialias = 4;             // sub-samples per axis of a pixel (>= 1)
-  int grey_bins = 16;            // one-hot channels (2..256)
+  // Grey level of the snakes relative to the markers' (0 < c <= 1): below 1,
+  // markers are the brightest pixels, an easier task (the published generator
+  // has a paddle-contrast option too); the presets keep 1.
+  double line_contrast = 1.0;
+  int grey_bins = 16;  // one-hot channels (2..256)
 };
 
 // The options of LRA's Pathfinder (size 32) or Path-X (size 128; 8 grey

@@ -81,6 +81,34 @@ TEST(PathfinderTest, ImagesHaveInkAndBlackBackground) {
   }
 }
 
+TEST(PathfinderTest, LineContrastLeavesTheMarkersBrightest) {
+  PathfinderOptions o = PathfinderPreset(32);
+  ASSERT_TRUE(ValidatePathfinderOptions(o).ok());
+  for (uint64_t seed = 0; seed < 6; ++seed) {
+    o.line_contrast = 1.0;
+    const auto full = GeneratePathfinderImage(o, seed, seed % 2);
+    o.line_contrast = 0.5;
+    const auto dim = GeneratePathfinderImage(o, seed, seed % 2);
+    ASSERT_TRUE(full.ok() && dim.ok());
+    // The same drawing (the contrast draws no random numbers), so the same
+    // pixels are inked; above half grey only the two marker disks remain.
+    int64_t bright_full = 0, bright_dim = 0;
+    for (size_t i = 0; i < full->pixels.size(); ++i) {
+      EXPECT_EQ(full->pixels[i] > 0, dim->pixels[i] > 0) << i;
+      EXPECT_LE(dim->pixels[i], full->pixels[i]) << i;
+      bright_full += full->pixels[i] > 128;
+      bright_dim += dim->pixels[i] > 128;
+    }
+    // Two disks of radius 1.5 px cover about 2 * 7 pixels.
+    EXPECT_GE(bright_dim, 4) << seed;
+    EXPECT_LE(bright_dim, 24) << seed;
+    EXPECT_GT(bright_full, 2 * bright_dim) << seed;
+  }
+  o.line_contrast = 0;
+  EXPECT_NE(ValidatePathfinderOptions(o).message().find("line_contrast"),
+            absl::string_view::npos);
+}
+
 // Components of pixels > 0 (8-connected); -1 for background.
 std::vector<int> Components(const std::vector<uint8_t>& px, int n) {
   std::vector<int> comp(px.size(), -1);

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -25,8 +26,22 @@
 namespace elm {
 namespace {
 
+// Bounds of the LRA data fields (beyond them a run would not fit in memory or
+// time anyway; the generators' own limits are checked when the data is built).
+constexpr int64_t kListOpsGeneratedTokens = 1999;  // lengths < 2000 (LRA)
+constexpr int64_t kFashionMnistTrainImages = 60000;
+constexpr int kMaxPathfinderSize = 1024;
+constexpr int64_t kMaxPathfinderSplit = 100'000'000;
+
 absl::Status Bad(absl::string_view field, double value,
                  absl::string_view expected) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " = ", value, "; expected ", expected));
+}
+
+// Bad for integer fields (StrCat of a double would print 1e+08).
+absl::Status BadCount(absl::string_view field, int64_t value,
+                      absl::string_view expected) {
   return absl::InvalidArgumentError(
       absl::StrCat(field, " = ", value, "; expected ", expected));
 }
@@ -131,20 +146,10 @@ absl::Status ValidateData(const DatasetSpec& data) {
       // each, so 10^6 of them take up to 8 GB (LRA uses 100,000).
       const ListOpsSpec& l = data.listops();
       if (l.steps() < 1 || l.steps() > kMaxListOpsSteps) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("data.listops.steps = ", l.steps(),
-                         "; expected a value in [1, ", kMaxListOpsSteps, "]"));
+        return BadCount("data.listops.steps", l.steps(),
+                        absl::StrCat("a value in [1, ", kMaxListOpsSteps, "]"));
       }
       if (!l.data_dir().empty()) return absl::OkStatus();
-      for (const auto& [field, n] :
-           {std::pair<const char*, int64_t>{"num_train", l.num_train()},
-            {"num_valid", l.num_valid()},
-            {"num_test", l.num_test()}}) {
-        if (n < 0) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "data.listops.", field, " = ", n, "; expected >= 0"));
-        }
-      }
       if (l.num_train() + l.num_valid() + l.num_test() > kMaxListOpsSequences) {
         return absl::InvalidArgumentError(absl::StrCat(
             "data.listops: num_train + num_valid + num_test = ",
@@ -152,11 +157,81 @@ absl::Status ValidateData(const DatasetSpec& data) {
             kMaxListOpsSequences,
             " generated sequences (held in memory, up to 8 KB each)"));
       }
+      // Generated: each split holds at least one batch, and the generator
+      // draws expressions of 501..1999 tokens.
+      const std::pair<const char*, int64_t> counts[] = {
+          {"data.listops.num_train", l.num_train()},
+          {"data.listops.num_valid", l.num_valid()},
+          {"data.listops.num_test", l.num_test()}};
+      for (const auto& [field, n] : counts) {
+        if (n < 1 || n > kMaxListOpsSequences) {
+          return BadCount(
+              field, n,
+              absl::StrCat("a value in [1, ", kMaxListOpsSequences, "]"));
+        }
+      }
+      if (l.steps() < kListOpsGeneratedTokens) {
+        return BadCount("data.listops.steps", l.steps(),
+                        absl::StrCat(">= ", kListOpsGeneratedTokens,
+                                     " (generated expressions have up to ",
+                                     kListOpsGeneratedTokens,
+                                     " tokens; LRA pads to 2000)"));
+      }
       return absl::OkStatus();
     }
-    case DatasetSpec::kFashionMnist:
-    case DatasetSpec::kPathfinder:  // its options: data/pathfinder.h
+    case DatasetSpec::kFashionMnist: {
+      const FashionMnistSpec& f = data.fashion_mnist();
+      if (f.dir().empty()) {
+        return absl::InvalidArgumentError(
+            "data.fashion_mnist.dir is empty; give the folder of the IDX "
+            "files (Debian: /usr/share/datasets/fashion-mnist)");
+      }
+      if (f.num_valid() < 1 || f.num_valid() >= kFashionMnistTrainImages) {
+        return BadCount(
+            "data.fashion_mnist.num_valid", f.num_valid(),
+            absl::StrCat("a value in [1, ", kFashionMnistTrainImages - 1,
+                         "] (validation picks the kept model)"));
+      }
       return absl::OkStatus();
+    }
+    case DatasetSpec::kPathfinder: {
+      // The geometry itself is checked by ValidatePathfinderOptions (data/
+      // pathfinder.h) when the data is built; these are the spec's fields.
+      const PathfinderSpec& p = data.pathfinder();
+      if (p.size() < 8 || p.size() > kMaxPathfinderSize) {
+        return BadCount("data.pathfinder.size", p.size(),
+                        absl::StrCat("a value in [8, ", kMaxPathfinderSize,
+                                     "] (32: Pathfinder, 128: Path-X)"));
+      }
+      const std::pair<const char*, int64_t> counts[] = {
+          {"data.pathfinder.num_train", p.num_train()},
+          {"data.pathfinder.num_valid", p.num_valid()},
+          {"data.pathfinder.num_test", p.num_test()}};
+      for (const auto& [field, n] : counts) {
+        if (n < 1 || n > kMaxPathfinderSplit) {
+          return BadCount(
+              field, n,
+              absl::StrCat("a value in [1, ", kMaxPathfinderSplit, "]"));
+        }
+      }
+      if (p.grey_bins() != 0 && (p.grey_bins() < 2 || p.grey_bins() > 256)) {
+        return BadCount("data.pathfinder.grey_bins", p.grey_bins(),
+                        "0 (the preset's) or a value in [2, 256]");
+      }
+      if (p.num_distractors() < -1 || p.num_distractors() > 1000) {
+        return BadCount("data.pathfinder.num_distractors", p.num_distractors(),
+                        "-1 (the preset's) or a value in [0, 1000]");
+      }
+      if (p.contour_length() < 0 || p.contour_length() > 1000) {
+        return BadCount("data.pathfinder.contour_length", p.contour_length(),
+                        "0 (the preset's, 14) or a value in [1, 1000]");
+      }
+      if (!(p.line_contrast() >= 0 && p.line_contrast() <= 1)) {
+        return Bad("data.pathfinder.line_contrast", p.line_contrast(),
+                   "0 (the preset's, 1) or a value in (0, 1]");
+      }
+      return absl::OkStatus();
+    }
     case DatasetSpec::KIND_NOT_SET:
       break;
   }
@@ -218,6 +293,13 @@ absl::Status ValidateModel(const ModelSpec& model, const DatasetSpec& data) {
     case ModelSpec::kLstm:
       if (model.lstm().hidden() < 1) {
         return Bad("model.lstm.hidden", model.lstm().hidden(), ">= 1");
+      }
+      // elm/lstm.h: b_f = log(U(1, T_max − 1)) needs T_max > 2.
+      if (const double t = model.lstm().chrono_t_max();
+          !(t == 0 || (std::isfinite(t) && t > 2))) {
+        return Bad("model.lstm.chrono_t_max", t,
+                   "0 (off) or a finite value > 2 (the paper: 2000 for "
+                   "Image and Pathfinder)");
       }
       // 4·H·(D + H + 1) + (H + 1)·outputs weights, bounded as an ELM's.
       if (const int64_t h = model.lstm().hidden();

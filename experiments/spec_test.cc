@@ -117,6 +117,72 @@ TEST(SpecTest, DataErrorsNameTheDataField) {
               HasSubstr("data: no dataset set"));
 }
 
+TEST(SpecTest, ChronoTMaxIsChecked) {
+  // Issue 16: b_f = log(U(1, T_max - 1)) needs T_max > 2; 0 is off.
+  const std::string lstm = "model={ lstm { hidden: 4 chrono_t_max: ";
+  EXPECT_EQ(ErrorAfter(lstm + "0 } }"), "OK");
+  EXPECT_EQ(ErrorAfter(lstm + "2000 } }"), "OK");
+  EXPECT_EQ(ErrorAfter(lstm + "2.5 } }"), "OK");
+  for (const char* bad : {"2", "1", "-5", "nan", "inf"}) {
+    EXPECT_THAT(ErrorAfter(absl::StrCat(lstm, bad, " } }")),
+                HasSubstr(absl::StrCat("model.lstm.chrono_t_max = ", bad,
+                                       "; expected 0 (off) or a finite "
+                                       "value > 2")))
+        << bad;
+  }
+}
+
+TEST(SpecTest, LraDataFieldsAreChecked) {
+  // Issue 16: each of these was accepted and failed only when the data was
+  // built (or generated for minutes first).
+  const std::string pf =
+      "data={ pathfinder { num_train: 8 num_valid: 4 "
+      "num_test: 4 ";
+  EXPECT_EQ(ErrorAfter(pf + "} }"), "OK");
+  EXPECT_EQ(ErrorAfter(pf + "size: 128 grey_bins: 8 contour_length: 6 "
+                            "num_distractors: 0 } }"),
+            "OK");
+  EXPECT_THAT(ErrorAfter(pf + "size: 4 } }"),
+              HasSubstr("data.pathfinder.size = 4; expected a value in [8, "));
+  EXPECT_THAT(ErrorAfter(pf + "grey_bins: 1 } }"),
+              HasSubstr("data.pathfinder.grey_bins = 1"));
+  EXPECT_THAT(ErrorAfter(pf + "num_distractors: -2 } }"),
+              HasSubstr("data.pathfinder.num_distractors = -2"));
+  EXPECT_THAT(ErrorAfter(pf + "line_contrast: 1.5 } }"),
+              HasSubstr("data.pathfinder.line_contrast = 1.5"));
+  EXPECT_THAT(ErrorAfter(pf + "line_contrast: nan } }"),
+              HasSubstr("data.pathfinder.line_contrast = nan"));
+  EXPECT_EQ(ErrorAfter(pf + "line_contrast: 0.5 } }"), "OK");
+  EXPECT_THAT(ErrorAfter(pf + "contour_length: -1 } }"),
+              HasSubstr("data.pathfinder.contour_length = -1"));
+  EXPECT_THAT(ErrorAfter("data={ pathfinder { num_valid: 0 } }"),
+              HasSubstr("data.pathfinder.num_valid = 0; expected a value in "
+                        "[1, 100000000]"));
+  EXPECT_THAT(ErrorAfter("data={ pathfinder { num_train: 1000000000 } }"),
+              HasSubstr("data.pathfinder.num_train = 1000000000"));
+
+  EXPECT_EQ(ErrorAfter("data={ listops { num_train: 8 } }"), "OK");
+  EXPECT_THAT(ErrorAfter("data={ listops { num_test: 0 } }"),
+              HasSubstr("data.listops.num_test = 0"));
+  EXPECT_THAT(ErrorAfter("data={ listops { steps: 500 } }"),
+              HasSubstr("data.listops.steps = 500; expected >= 1999"));
+  EXPECT_THAT(ErrorAfter("data={ listops { steps: 0 } }"),
+              HasSubstr("data.listops.steps = 0; expected a value in [1, "));
+  // Read from files, the counts and the generator's lengths do not apply.
+  EXPECT_EQ(ErrorAfter("data={ listops { data_dir: \"x\" steps: 40 "
+                       "num_test: 0 } }"),
+            "OK");
+
+  EXPECT_EQ(ErrorAfter("data={ fashion_mnist { num_valid: 100 } }"), "OK");
+  EXPECT_THAT(ErrorAfter("data={ fashion_mnist { num_valid: 0 } }"),
+              HasSubstr("data.fashion_mnist.num_valid = 0; expected a value "
+                        "in [1, 59999]"));
+  EXPECT_THAT(ErrorAfter("data={ fashion_mnist { num_valid: 60000 } }"),
+              HasSubstr("data.fashion_mnist.num_valid = 60000"));
+  EXPECT_THAT(ErrorAfter("data={ fashion_mnist { dir: \"\" } }"),
+              HasSubstr("data.fashion_mnist.dir is empty"));
+}
+
 TEST(SpecTest, SizesAreBounded) {
   // Issue 18: each of these aborted (bad_alloc) or grew until killed.
   EXPECT_THAT(
