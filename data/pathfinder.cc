@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "absl/types/span.h"
 #include "base/rng.h"
 #include "data/epoch_order.h"
+#include "glog/logging.h"
 
 namespace elm {
 namespace {
@@ -377,9 +379,24 @@ absl::StatusOr<std::unique_ptr<PathfinderDataset>> PathfinderDataset::Create(
   if (options.num_train < 0) return Bad("num_train", options.num_train, ">= 0");
   if (options.num_valid < 0) return Bad("num_valid", options.num_valid, ">= 0");
   if (options.num_test < 0) return Bad("num_test", options.num_test, ">= 0");
+  if (options.cache_max_bytes < 0) {
+    return Bad("cache_max_bytes", options.cache_max_bytes, ">= 0");
+  }
   std::unique_ptr<PathfinderDataset> d(new PathfinderDataset());
   d->options_ = options;
   d->seed_ = seed;
+  // Keep test, then valid, then train, while they fit together.
+  const int64_t image_bytes =
+      static_cast<int64_t>(options.image.size) * options.image.size;
+  int64_t budget = options.cache_max_bytes;
+  for (Split split : {Split::kTest, Split::kValid, Split::kTrain}) {
+    const int64_t n = d->num_sequences(split);
+    if (n == 0 || n > budget / image_bytes) continue;
+    budget -= n * image_bytes;
+    Cache& c = *d->CacheOf(split);
+    c.pixels.reset(new uint8_t[n * image_bytes]);
+    c.drawn.assign(n, false);
+  }
   d->info_.name = absl::StrCat("pathfinder", options.image.size);
   d->info_.input_dim = options.image.grey_bins;
   d->info_.steps =
@@ -400,12 +417,49 @@ int64_t PathfinderDataset::num_sequences(Split split) const {
   }
 }
 
+PathfinderDataset::Cache* PathfinderDataset::CacheOf(Split split) const {
+  switch (split) {
+    case Split::kTrain:
+      return &caches_[0];
+    case Split::kValid:
+      return &caches_[1];
+    default:
+      return &caches_[2];
+  }
+}
+
+bool PathfinderDataset::caches(Split split) const {
+  return CacheOf(split)->pixels != nullptr;
+}
+
 absl::StatusOr<PathfinderImage> PathfinderDataset::Image(Split split,
                                                          int64_t index) const {
+  CHECK(index >= 0 && index < num_sequences(split)) << index;
+  Cache* cache = CacheOf(split);
+  const size_t image_bytes =
+      static_cast<size_t>(options_.image.size) * options_.image.size;
+  if (cache->pixels != nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cache->drawn[index]) {
+      PathfinderImage image;
+      image.size = options_.image.size;
+      const uint8_t* p = cache->pixels.get() + index * image_bytes;
+      image.pixels.assign(p, p + image_bytes);
+      image.label = Label(index);
+      return image;
+    }
+  }
   const uint64_t split_seed = MixSeeds(seed_, static_cast<uint64_t>(split) + 1);
-  return GeneratePathfinderImage(
+  absl::StatusOr<PathfinderImage> image = GeneratePathfinderImage(
       options_.image, MixSeeds(split_seed, static_cast<uint64_t>(index)),
       Label(index));
+  if (image.ok() && cache->pixels != nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::copy(image->pixels.begin(), image->pixels.end(),
+              cache->pixels.get() + index * image_bytes);
+    cache->drawn[index] = true;
+  }
+  return image;
 }
 
 absl::StatusOr<std::unique_ptr<BatchSampler>> PathfinderDataset::MakeSampler(

@@ -214,6 +214,50 @@ TEST(PathfinderDatasetTest, InfoAndOneHotSteps) {
   EXPECT_FALSE((*d)->MakeSampler(Split::kTrain, 0, 0).ok());
 }
 
+TEST(PathfinderDatasetTest, KeptImagesGiveTheSameBatches) {
+  PathfinderDatasetOptions o;
+  o.image = PathfinderPreset(32);
+  o.num_train = 12;
+  o.num_valid = 4;
+  o.num_test = 4;
+  PathfinderDatasetOptions none = o;
+  none.cache_max_bytes = 0;
+  // Room for test and valid (8 KB) but not train.
+  PathfinderDatasetOptions some = o;
+  some.cache_max_bytes = 9 * 1024;
+  const auto all_kept = PathfinderDataset::Create(o, 5);
+  const auto not_kept = PathfinderDataset::Create(none, 5);
+  const auto some_kept = PathfinderDataset::Create(some, 5);
+  ASSERT_TRUE(all_kept.ok() && not_kept.ok() && some_kept.ok());
+  for (Split split : {Split::kTrain, Split::kValid, Split::kTest}) {
+    EXPECT_TRUE((*all_kept)->caches(split));
+    EXPECT_FALSE((*not_kept)->caches(split));
+    EXPECT_EQ((*some_kept)->caches(split), split != Split::kTrain);
+  }
+  // Three epochs of the shuffled train split: the first draws, the later
+  // ones read the kept copies; the batches are the same either way.
+  auto a = (*all_kept)->MakeSampler(Split::kTrain, 4, 9);
+  auto b = (*not_kept)->MakeSampler(Split::kTrain, 4, 9);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (int step = 0; step < 9; ++step) {
+    const auto ba = (*a)->Next();
+    const auto bb = (*b)->Next();
+    ASSERT_TRUE(ba.ok() && bb.ok());
+    EXPECT_EQ(ba->inputs.col, bb->inputs.col) << step;
+    EXPECT_EQ(ba->labels, bb->labels) << step;
+  }
+  for (int64_t i = 0; i < 4; ++i) {
+    const auto kept = (*some_kept)->Image(Split::kValid, i);
+    const auto again = (*some_kept)->Image(Split::kValid, i);
+    const auto drawn = (*not_kept)->Image(Split::kValid, i);
+    ASSERT_TRUE(kept.ok() && again.ok() && drawn.ok());
+    EXPECT_EQ(again->pixels, drawn->pixels) << i;
+    EXPECT_EQ(again->label, drawn->label) << i;
+  }
+  none.cache_max_bytes = -1;
+  EXPECT_FALSE(PathfinderDataset::Create(none, 5).ok());
+}
+
 TEST(PathfinderDatasetTest, BalancedEpochAndSeeded) {
   PathfinderDatasetOptions o;
   o.image = PathfinderPreset(32);
