@@ -19,11 +19,11 @@
 #include "base/shared_data.h"
 #include "base/user_path.h"
 #include "elm/checkpoint_fuzz.h"
-#include "io/elmtensor.h"
 #include "io/neuronio_compact.h"
 #include "io/neuronio_reader.h"
 #include "io/neuronio_test_files.h"
 #include "io/npy.h"
+#include "io/reader_fuzz.h"
 
 namespace elm {
 namespace {
@@ -79,22 +79,8 @@ int Main(int argc, char** argv) {
         absl::StrCat(Dir(root, "neuronio_compact"), "/synth", i, ".elmnio")));
   }
   // ELMTENSOR: a dense and a sparse tensor.
-  ElmTensorFile tensors;
-  NamedTensor dense;
-  dense.name = "w";
-  dense.dtype = "f32";
-  dense.shape = {2, 3};
-  dense.values = {1, -2.5, 3e-3, 0, 7, 8};
-  NamedTensor sparse;
-  sparse.name = "x";
-  sparse.dtype = "f64";
-  sparse.sparse = true;
-  sparse.shape = {4, 2};
-  sparse.values = {0, 1, 0, 0, 0, 0, 2.5, 0};
-  tensors.tensors = {dense, sparse};
-  absl::StatusOr<std::string> text = FormatElmTensorText(tensors);
-  Check(text.status());
-  Check(WriteFileAtomically(Dir(root, "elmtensor") + "/two.txt", *text));
+  Check(WriteFileAtomically(Dir(root, "elmtensor") + "/two.txt",
+                            ElmTensorFuzzSeed()));
   // .npy: f32 and i64.
   const std::vector<float> f = {1, 2, 3, 4, 5, 6};
   Check(WriteNpy<float>(Dir(root, "npy") + "/f32.npy", {2, 3}, f));

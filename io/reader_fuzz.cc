@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/checksum.h"
+#include "glog/logging.h"
 #include "io/elmtensor.h"
 #include "io/neuronio_compact.h"
 #include "io/neuronio_reader.h"
@@ -141,6 +142,25 @@ void MutateBytes(Rng* rng, std::string* bytes) {
       }
     }
   }
+}
+
+std::string ElmTensorFuzzSeed() {
+  NamedTensor dense;
+  dense.name = "w";
+  dense.dtype = "f32";
+  dense.shape = {2, 3};
+  dense.values = {1, -2.5, 3e-3, 0, 7, 8};
+  NamedTensor sparse;
+  sparse.name = "x";
+  sparse.dtype = "f64";
+  sparse.sparse = true;
+  sparse.shape = {4, 2};
+  sparse.values = {0, 1, 0, 0, 0, 0, 2.5, 0};
+  ElmTensorFile file;
+  file.tensors = {dense, sparse};
+  absl::StatusOr<std::string> text = FormatElmTensorText(file);
+  CHECK(text.ok()) << text.status();
+  return *text;
 }
 
 }  // namespace elm

@@ -51,6 +51,11 @@ bool WriteFuzzScratch(const std::string& path, absl::string_view bytes);
 // length, a range duplicated, or a range removed.
 void MutateBytes(Rng* rng, std::string* bytes);
 
+// A seed for the ELMTENSOR reader: the text of a file with a dense f32 [2, 3]
+// tensor "w" and a sparse f64 [4, 2] tensor "x" (the fuzz test's and the
+// seed corpus's).
+std::string ElmTensorFuzzSeed();
+
 }  // namespace elm
 
 #endif  // ELM_IO_READER_FUZZ_H_
