@@ -72,13 +72,6 @@ inline bool operator!=(const Batch& a, const Batch& b) { return !(a == b); }
 // held sequences. For tests of samplers' HoldOnly.
 bool IsHeldPartOf(const Batch& part, const Batch& whole, std::string* why);
 
-// For tests of a dataset's samplers: draws `num_batches` batches of
-// `batch_size` from `split` with `seed` once whole and once split into 3
-// held parts ([0, B/3), [B/3, B/3) (empty), [B/3, B)), and checks that each
-// part IsHeldPartOf the whole batch and that the parts together hold every
-// nonzero exactly once (the copying is shared, not repeated). An error
-// names the batch and the part.
-
 // What a model needs to know about a dataset.
 struct DatasetInfo {
   std::string name;
@@ -116,6 +109,12 @@ class BatchSampler {
 };
 
 class Dataset;
+// For tests of a dataset's samplers: draws `num_batches` batches of
+// `batch_size` from `split` with `seed` once whole and once split into 3
+// held parts ([0, B/3), [B/3, B/3) (empty), [B/3, B)), and checks that each
+// part IsHeldPartOf the whole batch and that the parts together hold every
+// nonzero exactly once (the copying is shared, not repeated). An error
+// names the batch and the part.
 absl::Status CheckHeldParts(const Dataset& dataset, Split split, int batch_size,
                             uint64_t seed, int num_batches);
 
