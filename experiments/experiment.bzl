@@ -4,6 +4,29 @@ Usable from other workspaces: load("@elm//experiments:experiment.bzl", "experime
 Its own labels are Label()s, so they name elm's files wherever the macro is called.
 """
 
+def _runner_script(name, file, flag, runner, data, **kwargs):
+    """An sh_binary `name` that execs `runner` with `flag`=<file's runfiles path>.
+
+    The script is experiments/run_file.sh with the runner's and the file's
+    runfiles paths written in, so that it needs no `args` (which only
+    `bazel run` passes) and also runs when started directly (e.g. by mpirun).
+    """
+    template = str(Label("//experiments:run_file.sh"))
+    native.genrule(
+        name = name + "_script",
+        srcs = [template, file, runner],
+        outs = [name + "_run.sh"],
+        cmd = "sed -e 's|@RUNNER@|$(rootpath %s)|' -e 's|@FILE@|$(rootpath %s)|' -e 's|@FLAG@|%s|' $(location %s) > $@" % (runner, file, flag, template),
+        visibility = ["//visibility:private"],
+        testonly = kwargs.get("testonly", False),
+    )
+    native.sh_binary(
+        name = name,
+        srcs = [name + "_run.sh"],
+        data = [runner, file] + data,
+        **kwargs
+    )
+
 def experiment(name, spec, runner = None, **kwargs):
     """`bazel run //<pkg>:<name>` trains and evaluates `spec`.
 
@@ -24,23 +47,7 @@ def experiment(name, spec, runner = None, **kwargs):
     if runner == None:
         runner = Label("//experiments:run")
     runner = str(runner)
-    template = str(Label("//experiments:run_spec.sh"))
-
-    # The script with the runner's and the spec's runfiles paths written in, so
-    # that it needs no `args` (which only `bazel run` passes).
-    native.genrule(
-        name = name + "_script",
-        srcs = [template, spec, runner],
-        outs = [name + "_run_spec.sh"],
-        cmd = "sed -e 's|@RUNNER@|$(rootpath %s)|' -e 's|@SPEC@|$(rootpath %s)|' $(location %s) > $@" % (runner, spec, template),
-        visibility = ["//visibility:private"],
-    )
-    native.sh_binary(
-        name = name,
-        srcs = [name + "_run_spec.sh"],
-        data = [runner, spec],
-        **kwargs
-    )
+    _runner_script(name, spec, "--spec", runner, [], **kwargs)
 
 def sweep(name, sweep, specs = [], runner = None, **kwargs):
     """`bazel run //<pkg>:<name>` runs the sweep `sweep` (experiments/proto/sweep.proto).
@@ -62,20 +69,4 @@ def sweep(name, sweep, specs = [], runner = None, **kwargs):
     if runner == None:
         runner = Label("//experiments:sweep")
     runner = str(runner)
-    template = str(Label("//experiments:run_sweep.sh"))
-
-    # As in experiment(): the paths written into the script, no `args`.
-    native.genrule(
-        name = name + "_script",
-        srcs = [template, sweep, runner],
-        outs = [name + "_run_sweep.sh"],
-        cmd = "sed -e 's|@RUNNER@|$(rootpath %s)|' -e 's|@SWEEP@|$(rootpath %s)|' $(location %s) > $@" % (runner, sweep, template),
-        visibility = ["//visibility:private"],
-        testonly = kwargs.get("testonly", False),
-    )
-    native.sh_binary(
-        name = name,
-        srcs = [name + "_run_sweep.sh"],
-        data = [runner, sweep] + specs,
-        **kwargs
-    )
+    _runner_script(name, sweep, "--sweep", runner, specs, **kwargs)
