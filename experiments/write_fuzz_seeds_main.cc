@@ -77,6 +77,11 @@ int Main(int argc, char** argv) {
     Check(WriteNeuronioCompact(
         *file,
         absl::StrCat(Dir(root, "neuronio_compact"), "/synth", i, ".elmnio")));
+    // A version-1 file too (still read).
+    Check(WriteNeuronioCompact(
+        *file,
+        absl::StrCat(Dir(root, "neuronio_compact"), "/synth", i, "_v1.elmnio"),
+        1));
   }
   // ELMTENSOR: a dense and a sparse tensor.
   Check(WriteFileAtomically(Dir(root, "elmtensor") + "/two.txt",

@@ -2,6 +2,8 @@
 #include "io/neuronio_file.h"
 
 #include <algorithm>
+#include <memory>
+#include <utility>
 
 #include "glog/logging.h"
 
@@ -81,6 +83,39 @@ absl::Span<const int32_t> NeuronioSimulation::StepChannels(int64_t t) const {
   CHECK_LT(t, duration_ms);
   return absl::Span<const int32_t>(step_channels)
       .subspan(step_begin[t], step_begin[t + 1] - step_begin[t]);
+}
+
+absl::Span<const int32_t> NeuronioSimulationView::StepChannels(
+    int64_t t) const {
+  CHECK_GE(t, 0);
+  CHECK_LT(t, duration_ms);
+  return step_channels.subspan(step_begin[t],
+                               step_begin[t + 1] - step_begin[t]);
+}
+
+NeuronioSimulationView ViewOf(const NeuronioSimulation& sim) {
+  NeuronioSimulationView v;
+  v.num_segments = sim.num_segments;
+  v.duration_ms = sim.duration_ms;
+  v.step_begin = sim.step_begin;
+  v.step_channels = sim.step_channels;
+  v.output_spike_steps = sim.output_spike_steps;
+  v.soma_mv = sim.soma_mv;
+  return v;
+}
+
+std::shared_ptr<const NeuronioFileView> ViewNeuronioFile(
+    std::shared_ptr<const NeuronioFile> file) {
+  CHECK(file != nullptr);
+  auto view = std::make_shared<NeuronioFileView>();
+  view->path = file->path;
+  view->params = file->params;
+  view->simulations.reserve(file->simulations.size());
+  for (const NeuronioSimulation& sim : file->simulations) {
+    view->simulations.push_back(ViewOf(sim));
+  }
+  view->storage = std::move(file);
+  return view;
 }
 
 const std::vector<std::string>& NeuronioSkippedKeys() {

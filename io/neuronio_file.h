@@ -6,10 +6,14 @@
 // target conventions (spike step int(t − 0.5), soma clipped at −55 mV then
 // (v + 67.7)·0.1). The pickle reader (io/neuronio_reader.h) and the compact
 // format (io/neuronio_compact.h) produce it; data/neuronio.h samples it.
+// `NeuronioFileView` is the read-only form the sampler cuts batches from: per
+// simulation only the step index, output spike steps and soma trace, as spans
+// into storage it keeps alive (a NeuronioFile, or a mapped compact file).
 #ifndef ELM_IO_NEURONIO_FILE_H_
 #define ELM_IO_NEURONIO_FILE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -101,6 +105,43 @@ struct NeuronioFile {
   NeuronioParams params;
   std::vector<NeuronioSimulation> simulations;
 };
+
+// What the training sampler and Densify read of one simulation, as spans
+// into storage owned elsewhere (NeuronioFileView::storage): the fields of
+// NeuronioSimulation of the same names. [duration + 1], [step entries],
+// [output spikes], [duration]
+struct NeuronioSimulationView {
+  int num_segments = 0;
+  int64_t duration_ms = 0;
+  absl::Span<const int64_t> step_begin;
+  absl::Span<const int32_t> step_channels;
+  absl::Span<const int64_t> output_spike_steps;
+  absl::Span<const float> soma_mv;
+
+  int input_dim() const { return 2 * num_segments; }
+  // The channels spiking at step t (ascending, no repeats).
+  absl::Span<const int32_t> StepChannels(int64_t t) const;
+  float InputSign(int channel) const {
+    return channel < num_segments ? 1.0f : -1.0f;
+  }
+};
+
+// The view of a simulation's arrays (valid while `sim` is unchanged).
+NeuronioSimulationView ViewOf(const NeuronioSimulation& sim);
+
+// A whole file as views, with what holds their arrays.
+struct NeuronioFileView {
+  std::string path;
+  NeuronioParams params;
+  std::vector<NeuronioSimulationView> simulations;
+  // Keeps the arrays alive: the NeuronioFile (ViewNeuronioFile) or the
+  // mapping of a compact file (ReadNeuronioCompactView).
+  std::shared_ptr<const void> storage;
+};
+
+// The views of `file`'s simulations, holding `file` (not null).
+std::shared_ptr<const NeuronioFileView> ViewNeuronioFile(
+    std::shared_ptr<const NeuronioFile> file);
 
 // The dict keys of a simulation the reader leaves out (data never read):
 // dendriticVoltagesLowRes, the high-resolution traces, the nexus voltage and

@@ -2,11 +2,13 @@
 // an output spike, int(t − 0.5) truncated toward zero, and the float32 soma
 // target (min(v, −55) + 67.7) · 0.1), the step index IndexNeuronioSteps builds
 // from the per-channel spike times (repeats dropped, channels ascending), the
-// accessors, and the keys the reader skips.
+// accessors, the views (NeuronioFileView), and the keys the reader skips.
 #include "io/neuronio_file.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -114,6 +116,42 @@ TEST(NeuronioFileTest, ParamsAndSkippedKeys) {
     EXPECT_THAT(NeuronioSkippedKeys(),
                 ::testing::Not(::testing::Contains(key)));
   }
+}
+
+TEST(NeuronioFileTest, ViewsShowTheSimulationsArraysAndKeepThemAlive) {
+  auto file = std::make_shared<NeuronioFile>();
+  file->path = "x.elmnio";
+  file->params.segment_types = {"basal"};
+  file->params.duration_ms = 3;
+  NeuronioSimulation sim;
+  sim.num_segments = 1;
+  sim.duration_ms = 3;
+  sim.channel_begin = {0, 2, 3};
+  sim.channel_times = {0, 2, 2};
+  IndexNeuronioSteps(&sim);
+  sim.output_spike_steps = {1};
+  sim.soma_mv = {-70, -60, -50};
+  file->simulations.push_back(sim);
+  std::weak_ptr<NeuronioFile> weak = file;
+  std::shared_ptr<const NeuronioFileView> view =
+      ViewNeuronioFile(std::move(file));
+  EXPECT_FALSE(weak.expired());  // held by the view
+  EXPECT_EQ(view->path, "x.elmnio");
+  EXPECT_EQ(view->params.duration_ms, 3);
+  ASSERT_EQ(view->simulations.size(), 1u);
+  const NeuronioSimulationView& v = view->simulations[0];
+  EXPECT_EQ(v.input_dim(), 2);
+  EXPECT_TRUE(v.StepChannels(0) == sim.StepChannels(0));
+  EXPECT_TRUE(v.StepChannels(1).empty());
+  ASSERT_EQ(v.StepChannels(2).size(), 2u);
+  EXPECT_EQ(v.StepChannels(2)[0], 0);
+  EXPECT_EQ(v.StepChannels(2)[1], 1);
+  EXPECT_EQ(v.InputSign(0), 1.0f);
+  EXPECT_EQ(v.InputSign(1), -1.0f);
+  EXPECT_EQ(v.output_spike_steps[0], 1);
+  EXPECT_EQ(v.soma_mv[2], -50.0f);
+  view.reset();
+  EXPECT_TRUE(weak.expired());
 }
 
 }  // namespace

@@ -460,21 +460,31 @@ UnpickleOptions StreamingOptions(const std::string& path, Streamed* streamed) {
 
 }  // namespace
 
+bool StartsNeuronioCompact(const std::string& path) {
+  char head[8] = {};
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  const size_t n = std::fread(head, 1, sizeof(head), f);
+  std::fclose(f);
+  return IsNeuronioCompact(absl::string_view(head, n));
+}
+
+absl::StatusOr<std::shared_ptr<const NeuronioFileView>> ReadNeuronioFileView(
+    const std::string& path, NeuronioChecksum checksum) {
+  if (StartsNeuronioCompact(path)) {
+    return ReadNeuronioCompactView(path, checksum);
+  }
+  ASSIGN_OR_RETURN(NeuronioFile file,
+                   ReadNeuronioFile(path, NeuronioPickleParse::kStreaming));
+  return ViewNeuronioFile(
+      std::make_shared<const NeuronioFile>(std::move(file)));
+}
+
 absl::StatusOr<NeuronioFile> ReadNeuronioFile(const std::string& path,
                                               NeuronioPickleParse parse,
                                               NeuronioChecksum checksum) {
-  {
-    // A compact file (io/neuronio_compact.h), recognised by its magic.
-    char head[8] = {};
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f != nullptr) {
-      const size_t n = std::fread(head, 1, sizeof(head), f);
-      std::fclose(f);
-      if (IsNeuronioCompact(absl::string_view(head, n))) {
-        return ReadNeuronioCompact(path, checksum);
-      }
-    }
-  }
+  // A compact file (io/neuronio_compact.h), recognised by its magic.
+  if (StartsNeuronioCompact(path)) return ReadNeuronioCompact(path, checksum);
   Streamed streamed;
   const bool streaming = parse == NeuronioPickleParse::kStreaming;
   ASSIGN_OR_RETURN(

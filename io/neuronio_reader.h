@@ -8,6 +8,7 @@
 #ifndef ELM_IO_NEURONIO_READER_H_
 #define ELM_IO_NEURONIO_READER_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -47,6 +48,17 @@ enum class NeuronioPickleParse { kStreaming, kValueTree };
 absl::StatusOr<NeuronioFile> ReadNeuronioFile(
     const std::string& path,
     NeuronioPickleParse parse = NeuronioPickleParse::kStreaming,
+    NeuronioChecksum checksum = NeuronioChecksum::kEveryRead);
+
+// Whether the file starts with the compact magic (false when unreadable).
+bool StartsNeuronioCompact(const std::string& path);
+
+// The same file as views for the training sampler (io/neuronio_file.h): a
+// compact file through ReadNeuronioCompactView (a version-2 file's spans
+// point into its mapping), a pickle read with ReadNeuronioFile (streaming)
+// and viewed. The same errors as ReadNeuronioFile.
+absl::StatusOr<std::shared_ptr<const NeuronioFileView>> ReadNeuronioFileView(
+    const std::string& path,
     NeuronioChecksum checksum = NeuronioChecksum::kEveryRead);
 
 }  // namespace elm

@@ -14,6 +14,15 @@
 // "seconds=<s> peak_rss=<bytes> cpu_seconds=<s> sims=<n> input_spikes=<n>";
 // the memory test
 // (io/neuronio_reader_memory_test.cc) runs it that way.
+//
+// `--loads=<path>[,<path>...] [--load_repeats=20] [--load_as=file|view|both]`
+// reads the files in turn in this process as the training sampler does (each
+// file's CRC-32 on its first read only, NeuronioChecksum::kOncePerFileVersion),
+// after one untimed read of each, with glibc keeping freed memory as the
+// sampler sets it (mallopt), and prints the CPU seconds (user + system,
+// getrusage) and the minor page faults per read, median over the repeats, for
+// each file.
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,10 +34,12 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "base/peak_memory.h"
 #include "gflags/gflags.h"
 #include "io/neuronio_file.h"
@@ -41,6 +52,13 @@ DEFINE_int32(sims, 128, "simulations of the benchmark file");
 DEFINE_string(dir, "", "where to write the benchmark files ($TMPDIR or /tmp)");
 DEFINE_int32(repeats, 3, "reads of each kind");
 DEFINE_bool(write_only, false, "write the benchmark files, keep them, stop");
+DEFINE_string(loads, "",
+              "comma-separated files: CPU seconds per repeated read");
+DEFINE_int32(load_repeats, 20, "with --loads: timed reads of each file");
+DEFINE_string(load_as, "file",
+              "with --loads: file (ReadNeuronioFile, a NeuronioFile), view "
+              "(ReadNeuronioFileView, as the sampler reads), or both "
+              "(alternating, A B A B)");
 
 namespace {
 
@@ -67,6 +85,70 @@ int ReadOne() {
       "input_spikes=%lld\n",
       seconds, static_cast<long long>(elm::PeakRss()), cpu,
       file->simulations.size(), static_cast<long long>(spikes));
+  return 0;
+}
+
+double CpuSeconds(const struct rusage& u) {
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
+         1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+double MedianOf(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// One read as ReadNeuronioFile (`view` false) or ReadNeuronioFileView, its
+// result freed; false on an error.
+bool LoadOnce(const std::string& path, bool view) {
+  constexpr elm::NeuronioChecksum kOnce =
+      elm::NeuronioChecksum::kOncePerFileVersion;
+  absl::Status status;
+  if (view) {
+    status = elm::ReadNeuronioFileView(path, kOnce).status();
+  } else {
+    status =
+        elm::ReadNeuronioFile(path, elm::NeuronioPickleParse::kStreaming, kOnce)
+            .status();
+  }
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
+  }
+  return status.ok();
+}
+
+// --loads: repeated reads in this process, as the sampler reads files.
+int RepeatedLoads() {
+  // As the NeuronIO sampler (data/neuronio.cc): freed files' memory stays in
+  // the heap for the next load.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  const std::vector<std::string> paths = absl::StrSplit(FLAGS_loads, ',');
+  std::vector<bool> kinds;
+  if (FLAGS_load_as != "view") kinds.push_back(false);
+  if (FLAGS_load_as != "file") kinds.push_back(true);
+  std::map<std::pair<std::string, bool>, std::vector<double>> cpu, faults;
+  for (int r = -1; r < FLAGS_load_repeats; ++r) {
+    for (const bool view : kinds) {
+      for (const std::string& path : paths) {
+        struct rusage before, after;
+        getrusage(RUSAGE_SELF, &before);
+        if (!LoadOnce(path, view)) return 1;
+        getrusage(RUSAGE_SELF, &after);
+        if (r < 0) continue;  // the first read checks the CRC
+        cpu[{path, view}].push_back(CpuSeconds(after) - CpuSeconds(before));
+        faults[{path, view}].push_back(after.ru_minflt - before.ru_minflt);
+      }
+    }
+  }
+  for (const bool view : kinds) {
+    for (const std::string& path : paths) {
+      std::printf(
+          "%s (%s): %.4f CPU s per read, %.0f minor faults (median of %d)\n",
+          path.c_str(), view ? "view" : "file", MedianOf(cpu[{path, view}]),
+          MedianOf(faults[{path, view}]), FLAGS_load_repeats);
+    }
+  }
   return 0;
 }
 
@@ -112,6 +194,7 @@ double Median(std::vector<double> v) {
 int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (!FLAGS_read.empty()) return ReadOne();
+  if (!FLAGS_loads.empty()) return RepeatedLoads();
   std::string dir = FLAGS_dir;
   if (dir.empty()) {
     const char* tmp = std::getenv("TMPDIR");

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include "base/checksum.h"
 #include "glog/logging.h"
@@ -81,7 +82,31 @@ absl::Status FuzzReader(FuzzedReader reader, absl::string_view bytes,
       }
       if (reader == FuzzedReader::kNpy) return ReadNpy(scratch_path).status();
       if (reader == FuzzedReader::kCompact) {
-        return ReadNeuronioCompact(scratch_path).status();
+        // Both reads (the full one and the sampler's view of the mapping)
+        // must agree; a valid file is then viewed twice more as the sampler
+        // does (NeuronioChecksum::kOncePerFileVersion: all checks, then the
+        // checks of a later load).
+        absl::StatusOr<NeuronioFile> full = ReadNeuronioCompact(scratch_path);
+        absl::StatusOr<std::shared_ptr<const NeuronioFileView>> view =
+            ReadNeuronioCompactView(scratch_path);
+        CHECK_EQ(full.ok(), view.ok())
+            << full.status() << " / " << view.status();
+        for (int k = 0; k < 2 && view.ok(); ++k) {
+          view = ReadNeuronioCompactView(scratch_path,
+                                         NeuronioChecksum::kOncePerFileVersion);
+          CHECK(view.ok()) << view.status();
+          CHECK_EQ(full->simulations.size(), (*view)->simulations.size());
+          for (size_t i = 0; i < full->simulations.size(); ++i) {
+            const NeuronioSimulationView a = ViewOf(full->simulations[i]);
+            const NeuronioSimulationView& b = (*view)->simulations[i];
+            CHECK(a.step_begin == b.step_begin &&
+                  a.step_channels == b.step_channels &&
+                  a.output_spike_steps == b.output_spike_steps &&
+                  a.soma_mv == b.soma_mv)
+                << "simulation " << i;
+          }
+        }
+        return full.status();
       }
       return ReadNeuronioFile(scratch_path).status();
     }

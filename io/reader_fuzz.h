@@ -27,9 +27,10 @@ enum class FuzzedReader {
   kPt,         // ParsePtStateDict
   kElmTensor,  // ParseElmTensorText
   kNpy,        // ReadNpy (through `scratch_path`)
-  kCompact,    // ReadNeuronioCompact (through `scratch_path`); the last 4
-               // bytes are replaced by the CRC-32 of the rest, so that
-               // mutations get past the checksum to the parse
+  kCompact,    // ReadNeuronioCompact and ReadNeuronioCompactView (through
+               // `scratch_path`, checked to agree); the last 4 bytes are
+               // replaced by the CRC-32 of the rest, so that mutations get
+               // past the checksum to the parse
   kNeuronio,   // ReadNeuronioFile (through `scratch_path`)
 };
 inline constexpr int kNumFuzzedReaders = 6;

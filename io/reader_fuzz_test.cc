@@ -88,9 +88,11 @@ TEST(ReaderFuzzTest, CompactNeuronio) {
   WriteSynth(MakeSynth(2, 40, 9), pkl);
   absl::StatusOr<NeuronioFile> file = ReadNeuronioFile(pkl);
   ASSERT_TRUE(file.ok()) << file.status();
-  const std::string path = TestTempPath("fuzz_seed.elmnio");
-  ASSERT_TRUE(WriteNeuronioCompact(*file, path).ok());
-  Fuzz(FuzzedReader::kCompact, ReadTestFile(path), 5);
+  for (int version : {1, 2}) {
+    const std::string path = TestTempPath("fuzz_seed.elmnio");
+    ASSERT_TRUE(WriteNeuronioCompact(*file, path, version).ok());
+    Fuzz(FuzzedReader::kCompact, ReadTestFile(path), 5 + version);
+  }
 }
 
 TEST(ReaderFuzzTest, Pt) {
