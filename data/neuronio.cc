@@ -68,6 +68,11 @@ void KeepFreedMemoryForLoads() {
 
 void Densify(const NeuronioSimulation& sim, int64_t start, int64_t length,
              float* out) {
+  Densify(ViewOf(sim), start, length, out);
+}
+
+void Densify(const NeuronioSimulationView& sim, int64_t start, int64_t length,
+             float* out) {
   CHECK_GE(start, 0);
   CHECK_GE(length, 0);
   const int64_t dim = sim.input_dim();
@@ -80,6 +85,11 @@ void Densify(const NeuronioSimulation& sim, int64_t start, int64_t length,
 }
 
 void NeuronioTargets(const NeuronioSimulation& sim, int64_t start,
+                     int64_t length, float* spike, float* soma) {
+  NeuronioTargets(ViewOf(sim), start, length, spike, soma);
+}
+
+void NeuronioTargets(const NeuronioSimulationView& sim, int64_t start,
                      int64_t length, float* spike, float* soma) {
   CHECK_GE(start, 0);
   CHECK_GE(length, 0);
@@ -160,7 +170,8 @@ absl::StatusOr<std::vector<std::string>> ExpandNeuronioFiles(
 
 // ---- NeuronioSampler ----
 
-NeuronioSampler::NeuronioSampler(int num_files, NeuronioFileLoader loader,
+NeuronioSampler::NeuronioSampler(ViewTag, int num_files,
+                                 NeuronioViewLoader loader,
                                  const NeuronioSpec& spec, int batch_size,
                                  uint64_t seed, bool prefetch)
     : num_files_(num_files),
@@ -175,24 +186,33 @@ NeuronioSampler::NeuronioSampler(int num_files, NeuronioFileLoader loader,
   CHECK_GT(batch_, 0);
 }
 
+NeuronioSampler::NeuronioSampler(int num_files, NeuronioFileLoader loader,
+                                 const NeuronioSpec& spec, int batch_size,
+                                 uint64_t seed, bool prefetch)
+    : NeuronioSampler(
+          ViewTag(), num_files,
+          [loader = std::move(loader)](int index) -> LoadResult {
+            CHECK(loader != nullptr);
+            ASSIGN_OR_RETURN(std::shared_ptr<const NeuronioFile> file,
+                             loader(index));
+            CHECK(file != nullptr);
+            return ViewNeuronioFile(std::move(file));
+          },
+          spec, batch_size, seed, prefetch) {}
+
 // The loader copies `files`: a move could happen before files.size() is read.
 NeuronioSampler::NeuronioSampler(std::vector<std::string> files,
                                  const NeuronioSpec& spec, int batch_size,
                                  uint64_t seed)
     : NeuronioSampler(
-          static_cast<int>(files.size()),
-          [files, cache_dir = spec.cache_dir()](int index)
-              -> absl::StatusOr<std::shared_ptr<const NeuronioFile>> {
+          ViewTag(), static_cast<int>(files.size()),
+          [files, cache_dir = spec.cache_dir()](int index) -> LoadResult {
             // A compact file's CRC is checked on its first load only.
             constexpr NeuronioChecksum kOnce =
                 NeuronioChecksum::kOncePerFileVersion;
-            ASSIGN_OR_RETURN(
-                NeuronioFile file,
-                cache_dir.empty()
-                    ? ReadNeuronioFile(files[index],
-                                       NeuronioPickleParse::kStreaming, kOnce)
-                    : ReadNeuronioFileCached(files[index], cache_dir, kOnce));
-            return std::make_shared<const NeuronioFile>(std::move(file));
+            return cache_dir.empty() ? ReadNeuronioFileView(files[index], kOnce)
+                                     : ReadNeuronioFileCachedView(
+                                           files[index], cache_dir, kOnce);
           },
           spec, batch_size, seed, spec.prefetch()) {
   KeepFreedMemoryForLoads();
@@ -235,7 +255,7 @@ absl::Status NeuronioSampler::LoadNextFile() {
   if (index != loaded_index_ || loaded_ == nullptr) {
     loaded_.reset();  // at most the next file besides it in memory
     loaded_index_ = -1;
-    ASSIGN_OR_RETURN(std::shared_ptr<const NeuronioFile> file, Load(index));
+    ASSIGN_OR_RETURN(std::shared_ptr<const NeuronioFileView> file, Load(index));
     CHECK(file != nullptr);
     const std::string& path = file->path;
     if (file->params.num_segments() != kNeuronioNumSegments) {
@@ -289,7 +309,7 @@ absl::Status NeuronioSampler::LoadNextFile() {
 absl::StatusOr<Batch> NeuronioSampler::Next() {
   if (batches_left_ == 0) RETURN_IF_ERROR(LoadNextFile());
   --batches_left_;
-  const NeuronioFile& file = *loaded_;
+  const NeuronioFileView& file = *loaded_;
   const int64_t window = spec_.window_ms();
   const int64_t ignore = spec_.ignore_start_ms();
   const int64_t duration = file.params.duration_ms;
@@ -318,7 +338,7 @@ absl::StatusOr<Batch> NeuronioSampler::Next() {
   int64_t nonzeros = 0;
   for (int b = 0; b < batch_; ++b) {
     const NeuronioWindow& w = last_windows_[b];
-    const NeuronioSimulation& sim = file.simulations[w.simulation];
+    const NeuronioSimulationView& sim = file.simulations[w.simulation];
     const int64_t n =
         sim.step_begin[w.start + window] - sim.step_begin[w.start];
     if (b < out.held_begin) out.nonzeros_before += n;
@@ -337,7 +357,7 @@ absl::StatusOr<Batch> NeuronioSampler::Next() {
       continue;
     }
     const NeuronioWindow& w = last_windows_[b];
-    const NeuronioSimulation& sim = file.simulations[w.simulation];
+    const NeuronioSimulationView& sim = file.simulations[w.simulation];
     for (int64_t t = w.start; t < w.start + window; ++t) {
       for (int32_t c : sim.StepChannels(t)) {
         out.inputs.col.push_back(c);

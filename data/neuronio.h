@@ -37,12 +37,16 @@ namespace elm {
 // reference's zero padding of the last evaluation window). start >= 0.
 void Densify(const NeuronioSimulation& sim, int64_t start, int64_t length,
              float* out);
+void Densify(const NeuronioSimulationView& sim, int64_t start, int64_t length,
+             float* out);
 
 // Writes the training targets of steps [start, start + length), which must lie
 // in [0, duration): spike[t] in {0, 1} and soma[t] = NeuronioSomaTarget(v).
 // Either pointer may be null. (Evaluation uses sim.soma_mv directly: the
 // reference clips it at −55 mV but does not scale it.)
 void NeuronioTargets(const NeuronioSimulation& sim, int64_t start,
+                     int64_t length, float* spike, float* soma);
+void NeuronioTargets(const NeuronioSimulationView& sim, int64_t start,
                      int64_t length, float* spike, float* soma);
 
 // Checks the spec's numbers: window_ms > 0, ignore_start_ms >= 0,
@@ -75,6 +79,12 @@ struct NeuronioWindow {
 using NeuronioFileLoader =
     std::function<absl::StatusOr<std::shared_ptr<const NeuronioFile>>(
         int index)>;
+// The same as views (io/neuronio_file.h): what NeuronioSampler cuts its
+// batches from. NeuronioDataset's loader reads compact version-2 files as
+// spans into their mapping (ReadNeuronioFileView), so a load copies nothing.
+using NeuronioViewLoader =
+    std::function<absl::StatusOr<std::shared_ptr<const NeuronioFileView>>(
+        int index)>;
 
 // The reference's training sampler (`NeuronIO` + `worker_fn` +
 // `generate_batch`, one worker), from two seeded streams: file picks and
@@ -105,12 +115,14 @@ class NeuronioSampler : public BatchSampler {
   NeuronioSampler(int num_files, NeuronioFileLoader loader,
                   const NeuronioSpec& spec, int batch_size, uint64_t seed,
                   bool prefetch = false);
-  // Samples the files at `files`, read with ReadNeuronioFile (or through the
-  // spec's cache_dir: ReadNeuronioFileCached in data/neuronio_convert.h),
-  // prefetching when spec.prefetch() (the default). The first one made in a
-  // process sets glibc to keep freed memory in the heap (mallopt: no mmap
-  // below 32 MiB, no trim below 1 GiB), so that a load reuses the pages of
-  // the file freed before it instead of faulting in fresh ones (6x less CPU
+  // Samples the files at `files`, read as views with ReadNeuronioFileView (or
+  // through the spec's cache_dir: ReadNeuronioFileCachedView in
+  // data/neuronio_convert.h), prefetching when spec.prefetch() (the
+  // default); a compact file's CRC and checks per spike entry on its first
+  // load in the process only (NeuronioChecksum::kOncePerFileVersion). The first
+  // one made in a process sets glibc to keep freed memory in the heap (mallopt:
+  // no mmap below 32 MiB, no trim below 1 GiB), so that a load reuses the pages
+  // of the file freed before it instead of faulting in fresh ones (6x less CPU
   // per compact-file load); the resident size stays at its high-water mark.
   NeuronioSampler(std::vector<std::string> files, const NeuronioSpec& spec,
                   int batch_size, uint64_t seed);
@@ -125,11 +137,15 @@ class NeuronioSampler : public BatchSampler {
     return last_windows_;
   }
   // The file now loaded (null before the first batch).
-  const NeuronioFile* loaded_file() const { return loaded_.get(); }
+  const NeuronioFileView* loaded_file() const { return loaded_.get(); }
   bool prefetch() const { return prefetch_; }
 
  private:
-  using LoadResult = absl::StatusOr<std::shared_ptr<const NeuronioFile>>;
+  using LoadResult = absl::StatusOr<std::shared_ptr<const NeuronioFileView>>;
+  struct ViewTag {};
+  NeuronioSampler(ViewTag, int num_files, NeuronioViewLoader loader,
+                  const NeuronioSpec& spec, int batch_size, uint64_t seed,
+                  bool prefetch);
 
   absl::Status LoadNextFile();
   // The next file pick: the one drawn ahead (prefetch), else a new draw.
@@ -142,13 +158,13 @@ class NeuronioSampler : public BatchSampler {
   void PrefetchNext();
 
   const int num_files_;
-  const NeuronioFileLoader loader_;
+  const NeuronioViewLoader loader_;
   const NeuronioSpec spec_;
   const int batch_;
   const bool prefetch_;
   Rng file_rng_;
   Rng batch_rng_;
-  std::shared_ptr<const NeuronioFile> loaded_;
+  std::shared_ptr<const NeuronioFileView> loaded_;
   int loaded_index_ = -1;
   // Prefetch: the pick drawn ahead (-1: none), and the load in flight (of
   // file pending_index_; valid() when there is one).

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -68,16 +69,6 @@ absl::StatusOr<SourceState> StatFile(const std::string& path) {
   return SourceState{static_cast<int64_t>(st.st_size),
                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
                          st.st_mtim.tv_nsec};
-}
-
-// Whether the file starts with the compact magic (false when unreadable).
-bool StartsCompact(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
-  char head[8];
-  const size_t n = std::fread(head, 1, sizeof(head), f);
-  std::fclose(f);
-  return IsNeuronioCompact(absl::string_view(head, n));
 }
 
 // Writes `file` to `out` and checks that `out` reads back to the same
@@ -205,12 +196,38 @@ absl::StatusOr<std::string> NeuronioCachePath(const std::string& source,
                          kNeuronioCompactExtension);
 }
 
+namespace {
+
+// Reads `source` and writes its cache entry `entry`, which could not be read
+// (`why`), with a note when the entry exists; a failed write is a warning.
+absl::StatusOr<NeuronioFile> RecreateEntry(const std::string& source,
+                                           const std::string& entry,
+                                           const absl::Status& why) {
+  if (!absl::IsNotFound(StatFile(entry).status())) {
+    std::fprintf(stderr,
+                 "elm: NeuronIO cache entry %s is invalid (%s); "
+                 "re-creating it from %s\n",
+                 entry.c_str(), std::string(why.message()).c_str(),
+                 source.c_str());
+  }
+  ASSIGN_OR_RETURN(NeuronioFile file, ReadNeuronioFile(source));
+  if (const absl::Status st = WriteChecked(file, entry); !st.ok()) {
+    std::fprintf(stderr,
+                 "elm: warning: cannot write the NeuronIO cache entry of %s "
+                 "(%s); reading it from the source\n",
+                 source.c_str(), std::string(st.message()).c_str());
+  }
+  return file;
+}
+
+}  // namespace
+
 absl::StatusOr<NeuronioFile> ReadNeuronioFileCached(
     const std::string& source, const std::string& cache_dir,
     NeuronioChecksum checksum) {
   absl::StatusOr<std::string> entry = NeuronioCachePath(source, cache_dir);
   // A missing source gives the reader's error; a compact one needs no cache.
-  if (!entry.ok() || StartsCompact(source)) {
+  if (!entry.ok() || StartsNeuronioCompact(source)) {
     return ReadNeuronioFile(source, NeuronioPickleParse::kStreaming, checksum);
   }
   absl::StatusOr<NeuronioFile> cached = ReadNeuronioCompact(*entry, checksum);
@@ -218,21 +235,28 @@ absl::StatusOr<NeuronioFile> ReadNeuronioFileCached(
     cached->path = source;
     return cached;
   }
-  if (!absl::IsNotFound(StatFile(*entry).status())) {
-    std::fprintf(stderr,
-                 "elm: NeuronIO cache entry %s is invalid (%s); "
-                 "re-creating it from %s\n",
-                 entry->c_str(), std::string(cached.status().message()).c_str(),
-                 source.c_str());
+  return RecreateEntry(source, *entry, cached.status());
+}
+
+absl::StatusOr<std::shared_ptr<const NeuronioFileView>>
+ReadNeuronioFileCachedView(const std::string& source,
+                           const std::string& cache_dir,
+                           NeuronioChecksum checksum) {
+  absl::StatusOr<std::string> entry = NeuronioCachePath(source, cache_dir);
+  if (!entry.ok() || StartsNeuronioCompact(source)) {
+    return ReadNeuronioFileView(source, checksum);
   }
-  ASSIGN_OR_RETURN(NeuronioFile file, ReadNeuronioFile(source));
-  if (const absl::Status st = WriteChecked(file, *entry); !st.ok()) {
-    std::fprintf(stderr,
-                 "elm: warning: cannot write the NeuronIO cache entry of %s "
-                 "(%s); reading it from the source\n",
-                 source.c_str(), std::string(st.message()).c_str());
+  absl::StatusOr<std::shared_ptr<const NeuronioFileView>> cached =
+      ReadNeuronioCompactView(*entry, checksum);
+  if (cached.ok()) {
+    auto named = std::make_shared<NeuronioFileView>(**cached);
+    named->path = source;
+    return std::shared_ptr<const NeuronioFileView>(std::move(named));
   }
-  return file;
+  ASSIGN_OR_RETURN(NeuronioFile file,
+                   RecreateEntry(source, *entry, cached.status()));
+  return ViewNeuronioFile(
+      std::make_shared<const NeuronioFile>(std::move(file)));
 }
 
 }  // namespace elm

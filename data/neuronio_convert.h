@@ -17,6 +17,7 @@
 #define ELM_DATA_NEURONIO_CONVERT_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -71,6 +72,13 @@ absl::StatusOr<std::string> NeuronioCachePath(const std::string& source,
 // error: the file read from the source is returned. Compact files (the
 // source or the entry) are read with ReadNeuronioCompact(…, checksum).
 absl::StatusOr<NeuronioFile> ReadNeuronioFileCached(
+    const std::string& source, const std::string& cache_dir,
+    NeuronioChecksum checksum = NeuronioChecksum::kEveryRead);
+
+// The same as views (ReadNeuronioFileView, io/neuronio_reader.h), for the
+// sampler: a version-2 entry or compact source is viewed in its mapping.
+absl::StatusOr<std::shared_ptr<const NeuronioFileView>>
+ReadNeuronioFileCachedView(
     const std::string& source, const std::string& cache_dir,
     NeuronioChecksum checksum = NeuronioChecksum::kEveryRead);
 

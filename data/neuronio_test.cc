@@ -243,7 +243,7 @@ TEST(NeuronioTest, SamplerOnTheFixture) {
       EXPECT_EQ(w[r].load, i / 3);
       EXPECT_GE(w[r].start, 500);
       EXPECT_LE(w[r].start, 6000 - 500 - 1);
-      const NeuronioSimulation& sim =
+      const NeuronioSimulationView& sim =
           (*s)->loaded_file()->simulations[w[r].simulation];
       Densify(sim, w[r].start, 500, want.data());
       EXPECT_TRUE(
