@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -412,16 +413,47 @@ absl::Status ReadV1Simulation(Reader& r, const std::string& path,
   return CheckV1Simulation(path, where, sim);
 }
 
+// The number of k in [1, n) with v[k] <= v[k − 1] (or < with `strict`), 32
+// bytes at a time (GCC and Clang vector extensions: -O2 does not vectorise
+// the plain loop, which then costs 4x more).
+template <typename T, bool kStrict>
+int64_t CountNotAbove(const T* v, size_t n) {
+  typedef T Vec __attribute__((vector_size(32)));
+  constexpr size_t kLanes = 32 / sizeof(T);
+  int64_t count = 0;
+  size_t k = 1;
+  while (k + kLanes <= n) {
+    Vec acc = {};
+    // At most 2^24 rounds per lane total, so no lane overflows.
+    const size_t end = std::min(n - kLanes + 1, k + (size_t{1} << 24) * kLanes);
+    for (; k < end; k += kLanes) {
+      Vec a, b;
+      std::memcpy(&a, v + k, sizeof(Vec));
+      std::memcpy(&b, v + k - 1, sizeof(Vec));
+      if constexpr (kStrict) {
+        acc -= (Vec)(a < b);  // true lanes are -1
+      } else {
+        acc -= (Vec)(a <= b);
+      }
+    }
+    for (size_t lane = 0; lane < kLanes; ++lane) count += acc[lane];
+  }
+  for (; k < n; ++k) count += kStrict ? v[k] < v[k - 1] : v[k] <= v[k - 1];
+  return count;
+}
+
 // step_begin from 0 to the entry count, never decreasing: every step's
 // channels lie inside step_channels.
 absl::Status CheckStepBegin(const std::string& path, const std::string& where,
                             const NeuronioSimulationView& v) {
   const absl::Span<const int64_t> begin = v.step_begin;
   const int64_t steps = v.duration_ms;
-  bool ok = begin[0] == 0 &&
-            begin[steps] == static_cast<int64_t>(v.step_channels.size());
-  for (int64_t t = 0; t < steps; ++t) ok &= begin[t + 1] >= begin[t];
-  if (ok) return absl::OkStatus();
+  if (begin[0] == 0 &&
+      begin[steps] == static_cast<int64_t>(v.step_channels.size()) &&
+      CountNotAbove<int64_t, /*kStrict=*/true>(begin.data(), begin.size()) ==
+          0) {
+    return absl::OkStatus();
+  }
   return Invalid(path,
                  absl::StrCat(where,
                               ": step_begin does not run from 0 to "
@@ -438,8 +470,8 @@ absl::Status CheckStepChannels(const std::string& path,
   const absl::Span<const int64_t> begin = v.step_begin;
   const absl::Span<const int32_t> ch = v.step_channels;
   const int64_t steps = v.duration_ms;
-  int64_t not_above = 0;
-  for (size_t k = 1; k < ch.size(); ++k) not_above += ch[k] <= ch[k - 1];
+  const int64_t not_above =
+      CountNotAbove<int32_t, /*kStrict=*/false>(ch.data(), ch.size());
   int64_t at_starts = 0;
   bool in_range = true;
   for (int64_t t = 0; t < steps; ++t) {

@@ -59,6 +59,9 @@ DEFINE_string(load_as, "file",
               "with --loads: file (ReadNeuronioFile, a NeuronioFile), view "
               "(ReadNeuronioFileView, as the sampler reads), or both "
               "(alternating, A B A B)");
+DEFINE_bool(load_every_check, false,
+            "with --loads: check the CRC and make every check on each read "
+            "(NeuronioChecksum::kEveryRead) instead of on the first only");
 
 namespace {
 
@@ -101,8 +104,9 @@ double MedianOf(std::vector<double> v) {
 // One read as ReadNeuronioFile (`view` false) or ReadNeuronioFileView, its
 // result freed; false on an error.
 bool LoadOnce(const std::string& path, bool view) {
-  constexpr elm::NeuronioChecksum kOnce =
-      elm::NeuronioChecksum::kOncePerFileVersion;
+  const elm::NeuronioChecksum kOnce =
+      FLAGS_load_every_check ? elm::NeuronioChecksum::kEveryRead
+                             : elm::NeuronioChecksum::kOncePerFileVersion;
   absl::Status status;
   if (view) {
     status = elm::ReadNeuronioFileView(path, kOnce).status();
