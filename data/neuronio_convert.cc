@@ -161,8 +161,10 @@ absl::StatusOr<NeuronioConversion> ConvertNeuronioFile(const std::string& in,
   NeuronioConversion result;
   ASSIGN_OR_RETURN(const SourceState source, StatFile(in));
   result.in_bytes = source.size;
+  // An output of an older format version is converted again.
   if (absl::StatusOr<SourceState> existing = StatFile(out);
-      existing.ok() && existing->mtime_ns >= source.mtime_ns) {
+      existing.ok() && existing->mtime_ns >= source.mtime_ns &&
+      NeuronioCompactFileVersion(out) == kNeuronioCompactVersion) {
     if (absl::StatusOr<NeuronioFile> done = ReadNeuronioCompact(out);
         done.ok()) {
       result.skipped = true;
@@ -198,6 +200,19 @@ absl::StatusOr<std::string> NeuronioCachePath(const std::string& source,
 
 namespace {
 
+// A cache entry of an older format version (written by an earlier build) is
+// re-created, so that later visits read the current version: an error saying
+// so for such an entry, OK otherwise.
+absl::Status CheckEntryVersion(const std::string& entry) {
+  const int version = NeuronioCompactFileVersion(entry);
+  if (version > 0 && version < kNeuronioCompactVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("format version ", version, "; re-written in version ",
+                     kNeuronioCompactVersion));
+  }
+  return absl::OkStatus();
+}
+
 // Reads `source` and writes its cache entry `entry`, which could not be read
 // (`why`), with a note when the entry exists; a failed write is a warning.
 absl::StatusOr<NeuronioFile> RecreateEntry(const std::string& source,
@@ -205,7 +220,7 @@ absl::StatusOr<NeuronioFile> RecreateEntry(const std::string& source,
                                            const absl::Status& why) {
   if (!absl::IsNotFound(StatFile(entry).status())) {
     std::fprintf(stderr,
-                 "elm: NeuronIO cache entry %s is invalid (%s); "
+                 "elm: NeuronIO cache entry %s is not used (%s); "
                  "re-creating it from %s\n",
                  entry.c_str(), std::string(why.message()).c_str(),
                  source.c_str());
@@ -230,7 +245,10 @@ absl::StatusOr<NeuronioFile> ReadNeuronioFileCached(
   if (!entry.ok() || StartsNeuronioCompact(source)) {
     return ReadNeuronioFile(source, NeuronioPickleParse::kStreaming, checksum);
   }
-  absl::StatusOr<NeuronioFile> cached = ReadNeuronioCompact(*entry, checksum);
+  const absl::Status version = CheckEntryVersion(*entry);
+  absl::StatusOr<NeuronioFile> cached =
+      version.ok() ? ReadNeuronioCompact(*entry, checksum)
+                   : absl::StatusOr<NeuronioFile>(version);
   if (cached.ok()) {
     cached->path = source;
     return cached;
@@ -246,8 +264,11 @@ ReadNeuronioFileCachedView(const std::string& source,
   if (!entry.ok() || StartsNeuronioCompact(source)) {
     return ReadNeuronioFileView(source, checksum);
   }
+  const absl::Status version = CheckEntryVersion(*entry);
   absl::StatusOr<std::shared_ptr<const NeuronioFileView>> cached =
-      ReadNeuronioCompactView(*entry, checksum);
+      version.ok()
+          ? ReadNeuronioCompactView(*entry, checksum)
+          : absl::StatusOr<std::shared_ptr<const NeuronioFileView>>(version);
   if (cached.ok()) {
     auto named = std::make_shared<NeuronioFileView>(**cached);
     named->path = source;

@@ -51,9 +51,11 @@ struct NeuronioConversion {
 // compact file `out` (written atomically: `out` is either absent, as it was,
 // or whole), then reads `out` back and checks that it holds exactly the same
 // simulations as `in` (SameNeuronioContents). Skipped, without reading `in`,
-// when `out` is already a valid compact file (magic, checksum, contents) not
-// older than `in`. Errors name the file: `in`'s reader errors, write errors
-// of `out`, and a read-back mismatch (then `out` is removed).
+// when `out` is already a valid compact file (magic, checksum, contents) of
+// the current format version (kNeuronioCompactVersion: an older version's
+// output is converted again) not older than `in`. Errors name the file: `in`'s
+// reader errors, write errors of `out`, and a read-back mismatch (then `out` is
+// removed).
 absl::StatusOr<NeuronioConversion> ConvertNeuronioFile(const std::string& in,
                                                        const std::string& out);
 
@@ -65,8 +67,9 @@ absl::StatusOr<std::string> NeuronioCachePath(const std::string& source,
 // ReadNeuronioFile(source) through the cache in `cache_dir` (an existing
 // directory): a compact `source` is read directly; otherwise a valid cache
 // entry is read (its `path` set to `source`, so errors and the sampler name
-// the source), and a missing or invalid one (truncated, corrupt) is
-// re-created from `source` (checked as ConvertNeuronioFile does). The result
+// the source), and a missing or invalid one (truncated, corrupt, or of an
+// older format version) is re-created from `source` (checked as
+// ConvertNeuronioFile does). The result
 // is the same as ReadNeuronioFile(source) in every case. A cache entry that
 // cannot be written (disk full, no permission) is a warning on stderr, not an
 // error: the file read from the source is returned. Compact files (the

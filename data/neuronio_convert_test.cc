@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -128,6 +129,17 @@ TEST(NeuronioConvertTest, ConvertsChecksAndSkipsWhatIsDone) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(r->skipped);
 
+  // An output in format version 1 (an earlier build's) is converted again,
+  // to the current version.
+  ASSERT_TRUE(WriteNeuronioCompact(source, out, 1).ok());
+  Touch(out, 150);
+  ASSERT_EQ(NeuronioCompactFileVersion(out), 1);
+  r = ConvertNeuronioFile(in, out);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->skipped);
+  EXPECT_EQ(NeuronioCompactFileVersion(out), kNeuronioCompactVersion);
+  ExpectSameFile(source, Read(out));
+
   // A truncated output (as if written without the atomic rename) likewise.
   WriteTestFile(out, ReadTestFile(out).substr(0, 1000));
   Touch(out, 200);
@@ -222,6 +234,34 @@ TEST(NeuronioConvertTest, CorruptCacheEntryIsRecreated) {
     ExpectSameFile(want, *f);
     EXPECT_EQ(ReadTestFile(entry), good) << "entry not re-created";
   }
+}
+
+TEST(NeuronioConvertTest, VersionOneCacheEntryIsRewrittenInTheCurrentVersion) {
+  const std::string dir = MakeTestDir("cache_v1");
+  const std::string in = WritePickle(dir + "/sim__9.p", 7);
+  const NeuronioFile want = Read(in);
+  const std::string entry = *NeuronioCachePath(in, dir);
+  ASSERT_TRUE(WriteNeuronioCompact(want, entry, 1).ok());
+  // Read as views (the sampler) and in full: the same contents, and the entry
+  // is version 2 afterwards.
+  absl::StatusOr<std::shared_ptr<const NeuronioFileView>> view =
+      ReadNeuronioFileCachedView(in, dir);
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_EQ((*view)->path, in);
+  ASSERT_EQ((*view)->simulations.size(), want.simulations.size());
+  EXPECT_TRUE((*view)->simulations[1].step_channels ==
+              ViewOf(want.simulations[1]).step_channels);
+  EXPECT_EQ(NeuronioCompactFileVersion(entry), kNeuronioCompactVersion);
+  ASSERT_TRUE(WriteNeuronioCompact(want, entry, 1).ok());
+  absl::StatusOr<NeuronioFile> full = ReadNeuronioFileCached(in, dir);
+  ASSERT_TRUE(full.ok()) << full.status();
+  ExpectSameFile(want, *full);
+  EXPECT_EQ(NeuronioCompactFileVersion(entry), kNeuronioCompactVersion);
+  // A version-2 entry is read from the cache (the view holds the mapping).
+  view = ReadNeuronioFileCachedView(in, dir);
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_EQ((*view)->path, in);
+  EXPECT_NE((*view)->storage, nullptr);
 }
 
 TEST(NeuronioConvertTest, CacheErrorsAreTheReadersAndWriteFailuresAreNot) {

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>  // NOLINT
@@ -725,6 +726,22 @@ bool IsNeuronioCompact(absl::string_view head) {
   return head.size() >= kMagicBytes &&
          head.substr(0, kMagicBytes) ==
              absl::string_view(kNeuronioCompactMagic, kMagicBytes);
+}
+
+int NeuronioCompactVersionOf(absl::string_view head) {
+  if (!IsNeuronioCompact(head) || head.size() < kMagicBytes + 4) return 0;
+  uint32_t version = 0;
+  std::memcpy(&version, head.data() + kMagicBytes, 4);
+  return version > 0x7fffffff ? 0 : static_cast<int>(version);
+}
+
+int NeuronioCompactFileVersion(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return 0;
+  char head[kMagicBytes + 4];
+  const size_t n = std::fread(head, 1, sizeof(head), f);
+  std::fclose(f);
+  return NeuronioCompactVersionOf(absl::string_view(head, n));
 }
 
 absl::Status WriteNeuronioCompact(const NeuronioFile& file,

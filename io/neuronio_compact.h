@@ -85,6 +85,13 @@ inline constexpr char kNeuronioCompactExtension[] = ".elmnio";
 // Whether `head` (the first bytes of a file) starts with the magic.
 bool IsNeuronioCompact(absl::string_view head);
 
+// The format version stored in `head` (the first 12 bytes of a file or more)
+// when it starts with the magic; 0 otherwise.
+int NeuronioCompactVersionOf(absl::string_view head);
+
+// The same for the file at `path` (0 when it cannot be read).
+int NeuronioCompactFileVersion(const std::string& path);
+
 // Writes `file` to `path` atomically: into `<path>.tmp.<pid>` first, then
 // renamed over `path`, in format `version` (1 or 2). `file.path` is not
 // stored. Version 2's step index and output spike steps are built from the
