@@ -127,7 +127,10 @@ absl::StatusOr<NeuronioFile> ReadNeuronioCompact(
 // The same file as views (io/neuronio_file.h), with the same checks and
 // errors. A version-2 file is mapped and its simulations' spans point into
 // the mapping, which `storage` holds: no array is copied or rebuilt. A
-// version-1 file is read with ReadNeuronioCompact and viewed.
+// version-1 file is read with ReadNeuronioCompact and viewed. The mapping
+// lives as long as the view: a file truncated in place meanwhile (not
+// replaced by a rename, as every writer here does) makes a later access to
+// its pages end the process with SIGBUS.
 absl::StatusOr<std::shared_ptr<const NeuronioFileView>> ReadNeuronioCompactView(
     const std::string& path,
     NeuronioChecksum checksum = NeuronioChecksum::kEveryRead);
