@@ -344,31 +344,44 @@ absl::StatusOr<Batch> NeuronioSampler::Next() {
     if (b < out.held_begin) out.nonzeros_before += n;
     if (Holds(b)) nonzeros += n;
   }
-  out.inputs.row_begin.reserve(batch_ * window + 1);
-  out.inputs.row_begin.push_back(0);
-  out.inputs.col.reserve(nonzeros);
-  out.inputs.value.reserve(nonzeros);
+  // A window's channels are one run of the step index (steps in order,
+  // channels ascending within a step): copied at once, its row ends the
+  // step offsets shifted.
+  out.inputs.row_begin.resize(batch_ * window + 1);
+  out.inputs.col.reserve(nonzeros);  // appended: not zero-filled first
+  out.inputs.value.resize(nonzeros);
   out.spike.resize(batch_ * window);
   out.soma.resize(batch_ * window);
+  int64_t* row_end = out.inputs.row_begin.data() + 1;
+  out.inputs.row_begin[0] = 0;
+  int64_t filled = 0;  // nonzeros written
   for (int b = 0; b < batch_; ++b) {
     if (!Holds(b)) {  // empty rows, zero targets
-      out.inputs.row_begin.insert(out.inputs.row_begin.end(), window,
-                                  out.inputs.row_begin.back());
+      std::fill(row_end, row_end + window, filled);
+      row_end += window;
       continue;
     }
     const NeuronioWindow& w = last_windows_[b];
     const NeuronioSimulationView& sim = file.simulations[w.simulation];
-    for (int64_t t = w.start; t < w.start + window; ++t) {
-      for (int32_t c : sim.StepChannels(t)) {
-        out.inputs.col.push_back(c);
-        out.inputs.value.push_back(sim.InputSign(c));
-      }
-      out.inputs.row_begin.push_back(
-          static_cast<int64_t>(out.inputs.col.size()));
+    const int64_t first = sim.step_begin[w.start];
+    const int64_t n = sim.step_begin[w.start + window] - first;
+    const int64_t shift = filled - first;
+    for (int64_t t = 0; t < window; ++t) {
+      row_end[t] = sim.step_begin[w.start + t + 1] + shift;
     }
+    row_end += window;
+    const int32_t* channels = sim.step_channels.data() + first;
+    out.inputs.col.insert(out.inputs.col.end(), channels, channels + n);
+    float* value = out.inputs.value.data() + filled;
+    const int32_t segments = sim.num_segments;
+    for (int64_t k = 0; k < n; ++k) {
+      value[k] = channels[k] < segments ? 1.0f : -1.0f;  // InputSign
+    }
+    filled += n;
     NeuronioTargets(sim, w.start, window, &out.spike[b * window],
                     &out.soma[b * window]);
   }
+  CHECK_EQ(filled, nonzeros);
   return out;
 }
 
