@@ -123,7 +123,8 @@ class NeuronioSampler : public BatchSampler {
   // one made in a process sets glibc to keep freed memory in the heap (mallopt:
   // no mmap below 32 MiB, no trim below 1 GiB), so that a load reuses the pages
   // of the file freed before it instead of faulting in fresh ones (6x less CPU
-  // per compact-file load); the resident size stays at its high-water mark.
+  // per version-1 compact file load; a version-2 file is mapped, not
+  // allocated); the resident size stays at its high-water mark.
   NeuronioSampler(std::vector<std::string> files, const NeuronioSpec& spec,
                   int batch_size, uint64_t seed);
   ~NeuronioSampler() override;
