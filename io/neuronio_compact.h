@@ -32,12 +32,13 @@
 // where `str` is a u32 byte count then the bytes. The channel lists
 // (channel_begin / channel_times, "as the file lists them") are stored only
 // when some channel lists a time twice or out of order; otherwise (every
-// channel's times increasing, as in every generated and released file) they
-// are the step index read by channel, and a full read (ReadNeuronioCompact)
-// rebuilds them from it (then num_input_spikes = num_step_entries). A
-// 128-simulation × 6 s file is 4 bytes per input spike (the step index)
-// plus 8 per step and 4 per soma sample per simulation: 50 MB for the
-// generator's 44.4 MB version-1 files (README).
+// channel's times increasing, as in the generated files and the real
+// fixture) they are the step index read by channel, and a full read
+// (ReadNeuronioCompact) rebuilds them from it (then num_input_spikes =
+// num_step_entries). A file is thus 4 bytes per input spike (the step
+// index) plus 8 per step and 4 per soma sample per simulation: 49.2–49.7 MB
+// for the generator's 128-simulation × 6 s files of 44.4–44.8 MB in
+// version 1 (README).
 //
 // What a read checks. Whenever the CRC-32 is checked (every read, or the
 // first read of a file version in a process: NeuronioChecksum below), every
