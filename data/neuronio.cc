@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -62,6 +63,23 @@ void KeepFreedMemoryForLoads() {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
   });
+}
+
+// value[k] = InputSign(channels[k]) (+1 below `segments`, else −1) for k in
+// [0, n): 8 at a time as bits (1.0f with the sign bit set where not below;
+// vector extensions, as -O2 leaves the plain loop scalar).
+void FillInputSigns(const int32_t* channels, int64_t n, int32_t segments,
+                    float* value) {
+  typedef int32_t Vec __attribute__((vector_size(32)));
+  constexpr int32_t kOne = 0x3f800000;  // the bits of 1.0f
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    Vec c;
+    std::memcpy(&c, channels + k, sizeof(Vec));
+    const Vec bits = kOne | ((c >= segments) & INT32_MIN);  // true lanes: -1
+    std::memcpy(value + k, &bits, sizeof(Vec));
+  }
+  for (; k < n; ++k) value[k] = channels[k] < segments ? 1.0f : -1.0f;
 }
 
 }  // namespace
@@ -372,11 +390,8 @@ absl::StatusOr<Batch> NeuronioSampler::Next() {
     row_end += window;
     const int32_t* channels = sim.step_channels.data() + first;
     out.inputs.col.insert(out.inputs.col.end(), channels, channels + n);
-    float* value = out.inputs.value.data() + filled;
-    const int32_t segments = sim.num_segments;
-    for (int64_t k = 0; k < n; ++k) {
-      value[k] = channels[k] < segments ? 1.0f : -1.0f;  // InputSign
-    }
+    FillInputSigns(channels, n, sim.num_segments,
+                   out.inputs.value.data() + filled);
     filled += n;
     NeuronioTargets(sim, w.start, window, &out.spike[b * window],
                     &out.soma[b * window]);
