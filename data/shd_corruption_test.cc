@@ -112,5 +112,26 @@ TEST(ShdCorruptionTest, FuzzerInputWhereLibhdf5LoopsIsAnError) {
   EXPECT_LT(seconds, 60);
 }
 
+// Kept from //data:shd_fuzzer (session 7): a corrupt global heap on which
+// libhdf5's H5HG_read copies past a heap object (ASan: memcpy-param-overlap,
+// then a SEGV in that memcpy). Read as a run reads it, the child's crash is a
+// DataLoss error naming the file; this process carries on.
+TEST(ShdCorruptionTest, FuzzerInputWhereLibhdf5CopiesPastAHeapObject) {
+  const std::string path = RunfilesPath(
+      "data/testdata/fuzz_shd/libhdf5_memcpy_overlap_in_h5hg_read.h5");
+  int64_t samples = 0;
+  const absl::Status s = ForEachShdSample(
+      path,
+      [&samples](int64_t, const ShdSample&) {
+        ++samples;
+        return absl::OkStatus();
+      },
+      /*stall_seconds=*/20);
+  std::printf("%s after %lld samples\n", s.ToString().c_str(),
+              static_cast<long long>(samples));
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StrContains(s.message(), path)) << s;
+}
+
 }  // namespace
 }  // namespace elm
