@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/types/span.h"
 #include "base/status_macros.h"
 #include "glog/logging.h"
 #include "io/neuronio_compact.h"
@@ -301,12 +303,19 @@ bool SameParams(const NeuronioParams& a, const NeuronioParams& b) {
          a.inhibitory_synapse_type == b.inhibitory_synapse_type;
 }
 
-// Adds the spikes of one spike-time dict (segment → times) to `lists`, at
-// channel offset + segment.
+// The spike times of each input channel of a simulation while it is
+// converted: views of the parse's packed ints (PickleValue::PackedInts) or of
+// converted lists and arrays (kept in `owned`), checked, not yet copied.
+struct ChannelTimes {
+  std::vector<absl::Span<const int64_t>> times;
+  std::vector<std::vector<int64_t>> owned;
+};
+
+// Checks the spikes of one spike-time dict (segment → times) and points
+// channels offset + segment of *channels at them.
 absl::Status ConvertSpikeDict(const PickleValue& sim, absl::string_view key,
                               int offset, const NeuronioParams& params,
-                              const Context& ctx,
-                              std::vector<std::vector<int32_t>>* lists) {
+                              const Context& ctx, ChannelTimes* channels) {
   ASSIGN_OR_RETURN(const PickleValue dict, ctx.RequireDict(sim, key));
   const int segments = params.num_segments();
   std::vector<bool> seen(segments, false);
@@ -325,22 +334,34 @@ absl::Status ConvertSpikeDict(const PickleValue& sim, absl::string_view key,
       return ctx.Error(key, absl::StrCat("segment ", segment, " listed twice"));
     }
     seen[segment] = true;
-    absl::StatusOr<std::vector<int64_t>> times = Integers(dict.value(i));
-    if (!times.ok()) {
-      return ctx.Error(key, absl::StrCat("segment ", segment, ": ",
-                                         times.status().message()));
-    }
-    std::vector<int32_t>& list = (*lists)[offset + segment];
-    list.reserve(times->size());
-    for (int64_t t : *times) {
-      if (t < 0 || t >= params.duration_ms) {
-        return ctx.Error(key,
-                         absl::StrCat("segment ", segment, ": spike time ", t,
-                                      " ms outside [0, ", params.duration_ms,
-                                      ") (Params.totalSimDurationInSec)"));
+    const PickleValue value = dict.value(i);
+    absl::Span<const int64_t> times;
+    if (std::optional<absl::Span<const int64_t>> packed = value.PackedInts()) {
+      times = *packed;
+    } else {
+      absl::StatusOr<std::vector<int64_t>> converted = Integers(value);
+      if (!converted.ok()) {
+        return ctx.Error(key, absl::StrCat("segment ", segment, ": ",
+                                           converted.status().message()));
       }
-      list.push_back(static_cast<int32_t>(t));
+      channels->owned.push_back(*std::move(converted));
+      times = channels->owned.back();
     }
+    // Every time in [0, duration): one unsigned comparison each.
+    const uint64_t duration = static_cast<uint64_t>(params.duration_ms);
+    bool outside = false;
+    for (int64_t t : times) outside |= static_cast<uint64_t>(t) >= duration;
+    if (outside) {
+      for (int64_t t : times) {
+        if (t < 0 || t >= params.duration_ms) {
+          return ctx.Error(key,
+                           absl::StrCat("segment ", segment, ": spike time ", t,
+                                        " ms outside [0, ", params.duration_ms,
+                                        ") (Params.totalSimDurationInSec)"));
+        }
+      }
+    }
+    channels->times[offset + segment] = times;
   }
   return absl::OkStatus();
 }
@@ -357,22 +378,27 @@ absl::StatusOr<NeuronioSimulation> ConvertSimulation(
   out.num_segments = params.num_segments();
   out.duration_ms = params.duration_ms;
 
-  std::vector<std::vector<int32_t>> lists(out.input_dim());
+  ChannelTimes channels;
+  channels.times.resize(out.input_dim());
   RETURN_IF_ERROR(
-      ConvertSpikeDict(sim, "exInputSpikeTimes", 0, params, ctx, &lists));
+      ConvertSpikeDict(sim, "exInputSpikeTimes", 0, params, ctx, &channels));
   RETURN_IF_ERROR(ConvertSpikeDict(sim, "inhInputSpikeTimes", out.num_segments,
-                                   params, ctx, &lists));
+                                   params, ctx, &channels));
   out.channel_begin.resize(out.input_dim() + 1);
   int64_t total = 0;
   for (int c = 0; c < out.input_dim(); ++c) {
     out.channel_begin[c] = total;
-    total += lists[c].size();
+    total += channels.times[c].size();
   }
   out.channel_begin[out.input_dim()] = total;
-  out.channel_times.reserve(total);
-  for (std::vector<int32_t>& list : lists) {
-    out.channel_times.insert(out.channel_times.end(), list.begin(), list.end());
-    std::vector<int32_t>().swap(list);
+  // Copied straight into place (checked above: each fits an int32).
+  out.channel_times.resize(total);
+  int32_t* to = out.channel_times.data();
+  for (const absl::Span<const int64_t> times : channels.times) {
+    for (size_t k = 0; k < times.size(); ++k) {
+      to[k] = static_cast<int32_t>(times[k]);
+    }
+    to += times.size();
   }
   IndexNeuronioSteps(&out);
 

@@ -193,6 +193,13 @@ class PickleValue {
   // The leading ints of a tuple or list, appended to *out; returns how many
   // (size() when every item is an int). A fast item(i).AsInt() loop.
   size_t AppendLeadingInts(std::vector<int64_t>* out) const;
+  // The items of a list whose items the reader stored packed: a list filled
+  // only by runs of numpy int64 scalars appended at once (as picklers write
+  // a list of them; the spike times of a NeuronIO file), read by a streaming
+  // parse (UnpickleOptions::stream_list_key). nullopt for any other value,
+  // whose items item() and AppendLeadingInts() read as usual (they read
+  // packed items too).
+  std::optional<absl::Span<const int64_t>> PackedInts() const;
   // Key and value of entry i of a dict, in insertion order. Duplicate keys
   // (which pickle never writes) are kept as separate entries.
   PickleValue key(size_t i) const;
@@ -233,9 +240,13 @@ class PickleValue {
   friend class pickle_internal::Store;
   PickleValue(const pickle_internal::Store* store, uint32_t node)
       : store_(store), node_(node) {}
+  // An int held here rather than in a node (node_ is
+  // pickle_internal::kImmediateInt): an item of a packed list.
+  static PickleValue Immediate(const pickle_internal::Store* store, int64_t v);
 
   const pickle_internal::Store* store_ = nullptr;
   uint32_t node_ = 0;
+  int64_t int_ = 0;
 };
 
 // Options for ParsePickle / ReadPickleFile.

@@ -34,6 +34,11 @@ constexpr uint32_t kNoneNode = 0;
 constexpr uint32_t kFalseNode = 1;
 constexpr uint32_t kTrueNode = 2;
 constexpr uint32_t kEmptyTupleNode = 3;
+// The node index of a PickleValue that is an int held in the value itself
+// (an item of a packed list, Store::List).
+constexpr uint32_t kImmediateInt = 0xFFFFFFFEu;
+static_assert(kImmediateInt > kMaxNodes && kImmediateInt != kNoNode,
+              "kImmediateInt is never a node");
 
 // Strings at least this long are not copied while parsing (see pickle.h).
 constexpr uint64_t kDeferMinBytes = 64 * 1024;
@@ -228,6 +233,14 @@ static_assert(sizeof(Node) == 16, "Node must stay 16 bytes");
 // Everything a Pickle owns.
 class Store {
  public:
+  // A list's items: nodes, or, for a list filled only by runs of numpy int64
+  // scalars appended at once (Unpickler::PackedAppends: the spike times of a
+  // NeuronIO file), their values packed in `ints` (then `nodes` is empty).
+  struct List {
+    std::vector<uint32_t> nodes;
+    std::vector<int64_t> ints;
+    size_t size() const { return nodes.size() + ints.size(); }
+  };
   struct Dict {
     std::vector<uint32_t> items;  // key, value, key, value, ...
     uint32_t state = kNoNode;
@@ -268,7 +281,7 @@ class Store {
 
   ChunkedVector<Node> nodes;
   ByteArena arena;
-  std::vector<std::vector<uint32_t>> lists;
+  std::vector<List> lists;
   std::vector<Dict> dicts;
   std::vector<Global> globals;
   std::vector<Object> objects;
@@ -419,7 +432,10 @@ class Unpickler {
   absl::StatusOr<absl::string_view> SmallString(uint32_t i,
                                                 absl::string_view what) const;
   // The items of a tuple or list node.
-  void ItemsOf(uint32_t i, const uint32_t** items, size_t* n) const;
+  // (A packed list is unpacked first.)
+  void ItemsOf(uint32_t i, const uint32_t** items, size_t* n);
+  // Turns the packed ints of list node `list` (Store::List) into int nodes.
+  void Unpack(uint32_t list);
   // An int or bool node's value.
   bool IntOf(uint32_t i, int64_t* v) const;
 
@@ -541,10 +557,29 @@ class Unpickler {
   // read, for anything else (the opcodes are then run one by one, so errors
   // are unchanged).
   bool FastScalar();
-  // Pushes the scalar of a call of scalar_layout_ whose first opcode is at
-  // input offset `offset`, its further bytes at `rest`, and returns true; or
-  // returns false when one of its PUTs is implausible or used by a GET.
-  bool PushLaidOutScalar(const char* rest, int64_t offset);
+  // At a MARK (op_, read) when gets_known_, above a list that is empty or
+  // packed (Store::List) and not older than a streamed item being built:
+  // reads the numpy int64 scalar calls that follow as FastScalar does and,
+  // when an APPENDS follows them, appends their values to the list's packed
+  // ints at once; otherwise leaves the MARK and the values (nodes) on the
+  // stack, as the opcodes would. False, with nothing read after the MARK,
+  // when no such call follows (the MARK is then run as usual).
+  bool PackedAppends();
+  // True when the numpy scalar call with first opcode `op` (read), further
+  // bytes at `rest` (n readable) and input offset `offset` is one FastScalar
+  // reads; scalar_layout_ (with scalar_int_, scalar_big_endian_) is then its
+  // layout, learned and checked when it differs from the last one.
+  bool ScalarCallAt(uint8_t op, const char* rest, size_t n, int64_t offset);
+  // True when the PUTs of a call of scalar_layout_ (further bytes at `rest`,
+  // first opcode at input offset `offset`) are plausible and used by no GET.
+  bool PutsElidable(const char* rest, int64_t offset) const;
+  // The value bits of a call of scalar_layout_, in native byte order.
+  uint64_t ScalarBits(const char* rest) const;
+  // Pushes the value of a call of scalar_layout_ (further bytes at `rest`)
+  // and counts its PUTs.
+  void PushLaidOutScalar(const char* rest);
+  // An int node; equal small ints share one.
+  uint32_t IntNode(int64_t v);
   // The layout of the last call FastScalar read, with the value type of its
   // (checked) dtype; forgotten (valid false) when a memo entry a GET uses is
   // set, on BUILD, and when a streamed item is rolled back.

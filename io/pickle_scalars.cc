@@ -114,7 +114,7 @@ ScalarLayout LayoutOf(uint8_t op, const char* rest, const ScalarCall& call) {
   return layout;
 }
 
-bool Unpickler::PushLaidOutScalar(const char* rest, int64_t offset) {
+bool Unpickler::PutsElidable(const char* rest, int64_t offset) const {
   const ScalarLayout& layout = scalar_layout_;
   for (int k = 0; k < layout.num_puts; ++k) {
     const size_t at = layout.put_at[k];
@@ -127,74 +127,84 @@ bool Unpickler::PushLaidOutScalar(const char* rest, int64_t offset) {
       return false;
     }
   }
+  return true;
+}
+
+uint64_t Unpickler::ScalarBits(const char* rest) const {
   uint64_t bits;
-  std::memcpy(&bits, rest + layout.prefix_len - 1, 8);
+  std::memcpy(&bits, rest + scalar_layout_.prefix_len - 1, 8);
   if (scalar_big_endian_) bits = __builtin_bswap64(bits);
-  if (scalar_int_) {
-    const int64_t v = static_cast<int64_t>(bits);
-    if (v >= 0 && v < kSmallInts) {
-      // One node per small value (ints are immutable, and no GET can reach
-      // this one): the nodes stay few and in the caches.
-      if (small_ints_.empty()) small_ints_.assign(kSmallInts, kNoNode);
-      uint32_t& node = small_ints_[v];
-      if (node == kNoNode) {
-        node = AddInt(v);
-        small_ints_made_.push_back(static_cast<uint32_t>(v));
-      }
-      stack_.push_back(node);
-    } else {
-      stack_.push_back(AddInt(v));
-    }
-  } else {
-    stack_.push_back(AddNode(PickleKind::kFloat, 0, 0, bits));
+  return bits;
+}
+
+uint32_t Unpickler::IntNode(int64_t v) {
+  if (v < 0 || v >= kSmallInts) return AddInt(v);
+  // One node per small value (ints are immutable, and no GET can reach this
+  // one): the nodes stay few and in the caches.
+  if (small_ints_.empty()) small_ints_.assign(kSmallInts, kNoNode);
+  uint32_t& node = small_ints_[v];
+  if (node == kNoNode) {
+    node = AddInt(v);
+    small_ints_made_.push_back(static_cast<uint32_t>(v));
   }
-  memo_count_ += layout.num_puts;
+  return node;
+}
+
+void Unpickler::PushLaidOutScalar(const char* rest) {
+  const uint64_t bits = ScalarBits(rest);
+  stack_.push_back(scalar_int_ ? IntNode(static_cast<int64_t>(bits))
+                               : AddNode(PickleKind::kFloat, 0, 0, bits));
+  memo_count_ += scalar_layout_.num_puts;
+}
+
+bool Unpickler::ScalarCallAt(uint8_t op, const char* rest, size_t n,
+                             int64_t offset) {
+  if (scalar_layout_.valid && SameScalarLayout(scalar_layout_, op, rest, n)) {
+    return PutsElidable(rest, offset);
+  }
+  // A call of another layout (or none yet): matched and checked in full.
+  ScalarCall call;
+  if (!MatchScalarCall(op, rest, n, &call)) return false;
+  // The callable: numpy.(_)core.multiarray.scalar.
+  if (call.callable >= used_memo_nodes_.size() ||
+      call.dtype >= used_memo_nodes_.size()) {
+    return false;
+  }
+  const uint32_t callable = used_memo_nodes_[call.callable];
+  if (callable == kNoNode || N(callable).kind != PickleKind::kGlobal ||
+      store_->globals[N(callable).payload].id != GlobalId::kScalar) {
+    return false;
+  }
+  // The dtype: a supported int64 or float64.
+  const uint32_t dtype = used_memo_nodes_[call.dtype];
+  if (dtype == kNoNode || N(dtype).kind != PickleKind::kObject) return false;
+  const int32_t d = store_->objects[N(dtype).payload].dtype;
+  if (d < 0) return false;
+  const Store::Dtype& type = store_->dtypes[d];
+  if (!type.problem.empty() ||
+      (type.type != NumpyType::kInt64 && type.type != NumpyType::kFloat64)) {
+    return false;
+  }
+  const ScalarLayout previous = scalar_layout_;
+  const bool previous_int = scalar_int_, previous_big = scalar_big_endian_;
+  scalar_layout_ = LayoutOf(op, rest, call);
+  scalar_int_ = type.type == NumpyType::kInt64;
+  scalar_big_endian_ = type.big_endian;
+  if (!PutsElidable(rest, offset)) {
+    scalar_layout_ = previous;
+    scalar_int_ = previous_int;
+    scalar_big_endian_ = previous_big;
+    return false;
+  }
   return true;
 }
 
 bool Unpickler::FastScalar() {
   in_->Ensure(kMaxScalarCallBytes);  // fewer near the end: matched on those
-  if (!scalar_layout_.valid ||
-      !SameScalarLayout(scalar_layout_, op_, in_->cur(), in_->available())) {
-    // A call of another layout (or none yet): matched and checked in full.
-    ScalarCall call;
-    if (!MatchScalarCall(op_, in_->cur(), in_->available(), &call)) {
-      return false;
-    }
-    // The callable: numpy.(_)core.multiarray.scalar.
-    if (call.callable >= used_memo_nodes_.size() ||
-        call.dtype >= used_memo_nodes_.size()) {
-      return false;
-    }
-    const uint32_t callable = used_memo_nodes_[call.callable];
-    if (callable == kNoNode || N(callable).kind != PickleKind::kGlobal ||
-        store_->globals[N(callable).payload].id != GlobalId::kScalar) {
-      return false;
-    }
-    // The dtype: a supported int64 or float64.
-    const uint32_t dtype = used_memo_nodes_[call.dtype];
-    if (dtype == kNoNode || N(dtype).kind != PickleKind::kObject) return false;
-    const int32_t d = store_->objects[N(dtype).payload].dtype;
-    if (d < 0) return false;
-    const Store::Dtype& type = store_->dtypes[d];
-    if (!type.problem.empty() ||
-        (type.type != NumpyType::kInt64 && type.type != NumpyType::kFloat64)) {
-      return false;
-    }
-    const ScalarLayout previous = scalar_layout_;
-    const bool previous_int = scalar_int_, previous_big = scalar_big_endian_;
-    scalar_layout_ = LayoutOf(op_, in_->cur(), call);
-    scalar_int_ = type.type == NumpyType::kInt64;
-    scalar_big_endian_ = type.big_endian;
-    if (!PushLaidOutScalar(in_->cur(), op_offset_)) {
-      scalar_layout_ = previous;
-      scalar_int_ = previous_int;
-      scalar_big_endian_ = previous_big;
-      return false;
-    }
-  } else if (!PushLaidOutScalar(in_->cur(), op_offset_)) {
+  if (!ScalarCallAt(op_, in_->cur(), in_->available(), op_offset_)) {
     return false;
   }
+  PushLaidOutScalar(in_->cur());
   in_->Advance(scalar_layout_.length - 1);
   // The rest of the run: calls of the same layout, one after the other.
   const uint8_t first = static_cast<uint8_t>(scalar_layout_.prefix[0]);
@@ -203,9 +213,59 @@ bool Unpickler::FastScalar() {
          static_cast<uint8_t>(*in_->cur()) == first &&
          SameScalarLayout(scalar_layout_, first, in_->cur() + 1,
                           in_->available() - 1) &&
-         PushLaidOutScalar(in_->cur() + 1, in_->offset())) {
+         PutsElidable(in_->cur() + 1, in_->offset())) {
+    PushLaidOutScalar(in_->cur() + 1);
     in_->Advance(scalar_layout_.length);
   }
+  return true;
+}
+
+bool Unpickler::PackedAppends() {
+  if (stack_.size() == Floor()) return false;
+  const uint32_t list = stack_.back();
+  // A list of nodes, or one a streamed item begun after it (APPENDS would
+  // mark the item unsafe) is left to the opcodes.
+  if (N(list).kind != PickleKind::kList ||
+      !store_->lists[N(list).payload].nodes.empty() ||
+      (stream_.active && list < stream_.node)) {
+    return false;
+  }
+  std::vector<int64_t>& ints = store_->lists[N(list).payload].ints;
+  const size_t before = ints.size();
+  while (true) {
+    in_->Ensure(kMaxScalarCallBytes);  // fewer near the end: matched on those
+    if (in_->available() == 0) break;
+    const uint8_t op = static_cast<uint8_t>(*in_->cur());
+    if ((op != kBinGet && op != kLongBinGet) ||
+        !ScalarCallAt(op, in_->cur() + 1, in_->available() - 1,
+                      in_->offset()) ||
+        !scalar_int_) {
+      break;
+    }
+    // The run of this layout.
+    const size_t length = scalar_layout_.length;
+    const int num_puts = scalar_layout_.num_puts;
+    do {
+      ints.push_back(static_cast<int64_t>(ScalarBits(in_->cur() + 1)));
+      memo_count_ += num_puts;
+      in_->Advance(length);
+    } while (in_->Ensure(length) && static_cast<uint8_t>(*in_->cur()) == op &&
+             SameScalarLayout(scalar_layout_, op, in_->cur() + 1,
+                              in_->available() - 1) &&
+             PutsElidable(in_->cur() + 1, in_->offset()));
+  }
+  if (ints.size() == before) return false;
+  if (in_->Ensure(1) && static_cast<uint8_t>(*in_->cur()) == kAppends) {
+    in_->Advance(1);  // appended: they stay packed
+    return true;
+  }
+  // Not appended at once: on the stack above the MARK, as the opcodes one by
+  // one leave them.
+  marks_.push_back(stack_.size());
+  for (size_t k = before; k < ints.size(); ++k) {
+    stack_.push_back(IntNode(ints[k]));
+  }
+  ints.resize(before);
   return true;
 }
 

@@ -6,7 +6,11 @@
 // the scalars around it still read right; runs of calls of one layout (read
 // by comparing bytes) read right; and every truncation and many
 // corruptions inside the fast-path region give the same error, naming the
-// byte, both ways.
+// byte, both ways. Lists filled only by runs of int64 scalars are stored
+// packed (Unpickler::PackedAppends) and read the same as the opcodes leave
+// them, also where a packed list is appended to, a run is not appended, or a
+// packed list is used as something else; every truncation and corruption of
+// such a list gives the same result or error both ways.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -383,6 +387,177 @@ TEST(PickleScalarsTest, CorruptedInsideTheFastPathGivesTheSameResult) {
     }
     EXPECT_GT(errors, 0);
   }
+}
+
+// A pickle of packed lists (PackedAppends) and of what undoes them:
+//   {'a': [ints] in two MARK ... APPENDS batches (stays packed),
+//    'u': [ints] + a str APPENDed later (unpacked),
+//    'm': [int] by one APPEND (never packed),
+//    't': (ints) by MARK ... TUPLE (the run stays on the stack),
+//    'f': [ints, 0.5] (the run ends at a float scalar: on the stack),
+//    [with `ordered_dict`: 'o': OrderedDict(<the packed list 'a'>)]}
+std::string WritePacked(bool ordered_dict = false) {
+  std::ostringstream out;
+  PickleWriter w(&out);
+  w.Proto2();
+  w.DictBegin();
+  w.Global("numpy.core.multiarray", "scalar");
+  const uint32_t scalar = w.Put();
+  w.Op('0');
+  w.Dtype("i8");
+  const uint32_t i8 = w.Put();
+  w.Op('0');
+  w.Dtype("f8");
+  const uint32_t f8 = w.Put();
+  w.Op('0');
+  auto number = [&](uint64_t bits, uint32_t dtype) {
+    w.Get(scalar);
+    w.Get(dtype);
+    w.Str(Le8(bits));
+    w.Put();
+    w.Op(0x86);  // TUPLE2
+    w.Put();
+    w.Op('R');
+    w.Put();
+  };
+  auto ints = [&](int n, int64_t first) {
+    for (int k = 0; k < n; ++k)
+      number(static_cast<uint64_t>(first + 7 * k), i8);
+  };
+  w.Str("a");
+  w.Op(']');
+  const uint32_t a = w.Put();
+  w.Op('(');
+  ints(5, -3);
+  w.Op('e');
+  w.Op('(');
+  ints(4, 1000);
+  w.Op('e');
+  w.Str("u");
+  w.Op(']');
+  const uint32_t u = w.Put();
+  w.Op('(');
+  ints(3, 40);
+  w.Op('e');
+  w.Op('0');  // POP the list: appended to below, through the memo
+  w.Get(u);
+  w.Str("x");
+  w.Op('a');
+  w.Str("m");
+  w.Op(']');
+  w.Put();
+  ints(1, 9);
+  w.Op('a');
+  w.Str("t");
+  w.Op('(');
+  ints(3, 5);
+  w.Op('t');
+  w.Str("f");
+  w.ListBegin();
+  ints(3, 70);
+  double half = 0.5;
+  uint64_t bits;
+  std::memcpy(&bits, &half, 8);
+  number(bits, f8);
+  w.ListEnd();
+  if (ordered_dict) {
+    w.Str("o");
+    w.Global("collections", "OrderedDict");
+    w.Get(a);
+    w.Op(0x85);  // TUPLE1
+    w.Op('R');
+  }
+  w.DictEnd();
+  w.Stop();
+  w.Flush();
+  return out.str();
+}
+
+std::vector<int64_t> IntsOf(const PickleValue& v) {
+  std::vector<int64_t> out;
+  EXPECT_EQ(v.AppendLeadingInts(&out), v.size());
+  return out;
+}
+
+TEST(PickleScalarsTest, PackedListsReadAsTheOpcodesLeaveThem) {
+  const std::string bytes = WritePacked();
+  ExpectSameBothWays(bytes, 0);
+  int calls = 0;
+  absl::StatusOr<Pickle> fast = ParsePickle(bytes, kSource, Streaming(&calls));
+  absl::StatusOr<Pickle> plain = ParsePickle(bytes, kSource);
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  const PickleValue a = fast->root().Find("a").value();
+  const std::vector<int64_t> want_a = {-3,   4,    11,   18,  25,
+                                       1000, 1007, 1014, 1021};
+  ASSERT_TRUE(a.PackedInts().has_value());
+  EXPECT_EQ(
+      std::vector<int64_t>(a.PackedInts()->begin(), a.PackedInts()->end()),
+      want_a);
+  EXPECT_EQ(IntsOf(a), want_a);
+  ASSERT_EQ(a.size(), want_a.size());
+  for (size_t i = 0; i < want_a.size(); ++i) {
+    EXPECT_TRUE(a.item(i).is_int());
+    EXPECT_EQ(a.item(i).AsInt(), want_a[i]);
+    EXPECT_EQ(a.item(i).AsNumber(), static_cast<double>(want_a[i]));
+    EXPECT_EQ(a.item(i).TypeName(), "int");
+  }
+  // The plain parse stores no list packed.
+  EXPECT_FALSE(plain->root().Find("a")->PackedInts().has_value());
+  EXPECT_EQ(IntsOf(plain->root().Find("a").value()), want_a);
+  // Appended to later: unpacked, in order.
+  const PickleValue u = fast->root().Find("u").value();
+  EXPECT_FALSE(u.PackedInts().has_value());
+  ASSERT_EQ(u.size(), 4u);
+  EXPECT_EQ(u.item(2).AsInt(), 54);
+  EXPECT_EQ(u.item(3).AsString(), "x");
+  for (const char* key : {"m", "t", "f"}) {
+    SCOPED_TRACE(key);
+    EXPECT_FALSE(fast->root().Find(key)->PackedInts().has_value());
+  }
+  EXPECT_EQ(fast->root().Find("t")->DebugString(), "(5, 12, 19)");
+  EXPECT_EQ(fast->root().Find("f")->DebugString(), "[70, 77, 84, 0.5]");
+  // Not a list: no packed ints.
+  EXPECT_FALSE(fast->root().PackedInts().has_value());
+  EXPECT_FALSE(a.item(0).PackedInts().has_value());
+}
+
+TEST(PickleScalarsTest, PackedListUsedAsPairsGivesTheSameError) {
+  const std::string bytes = WritePacked(/*ordered_dict=*/true);
+  int calls = 0;
+  absl::StatusOr<Pickle> fast = ParsePickle(bytes, kSource, Streaming(&calls));
+  EXPECT_FALSE(fast.ok());
+  EXPECT_TRUE(absl::StrContains(fast.status().message(),
+                                "item 0 is not a (key, value) pair"))
+      << fast.status();
+  ExpectSameBothWays(bytes, 0);
+}
+
+// Every truncation of the packed lists' bytes, and every byte of them
+// corrupted four ways: the same tree or the same error both ways.
+TEST(PickleScalarsTest, TruncatedOrCorruptedPackedListsGiveTheSameResult) {
+  const std::string bytes = WritePacked();
+  const size_t begin =
+      bytes.find(std::string("U\x01"
+                             "a",
+                             3));
+  const size_t end = bytes.find(std::string("U\x01m", 3));
+  ASSERT_NE(begin, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  int errors = 0;
+  for (size_t at = begin; at < end; ++at) {
+    SCOPED_TRACE(at);
+    ExpectSameBothWays(bytes.substr(0, at), 0);
+    for (uint8_t x : {0x01, 0x10, 0x80, 0xFF}) {
+      SCOPED_TRACE(int{x});
+      std::string bad = bytes;
+      bad[at] = static_cast<char>(bad[at] ^ x);
+      int calls = 0;
+      if (!ParsePickle(bad, kSource, Streaming(&calls)).ok()) ++errors;
+      ExpectSameBothWays(bad, 0);
+    }
+  }
+  EXPECT_GT(errors, 0);
 }
 
 }  // namespace

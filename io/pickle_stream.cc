@@ -276,7 +276,7 @@ absl::Status Unpickler::CompleteStreamItem() {
             !list_has_other_[n.payload]) {
           break;
         }
-        for (uint32_t v : store_->lists[n.payload]) {
+        for (uint32_t v : store_->lists[n.payload].nodes) {
           // Numbers (most of a NeuronIO item) need no visit.
           const PickleKind k = N(v).kind;
           if (k != PickleKind::kInt && k != PickleKind::kFloat) {

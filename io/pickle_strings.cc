@@ -175,7 +175,8 @@ std::vector<bool> Unpickler::Reachable() const {
         }
         break;
       case PickleKind::kList:
-        for (uint32_t item : store_->lists[n.payload]) visit(item);
+        // (Packed ints have no nodes.)
+        for (uint32_t item : store_->lists[n.payload].nodes) visit(item);
         break;
       case PickleKind::kDict: {
         const Store::Dict& d = store_->dicts[n.payload];

@@ -27,13 +27,25 @@ using pickle_internal::Store;
 // ---- PickleValue ----
 
 namespace {
-const Node& NodeOf(const Store* store, uint32_t i) {
+// The node of a value (by value: an immediate int has none in the store).
+Node NodeOf(const Store* store, uint32_t i, int64_t immediate) {
   CHECK(store != nullptr) << "use of a default-constructed PickleValue";
+  if (i == pickle_internal::kImmediateInt) {
+    return Node{PickleKind::kInt, 0, 0, 0, static_cast<uint64_t>(immediate)};
+  }
   return store->node(i);
 }
 }  // namespace
 
-PickleKind PickleValue::kind() const { return NodeOf(store_, node_).kind; }
+PickleValue PickleValue::Immediate(const Store* store, int64_t v) {
+  PickleValue value(store, pickle_internal::kImmediateInt);
+  value.int_ = v;
+  return value;
+}
+
+PickleKind PickleValue::kind() const {
+  return NodeOf(store_, node_, int_).kind;
+}
 
 bool PickleValue::is_number() const {
   const PickleKind k = kind();
@@ -42,19 +54,19 @@ bool PickleValue::is_number() const {
 }
 
 bool PickleValue::AsBool() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kBool) << "AsBool() on " << TypeName();
   return n.payload != 0;
 }
 
 int64_t PickleValue::AsInt() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kInt) << "AsInt() on " << TypeName();
   return static_cast<int64_t>(n.payload);
 }
 
 double PickleValue::AsFloat() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kFloat) << "AsFloat() on " << TypeName();
   double v;
   std::memcpy(&v, &n.payload, 8);
@@ -62,7 +74,7 @@ double PickleValue::AsFloat() const {
 }
 
 double PickleValue::AsNumber() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   if (n.kind == PickleKind::kFloat) return AsFloat();
   CHECK(n.kind == PickleKind::kInt || n.kind == PickleKind::kBool)
       << "AsNumber() on " << TypeName();
@@ -70,21 +82,22 @@ double PickleValue::AsNumber() const {
 }
 
 absl::string_view PickleValue::AsString() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kStr || n.kind == PickleKind::kBytes)
       << "AsString() on " << TypeName();
   CHECK(!(n.flags & kDeferred)) << "AsString() on a skipped " << TypeName();
-  return store_->StringOf(n);
+  // (An inline string's bytes are in its node in the store: not a copy's.)
+  return store_->StringOf(store_->node(node_));
 }
 
 bool PickleValue::is_skipped() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   return (n.kind == PickleKind::kStr || n.kind == PickleKind::kBytes) &&
          (n.flags & kDeferred);
 }
 
 size_t PickleValue::size() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   switch (n.kind) {
     case PickleKind::kTuple:
     case PickleKind::kStr:
@@ -101,19 +114,20 @@ size_t PickleValue::size() const {
 }
 
 PickleValue PickleValue::item(size_t i) const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   if (n.kind == PickleKind::kTuple) {
     CHECK_LT(i, n.size) << "item() past the end of a tuple";
     return PickleValue(store_, store_->TupleItems(n)[i]);
   }
   CHECK(n.kind == PickleKind::kList) << "item() on " << TypeName();
-  const std::vector<uint32_t>& items = store_->lists[n.payload];
-  CHECK_LT(i, items.size()) << "item() past the end of a list";
-  return PickleValue(store_, items[i]);
+  const Store::List& list = store_->lists[n.payload];
+  CHECK_LT(i, list.size()) << "item() past the end of a list";
+  if (!list.ints.empty()) return Immediate(store_, list.ints[i]);
+  return PickleValue(store_, list.nodes[i]);
 }
 
 size_t PickleValue::AppendLeadingInts(std::vector<int64_t>* out) const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   const uint32_t* items;
   size_t count;
   if (n.kind == PickleKind::kTuple) {
@@ -122,8 +136,13 @@ size_t PickleValue::AppendLeadingInts(std::vector<int64_t>* out) const {
   } else {
     CHECK(n.kind == PickleKind::kList)
         << "AppendLeadingInts() on " << TypeName();
-    items = store_->lists[n.payload].data();
-    count = store_->lists[n.payload].size();
+    const Store::List& list = store_->lists[n.payload];
+    if (!list.ints.empty()) {
+      out->insert(out->end(), list.ints.begin(), list.ints.end());
+      return list.ints.size();
+    }
+    items = list.nodes.data();
+    count = list.nodes.size();
   }
   out->reserve(out->size() + count);
   for (size_t i = 0; i < count; ++i) {
@@ -134,8 +153,16 @@ size_t PickleValue::AppendLeadingInts(std::vector<int64_t>* out) const {
   return count;
 }
 
+std::optional<absl::Span<const int64_t>> PickleValue::PackedInts() const {
+  const Node n = NodeOf(store_, node_, int_);
+  if (n.kind != PickleKind::kList) return std::nullopt;
+  const Store::List& list = store_->lists[n.payload];
+  if (list.ints.empty()) return std::nullopt;
+  return absl::Span<const int64_t>(list.ints);
+}
+
 PickleValue PickleValue::key(size_t i) const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kDict) << "key() on " << TypeName();
   const std::vector<uint32_t>& items = store_->dicts[n.payload].items;
   CHECK_LT(2 * i, items.size()) << "key() past the end of a dict";
@@ -143,7 +170,7 @@ PickleValue PickleValue::key(size_t i) const {
 }
 
 PickleValue PickleValue::value(size_t i) const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kDict) << "value() on " << TypeName();
   const std::vector<uint32_t>& items = store_->dicts[n.payload].items;
   CHECK_LT(2 * i, items.size()) << "value() past the end of a dict";
@@ -151,7 +178,7 @@ PickleValue PickleValue::value(size_t i) const {
 }
 
 std::optional<PickleValue> PickleValue::Find(absl::string_view key) const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kDict) << "Find() on " << TypeName();
   const std::vector<uint32_t>& items = store_->dicts[n.payload].items;
   for (size_t i = 0; i + 1 < items.size(); i += 2) {
@@ -165,7 +192,7 @@ std::optional<PickleValue> PickleValue::Find(absl::string_view key) const {
 }
 
 std::optional<PickleValue> PickleValue::FindInt(int64_t key) const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kDict) << "FindInt() on " << TypeName();
   const std::vector<uint32_t>& items = store_->dicts[n.payload].items;
   for (size_t i = 0; i + 1 < items.size(); i += 2) {
@@ -178,13 +205,13 @@ std::optional<PickleValue> PickleValue::FindInt(int64_t key) const {
 }
 
 absl::string_view PickleValue::global_module() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kGlobal) << "global_module() on " << TypeName();
   return store_->globals[n.payload].module;
 }
 
 absl::string_view PickleValue::global_name() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kGlobal) << "global_name() on " << TypeName();
   return store_->globals[n.payload].name;
 }
@@ -195,25 +222,25 @@ bool PickleValue::IsGlobal(absl::string_view module,
 }
 
 PickleObjectKind PickleValue::object_kind() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kObject) << "object_kind() on " << TypeName();
   return store_->objects[n.payload].kind;
 }
 
 PickleValue PickleValue::callable() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kObject) << "callable() on " << TypeName();
   return PickleValue(store_, store_->objects[n.payload].callable);
 }
 
 PickleValue PickleValue::args() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kObject) << "args() on " << TypeName();
   return PickleValue(store_, store_->objects[n.payload].args);
 }
 
 bool PickleValue::has_state() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   if (n.kind == PickleKind::kObject) {
     return store_->objects[n.payload].state != pickle_internal::kNoNode;
   }
@@ -225,27 +252,27 @@ bool PickleValue::has_state() const {
 
 PickleValue PickleValue::state() const {
   CHECK(has_state()) << "state() on " << TypeName() << " without state";
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   return PickleValue(store_, n.kind == PickleKind::kObject
                                  ? store_->objects[n.payload].state
                                  : store_->dicts[n.payload].state);
 }
 
 const NdArray& PickleValue::array() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kNdArray) << "array() on " << TypeName();
   return store_->arrays[n.payload];
 }
 
 PickleValue PickleValue::persistent_id() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   CHECK(n.kind == PickleKind::kPersistentId)
       << "persistent_id() on " << TypeName();
   return PickleValue(store_, static_cast<uint32_t>(n.payload));
 }
 
 std::string PickleValue::TypeName() const {
-  const Node& n = NodeOf(store_, node_);
+  const Node n = NodeOf(store_, node_, int_);
   switch (n.kind) {
     case PickleKind::kNone:
       return "None";

@@ -73,8 +73,9 @@ absl::StatusOr<Pickle> Unpickler::Run() {
     op_ = static_cast<uint8_t>(*in_->cur());
     in_->Advance(1);
     if (op_ == kStop) break;
-    if ((op_ == kBinGet || op_ == kLongBinGet) && gets_known_ && FastScalar()) {
-      continue;
+    if (gets_known_) {
+      if ((op_ == kBinGet || op_ == kLongBinGet) && FastScalar()) continue;
+      if (op_ == kMark && PackedAppends()) continue;
     }
     absl::Status status = Step();
     if (!status.ok()) return status;
@@ -151,7 +152,8 @@ uint32_t Unpickler::AddTuple(const uint32_t* items, size_t n) {
 }
 
 uint32_t Unpickler::AddList(const uint32_t* items, size_t n) {
-  store_->lists.emplace_back(items, items + n);
+  store_->lists.emplace_back();
+  store_->lists.back().nodes.assign(items, items + n);
   NoteListItems(store_->lists.size() - 1, items, n);
   return AddNode(PickleKind::kList, 0, 0, store_->lists.size() - 1);
 }
@@ -185,15 +187,26 @@ absl::StatusOr<absl::string_view> Unpickler::SmallString(
   return store_->StringOf(N(i));
 }
 
-void Unpickler::ItemsOf(uint32_t i, const uint32_t** items, size_t* n) const {
+void Unpickler::ItemsOf(uint32_t i, const uint32_t** items, size_t* n) {
   if (N(i).kind == PickleKind::kTuple) {
     *items = store_->TupleItems(N(i));
     *n = N(i).size;
   } else {
-    const std::vector<uint32_t>& list = store_->lists[N(i).payload];
-    *items = list.data();
-    *n = list.size();
+    Unpack(i);
+    const Store::List& list = store_->lists[N(i).payload];
+    *items = list.nodes.data();
+    *n = list.nodes.size();
   }
+}
+
+void Unpickler::Unpack(uint32_t node) {
+  Store::List& list = store_->lists[N(node).payload];
+  if (list.ints.empty()) return;
+  // Its new nodes must outlive a streamed item begun after the list.
+  TouchTarget(node);
+  list.nodes.reserve(list.ints.size());
+  for (int64_t v : list.ints) list.nodes.push_back(AddInt(v));
+  std::vector<int64_t>().swap(list.ints);
 }
 
 bool Unpickler::IntOf(uint32_t i, int64_t* v) const {
@@ -655,8 +668,9 @@ absl::Status Unpickler::AppendTo(uint32_t target, const uint32_t* items,
     return Error(
         absl::StrCat("expected a list to append to, found ", TypeOf(target)));
   }
-  std::vector<uint32_t>& list = store_->lists[N(target).payload];
-  list.insert(list.end(), items, items + n);
+  Unpack(target);
+  Store::List& list = store_->lists[N(target).payload];
+  list.nodes.insert(list.nodes.end(), items, items + n);
   NoteListItems(N(target).payload, items, n);
   return absl::OkStatus();
 }
