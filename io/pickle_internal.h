@@ -347,7 +347,15 @@ struct ScalarLayout {
   int num_puts = 0;
   size_t put_at[3] = {};  // offsets of the PUT opcodes
   bool put_long[3] = {};  // LONG_BINPUT (else BINPUT)
+  // The whole call's opcodes and fixed bytes (all but the data and the PUT
+  // arguments) as kScalarCompareBytes from the first opcode, with their
+  // masks, in words: SameScalarCall.
+  uint64_t call_word[5] = {}, call_mask[5] = {};
 };
+constexpr size_t kScalarCompareBytes = 40;
+static_assert(kScalarCompareBytes >= kMaxScalarCallBytes &&
+                  kScalarCompareBytes == 8 * 5,
+              "call_word covers a whole call");
 // The layout of `call`, matched with first opcode `op` and further bytes at
 // `rest`.
 ScalarLayout LayoutOf(uint8_t op, const char* rest, const ScalarCall& call);
@@ -372,6 +380,19 @@ inline bool SameScalarLayout(const ScalarLayout& layout, uint8_t op,
     }
   }
   return true;
+}
+
+// True when the call at `p` (its first opcode, kScalarCompareBytes readable)
+// has the layout `layout`: the same as SameScalarLayout, in five masked
+// word comparisons.
+inline bool SameScalarCall(const ScalarLayout& layout, const char* p) {
+  uint64_t diff = 0;
+  for (int k = 0; k < 5; ++k) {
+    uint64_t w;
+    std::memcpy(&w, p + 8 * k, 8);
+    diff |= (w ^ layout.call_word[k]) & layout.call_mask[k];
+  }
+  return diff == 0;
 }
 
 // Runs one parse.
@@ -565,6 +586,7 @@ class Unpickler {
   // stack, as the opcodes would. False, with nothing read after the MARK,
   // when no such call follows (the MARK is then run as usual).
   bool PackedAppends();
+  std::vector<int64_t> packed_run_;  // PackedAppends' values (reused)
   // True when the numpy scalar call with first opcode `op` (read), further
   // bytes at `rest` (n readable) and input offset `offset` is one FastScalar
   // reads; scalar_layout_ (with scalar_int_, scalar_big_endian_) is then its
@@ -614,6 +636,17 @@ class Unpickler {
   bool MemoUsed(uint64_t index) const {
     return index < used_memo_.size() && used_memo_[index];
   }
+  // !MemoUsed(index), from a cached interval of memo indices no GET uses
+  // (the PUTs of a run of scalars fall in one).
+  bool MemoUnused(uint64_t index) const {
+    if (index - unused_begin_ < unused_end_ - unused_begin_) return true;
+    return MemoUnusedSlow(index);
+  }
+  bool MemoUnusedSlow(uint64_t index) const;
+  // The memo indices GETs use, ascending (set with used_memo_), and the
+  // interval [unused_begin_, unused_end_) of indices between two of them.
+  std::vector<uint64_t> used_sorted_;
+  mutable uint64_t unused_begin_ = 0, unused_end_ = 0;
   // Called before EMPTY_DICT pushes a dict: completes the previous item when
   // this dict is its next sibling, and begins an item when the dict is one.
   absl::Status BeforeEmptyDict();

@@ -100,8 +100,16 @@ ScalarLayout LayoutOf(uint8_t op, const char* rest, const ScalarCall& call) {
   std::memcpy(&layout.mask, mask, 8);
   std::memcpy(&layout.word2, bytes + 8, 4);
   std::memcpy(&layout.mask2, mask + 8, 4);
+  unsigned char fixed[kScalarCompareBytes] = {},
+                fixed_mask[kScalarCompareBytes] = {};
+  fixed[0] = op;
+  fixed_mask[0] = 0xFF;
+  std::memcpy(fixed + 1, rest, layout.prefix_len - 1);
+  std::memset(fixed_mask + 1, 0xFF, layout.prefix_len - 1);
   for (size_t at = layout.prefix_len + 8; at < call.length;) {
     const uint8_t code = static_cast<uint8_t>(rest[at - 1]);
+    fixed[at] = code;
+    fixed_mask[at] = 0xFF;
     layout.op_at[layout.num_ops] = at;
     layout.op[layout.num_ops++] = code;
     if (code == kBinPut || code == kLongBinPut) {
@@ -110,6 +118,8 @@ ScalarLayout LayoutOf(uint8_t op, const char* rest, const ScalarCall& call) {
     }
     at += code == kBinPut ? 2 : code == kLongBinPut ? 5 : 1;
   }
+  std::memcpy(layout.call_word, fixed, sizeof(fixed));
+  std::memcpy(layout.call_mask, fixed_mask, sizeof(fixed_mask));
   layout.valid = true;
   return layout;
 }
@@ -123,10 +133,19 @@ bool Unpickler::PutsElidable(const char* rest, int64_t offset) const {
     // As Put() takes them (plausible), and no GET uses them (so that the
     // values they would store are not needed).
     if (index > static_cast<uint64_t>(offset) + at + kMemoSlack ||
-        MemoUsed(index)) {
+        !MemoUnused(index)) {
       return false;
     }
   }
+  return true;
+}
+
+bool Unpickler::MemoUnusedSlow(uint64_t index) const {
+  const auto next =
+      std::lower_bound(used_sorted_.begin(), used_sorted_.end(), index);
+  if (next != used_sorted_.end() && *next == index) return false;
+  unused_end_ = next == used_sorted_.end() ? ~uint64_t{0} : *next;
+  unused_begin_ = next == used_sorted_.begin() ? 0 : *(next - 1) + 1;
   return true;
 }
 
@@ -230,8 +249,8 @@ bool Unpickler::PackedAppends() {
       (stream_.active && list < stream_.node)) {
     return false;
   }
-  std::vector<int64_t>& ints = store_->lists[N(list).payload].ints;
-  const size_t before = ints.size();
+  std::vector<int64_t>& run = packed_run_;
+  run.clear();
   while (true) {
     in_->Ensure(kMaxScalarCallBytes);  // fewer near the end: matched on those
     if (in_->available() == 0) break;
@@ -246,26 +265,28 @@ bool Unpickler::PackedAppends() {
     const size_t length = scalar_layout_.length;
     const int num_puts = scalar_layout_.num_puts;
     do {
-      ints.push_back(static_cast<int64_t>(ScalarBits(in_->cur() + 1)));
+      run.push_back(static_cast<int64_t>(ScalarBits(in_->cur() + 1)));
       memo_count_ += num_puts;
       in_->Advance(length);
-    } while (in_->Ensure(length) && static_cast<uint8_t>(*in_->cur()) == op &&
-             SameScalarLayout(scalar_layout_, op, in_->cur() + 1,
-                              in_->available() - 1) &&
+    } while ((in_->Ensure(kScalarCompareBytes)
+                  ? SameScalarCall(scalar_layout_, in_->cur())
+                  : in_->Ensure(length) &&
+                        static_cast<uint8_t>(*in_->cur()) == op &&
+                        SameScalarLayout(scalar_layout_, op, in_->cur() + 1,
+                                         in_->available() - 1)) &&
              PutsElidable(in_->cur() + 1, in_->offset()));
   }
-  if (ints.size() == before) return false;
+  if (run.empty()) return false;
   if (in_->Ensure(1) && static_cast<uint8_t>(*in_->cur()) == kAppends) {
     in_->Advance(1);  // appended: they stay packed
+    std::vector<int64_t>& ints = store_->lists[N(list).payload].ints;
+    ints.insert(ints.end(), run.begin(), run.end());
     return true;
   }
   // Not appended at once: on the stack above the MARK, as the opcodes one by
   // one leave them.
   marks_.push_back(stack_.size());
-  for (size_t k = before; k < ints.size(); ++k) {
-    stack_.push_back(IntNode(ints[k]));
-  }
-  ints.resize(before);
+  for (int64_t v : run) stack_.push_back(IntNode(v));
   return true;
 }
 

@@ -21,10 +21,12 @@ namespace pickle_internal {
 
 void Unpickler::ScanGets(Input* in) {
   std::vector<bool> used;
-  ScalarLayout layout;  // of the last numpy scalar stepped over
+  std::vector<uint64_t> used_list;  // the indices set in `used`
+  ScalarLayout layout;              // of the last numpy scalar stepped over
   auto use = [&](uint64_t index) {
     if (index > static_cast<uint64_t>(in->offset()) + kMemoSlack) return false;
     if (index >= used.size()) used.resize(index + 1 + used.size() / 2, false);
+    if (!used[index]) used_list.push_back(index);
     used[index] = true;
     return true;
   };
@@ -53,6 +55,8 @@ void Unpickler::ScanGets(Input* in) {
       case kStop:
         gets_known_ = true;
         used_memo_ = std::move(used);
+        std::sort(used_list.begin(), used_list.end());
+        used_sorted_ = std::move(used_list);
         used_memo_nodes_.assign(used_memo_.size(), kNoNode);
         return;
       case kMark:
@@ -113,10 +117,12 @@ void Unpickler::ScanGets(Input* in) {
         if (layout.valid &&
             SameScalarLayout(layout, op, in->cur(), in->available())) {
           in->Advance(layout.length - 1);
-          while (in->Ensure(layout.length) &&
-                 static_cast<uint8_t>(*in->cur()) == op &&
-                 SameScalarLayout(layout, op, in->cur() + 1,
-                                  in->available() - 1)) {
+          while (in->Ensure(kScalarCompareBytes)
+                     ? SameScalarCall(layout, in->cur())
+                     : in->Ensure(layout.length) &&
+                           static_cast<uint8_t>(*in->cur()) == op &&
+                           SameScalarLayout(layout, op, in->cur() + 1,
+                                            in->available() - 1)) {
             in->Advance(layout.length);
           }
           break;
