@@ -455,6 +455,7 @@ struct Streamed {
 UnpickleOptions StreamingOptions(const std::string& path, Streamed* streamed) {
   UnpickleOptions options;
   options.stream_list_key = "listOfSingleSimulationDicts";
+  options.stream_restart = [streamed] { *streamed = Streamed(); };
   options.stream_item =
       [&path, streamed](
           size_t index, const PickleValue& item,

@@ -60,9 +60,11 @@ TEST(NeuronioReaderOracleTest, SharedFixtures) {
     absl::StatusOr<NeuronioFile> file = ReadNeuronioFile(plain);
     ASSERT_TRUE(file.ok()) << file.status();
     EXPECT_EQ(file->simulations.size(), 2u);
-    // Both encodings stream: the second simulation is handed over while
-    // parsing (the first holds the memoized values later ones use).
+    // Both encodings stream in one pass: both simulations are handed over
+    // while parsing (the memoized keys and dtypes of the first, which later
+    // ones use, are copied out of it).
     std::vector<size_t> streamed;
+    int restarts = 0;
     UnpickleOptions options;
     options.skip_keys = NeuronioSkippedKeys();
     options.stream_list_key = "listOfSingleSimulationDicts";
@@ -71,9 +73,11 @@ TEST(NeuronioReaderOracleTest, SharedFixtures) {
       streamed.push_back(index);
       return true;
     };
+    options.stream_restart = [&restarts] { ++restarts; };
     absl::StatusOr<Pickle> pickle = ReadPickleFile(plain, options);
     ASSERT_TRUE(pickle.ok()) << pickle.status();
-    EXPECT_EQ(streamed, std::vector<size_t>{1});
+    EXPECT_EQ(restarts, 0);
+    EXPECT_EQ(streamed, (std::vector<size_t>{0, 1}));
     std::remove(plain.c_str());
   }
 }

@@ -279,19 +279,27 @@ struct UnpickleOptions {
   // "Params" before "Results" in the top dict). When `stream_item` returns
   // true the item is consumed: the list holds None in its place and the
   // storage of its values is reused. An item is never consumed (it stays in
-  // the tree, and `stream_item` is not called) when a later GET may use one
-  // of its values, when it holds a string of 64 KiB or more outside the skip
-  // keys, or when the opcodes around it are not those picklers write (e.g. an
-  // opcode changes it after the next item started). To know which memo
-  // entries a GET uses, ReadPickleFile and ParsePickle first scan the opcodes
-  // once (stepping over strings); only the memo entries that some GET uses
-  // are then stored, num_memo_entries() counts every PUT and memo_capacity()
-  // is 0. Parse errors are as without streaming.
+  // the tree, and `stream_item` is not called) when it holds a string of
+  // 64 KiB or more outside the skip keys, or when the opcodes around it are
+  // not those picklers write (e.g. an opcode changes it after the next item
+  // started). The file is read in one pass: the values of a consumed item that
+  // memo entries hold are kept as copies where they are small (None, bools,
+  // numbers, str/bytes of up to 4 KiB, globals, and tuples and objects of
+  // these, e.g. numpy dtypes) and dropped otherwise. Should a GET ask for a
+  // dropped value (never so in the NeuronIO files), the parse starts over
+  // (after `stream_restart`): the opcodes are first scanned once (stepping over
+  // strings) for the memo entries that GETs use, and an item with a value a
+  // later GET uses is then not consumed. Either way num_memo_entries() counts
+  // every PUT and memo_capacity() is 0. Parse errors are as without streaming.
   std::string stream_list_key;
   std::function<bool(size_t index, const PickleValue& item,
                      const std::function<std::optional<PickleValue>(
                          absl::string_view key)>& stack_value)>
       stream_item;
+  // Called when a streaming parse starts over (see stream_list_key), before
+  // stream_item is called again from the first item on: forget what it was
+  // given.
+  std::function<void()> stream_restart;
 };
 
 // The result of unpickling: owns every value. A NeuronIO file holds tens of

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -333,7 +334,8 @@ bool MatchScalarCall(uint8_t op, const char* rest, size_t n, ScalarCall* call);
 // the same GETs.
 struct ScalarLayout {
   bool valid = false;
-  size_t prefix_len = 0;  // bytes before the data
+  uint64_t callable = 0, dtype = 0;  // the memo indices its GETs fetch
+  size_t prefix_len = 0;             // bytes before the data
   char prefix[12] = {};
   size_t length = 0;  // of the whole call
   int num_ops = 0;    // opcodes after the data (PUTs, TUPLE2, REDUCE)
@@ -409,8 +411,23 @@ class Unpickler {
       : Unpickler(input, source, options) {
     if (streaming() && scan != nullptr) ScanGets(scan);
   }
+  // For UnpickleOptions streaming in a single pass, without the scan: every
+  // memo entry is stored (memo_map_) except the PUTs inside the numpy
+  // scalars of the fast paths; a consumed item's entries are kept as copies
+  // where they are small values (Survivors) and dropped otherwise. A GET of
+  // an entry that is not there fails the parse with must_restart() set: the
+  // caller then parses again with the scan.
+  struct OnePass {};
+  Unpickler(Input* input, absl::string_view source,
+            const UnpickleOptions& options, OnePass)
+      : Unpickler(input, source, options) {
+    if (streaming()) one_pass_ = gets_known_ = true;
+  }
 
   absl::StatusOr<Pickle> Run();
+  // After Run() failed: the single pass met a GET of a value it did not
+  // keep; the result of a parse with the scan is the answer.
+  bool must_restart() const { return restart_; }
 
  private:
   // ---- Errors ----
@@ -678,6 +695,30 @@ class Unpickler {
       }
     }
   }
+
+  // ---- The single pass (OnePass; pickle_stream.cc) ----
+
+  bool one_pass_ = false;
+  bool restart_ = false;
+  // Every stored memo entry's node, the largest index stored (-1: none), and
+  // the indices stored while the streamed item is built that hold its nodes.
+  absl::flat_hash_map<uint64_t, uint32_t> memo_map_;
+  int64_t max_stored_index_ = -1;
+  std::vector<uint64_t> item_puts_;
+  // The node a GET of `index` gives (kNoNode: none), with or without the scan.
+  uint32_t MemoNode(uint64_t index) const;
+  // A small value held by a memo entry of a consumed item, copied out before
+  // the item's storage is rolled back and made again after it: a tree of
+  // None, bool, int, float, str/bytes of up to kSurvivorBytes, globals,
+  // tuples and objects (numpy dtypes) of these, of at most kSurvivorNodes.
+  struct Survivor;
+  static constexpr uint64_t kSurvivorBytes = 4096;
+  static constexpr size_t kSurvivorNodes = 64;
+  // Copies out the values of the entries in item_puts_ that hold nodes from
+  // `first` on; drops (from memo_map_) those that are not small values.
+  std::vector<Survivor> TakeSurvivors(uint32_t first);
+  // Makes them again and points their memo entries at them.
+  void RestoreSurvivors(const std::vector<Survivor>& survivors);
 
   // Set by ScanGets: which memo entries GETs use; then only those are
   // stored, in used_memo_nodes_ (kNoNode where not stored).

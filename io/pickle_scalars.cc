@@ -92,6 +92,8 @@ ScalarLayout LayoutOf(uint8_t op, const char* rest, const ScalarCall& call) {
   layout.prefix[0] = static_cast<char>(op);
   std::memcpy(layout.prefix + 1, rest, layout.prefix_len - 1);
   layout.length = call.length;
+  layout.callable = call.callable;
+  layout.dtype = call.dtype;
   static_assert(sizeof(layout.prefix) <= 1 + 12, "the prefix words");
   unsigned char bytes[12] = {}, mask[12] = {};
   std::memcpy(bytes, rest, layout.prefix_len - 1);
@@ -132,8 +134,12 @@ bool Unpickler::PutsElidable(const char* rest, int64_t offset) const {
         layout.put_long[k] ? Load4(rest + at) : static_cast<uint8_t>(rest[at]);
     // As Put() takes them (plausible), and no GET uses them (so that the
     // values they would store are not needed).
-    if (index > static_cast<uint64_t>(offset) + at + kMemoSlack ||
-        !MemoUnused(index)) {
+    if (index > static_cast<uint64_t>(offset) + at + kMemoSlack) return false;
+    if (one_pass_) {
+      // Elided: a later GET of it finds nothing and starts the parse over.
+      // Not where it would replace a stored entry (PUTs count up).
+      if (static_cast<int64_t>(index) <= max_stored_index_) return false;
+    } else if (!MemoUnused(index)) {
       return false;
     }
   }
@@ -185,17 +191,13 @@ bool Unpickler::ScalarCallAt(uint8_t op, const char* rest, size_t n,
   ScalarCall call;
   if (!MatchScalarCall(op, rest, n, &call)) return false;
   // The callable: numpy.(_)core.multiarray.scalar.
-  if (call.callable >= used_memo_nodes_.size() ||
-      call.dtype >= used_memo_nodes_.size()) {
-    return false;
-  }
-  const uint32_t callable = used_memo_nodes_[call.callable];
+  const uint32_t callable = MemoNode(call.callable);
   if (callable == kNoNode || N(callable).kind != PickleKind::kGlobal ||
       store_->globals[N(callable).payload].id != GlobalId::kScalar) {
     return false;
   }
   // The dtype: a supported int64 or float64.
-  const uint32_t dtype = used_memo_nodes_[call.dtype];
+  const uint32_t dtype = MemoNode(call.dtype);
   if (dtype == kNoNode || N(dtype).kind != PickleKind::kObject) return false;
   const int32_t d = store_->objects[N(dtype).payload].dtype;
   if (d < 0) return false;

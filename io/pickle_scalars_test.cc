@@ -244,6 +244,7 @@ UnpickleOptions Streaming(int* calls) {
     ++*calls;
     return false;
   };
+  options.stream_restart = [calls] { *calls = 0; };
   return options;
 }
 

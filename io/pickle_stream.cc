@@ -4,9 +4,12 @@
 // item's storage.
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
@@ -16,6 +19,28 @@
 
 namespace elm {
 namespace pickle_internal {
+
+// A node copied out: a reference to a node older than the item (kept as it
+// is) or to another copy.
+struct Unpickler::Survivor {
+  struct Ref {
+    bool copy = false;
+    uint32_t id = kNoNode;  // a node, or an index into `nodes`
+  };
+  struct Copy {
+    Node node;
+    std::string bytes;  // a str/bytes not inline
+    Store::Global global;
+    Store::Object object;
+    Ref callable, args, state;  // kObject
+    bool has_dtype = false;
+    Store::Dtype dtype;
+    std::vector<Ref> items;  // kTuple
+  };
+  uint64_t index = 0;  // the memo entry
+  std::vector<Copy> nodes;
+  Ref root;
+};
 
 // ---- The scan ----
 
@@ -251,9 +276,12 @@ absl::Status Unpickler::BeforeAppend(uint32_t list, size_t start, size_t end) {
 absl::Status Unpickler::CompleteStreamItem() {
   stream_.active = false;
   const StreamItem item = stream_;
+  std::vector<uint64_t> puts;  // (one pass) its memo entries
+  puts.swap(item_puts_);
   if (item.unsafe || !gets_known_) return absl::OkStatus();
-  // A value of the item a later GET may use: keep it.
-  if (any_memo_stored_ && max_memo_node_ >= item.node) {
+  // A value of the item a later GET may use: keep it. (A single pass keeps
+  // copies of the small ones, below.)
+  if (!one_pass_ && any_memo_stored_ && max_memo_node_ >= item.node) {
     return absl::OkStatus();
   }
   // Every value the consumer can reach must be complete now: no deferred
@@ -325,6 +353,12 @@ absl::Status Unpickler::CompleteStreamItem() {
     return absl::OkStatus();
   }
   // Consumed: None in its place, and its storage rolled back.
+  std::vector<Survivor> survivors;
+  if (one_pass_) {
+    item_puts_.swap(puts);
+    survivors = TakeSurvivors(item.node);
+    item_puts_.clear();
+  }
   scalar_layout_.valid = false;
   stack_[item.pos] = kNoneNode;
   for (size_t k = item.deferred; k < deferred_.size(); ++k) {
@@ -350,7 +384,142 @@ absl::Status Unpickler::CompleteStreamItem() {
     }
   }
   small_ints_made_.resize(kept);
+  if (one_pass_) RestoreSurvivors(survivors);
   return absl::OkStatus();
+}
+
+// ---- The single pass: the small values of a consumed item ----
+
+std::vector<Unpickler::Survivor> Unpickler::TakeSurvivors(uint32_t first) {
+  std::vector<Survivor> out;
+  for (uint64_t index : item_puts_) {
+    const auto it = memo_map_.find(index);
+    if (it == memo_map_.end() || it->second < first) continue;
+    Survivor survivor;
+    survivor.index = index;
+    // Copies node i (copied[i]: its copy, or kBusy while its children are
+    // copied, which a cycle meets).
+    constexpr uint32_t kBusy = kNoNode;
+    absl::flat_hash_map<uint32_t, uint32_t> copied;
+    std::function<bool(uint32_t, Survivor::Ref*)> copy =
+        [&](uint32_t i, Survivor::Ref* ref) {
+          if (i == kNoNode || i < first) {
+            *ref = Survivor::Ref{false, i};
+            return true;
+          }
+          const auto seen = copied.find(i);
+          if (seen != copied.end()) {
+            if (seen->second == kBusy) return false;
+            *ref = Survivor::Ref{true, seen->second};
+            return true;
+          }
+          if (survivor.nodes.size() >= kSurvivorNodes) return false;
+          copied[i] = kBusy;
+          const Node n = N(i);
+          Survivor::Copy c;
+          c.node = n;
+          switch (n.kind) {
+            case PickleKind::kNone:
+            case PickleKind::kBool:
+            case PickleKind::kInt:
+            case PickleKind::kFloat:
+              break;
+            case PickleKind::kStr:
+            case PickleKind::kBytes:
+              if ((n.flags & kDeferred) || n.size > kSurvivorBytes) {
+                return false;
+              }
+              c.bytes = std::string(store_->StringOf(n));
+              break;
+            case PickleKind::kGlobal:
+              c.global = store_->globals[n.payload];
+              break;
+            case PickleKind::kTuple:
+              c.items.resize(n.size);
+              for (uint32_t k = 0; k < n.size; ++k) {
+                if (!copy(store_->TupleItems(n)[k], &c.items[k])) return false;
+              }
+              break;
+            case PickleKind::kObject: {
+              c.object = store_->objects[n.payload];
+              if (!copy(c.object.callable, &c.callable) ||
+                  !copy(c.object.args, &c.args) ||
+                  !copy(c.object.state, &c.state)) {
+                return false;
+              }
+              if (c.object.dtype >= 0) {
+                c.has_dtype = true;
+                c.dtype = store_->dtypes[c.object.dtype];
+              }
+              break;
+            }
+            default:  // lists, dicts, arrays, persistent ids: dropped
+              return false;
+          }
+          const uint32_t at = static_cast<uint32_t>(survivor.nodes.size());
+          copied[i] = at;
+          survivor.nodes.push_back(std::move(c));
+          *ref = Survivor::Ref{true, at};
+          return true;
+        };
+    if (copy(it->second, &survivor.root)) {
+      out.push_back(std::move(survivor));
+    } else {
+      memo_map_.erase(it);  // a later GET of it starts the parse over
+    }
+  }
+  return out;
+}
+
+void Unpickler::RestoreSurvivors(const std::vector<Survivor>& survivors) {
+  for (const Survivor& survivor : survivors) {
+    // Copies come after their children (TakeSurvivors adds them so).
+    std::vector<uint32_t> made(survivor.nodes.size(), kNoNode);
+    auto node_of = [&](const Survivor::Ref& ref) {
+      return ref.copy ? made[ref.id] : ref.id;
+    };
+    for (size_t k = 0; k < survivor.nodes.size(); ++k) {
+      const Survivor::Copy& c = survivor.nodes[k];
+      switch (c.node.kind) {
+        case PickleKind::kStr:
+        case PickleKind::kBytes:
+          made[k] = AddString(c.node.kind, c.bytes);
+          break;
+        case PickleKind::kGlobal:
+          store_->globals.push_back(c.global);
+          made[k] =
+              AddNode(PickleKind::kGlobal, 0, 0, store_->globals.size() - 1);
+          break;
+        case PickleKind::kTuple: {
+          std::vector<uint32_t> items;
+          for (const Survivor::Ref& ref : c.items)
+            items.push_back(node_of(ref));
+          made[k] = c.items.empty() ? kEmptyTupleNode
+                                    : AddTuple(items.data(), items.size());
+          break;
+        }
+        case PickleKind::kObject: {
+          Store::Object object = c.object;
+          object.callable = node_of(c.callable);
+          object.args = node_of(c.args);
+          object.state = node_of(c.state);
+          if (c.has_dtype) {
+            store_->dtypes.push_back(c.dtype);
+            object.dtype = static_cast<int32_t>(store_->dtypes.size() - 1);
+          }
+          store_->objects.push_back(object);
+          made[k] =
+              AddNode(PickleKind::kObject, 0, 0, store_->objects.size() - 1);
+          break;
+        }
+        default:
+          made[k] =
+              AddNode(c.node.kind, c.node.flags, c.node.size, c.node.payload);
+          break;
+      }
+    }
+    memo_map_[survivor.index] = node_of(survivor.root);
+  }
 }
 
 }  // namespace pickle_internal

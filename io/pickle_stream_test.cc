@@ -2,9 +2,13 @@
 // stream_item, io/pickle.h) on pickles written by io/pickle_writer.h: which
 // items are handed over and when, what the tree holds afterwards (None for a
 // consumed item, the item itself otherwise), that memory does not grow with
-// the list, and that items a later GET uses, or that picklers never write
-// that way, are left in the tree.
+// the list, that small values of consumed items a later GET uses are copied
+// (one pass), that a later GET of anything else starts the parse over (with
+// the scan), after which items a later GET uses are left in the tree, as are
+// items that picklers never write that way.
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -63,6 +67,7 @@ struct Seen {
   std::vector<size_t> indices;
   std::vector<int64_t> a;
   int64_t params_n = -1;
+  int restarts = 0;  // stream_restart calls (what came before is forgotten)
 };
 
 UnpickleOptions Streaming(Seen* seen, bool consume = true) {
@@ -76,6 +81,11 @@ UnpickleOptions Streaming(Seen* seen, bool consume = true) {
     std::optional<PickleValue> params = stack_value("Params");
     if (params.has_value()) seen->params_n = params->Find("n")->AsInt();
     return consume;
+  };
+  options.stream_restart = [seen] {
+    const int restarts = seen->restarts + 1;
+    *seen = Seen();
+    seen->restarts = restarts;
   };
   return options;
 }
@@ -166,23 +176,30 @@ TEST(PickleStreamTest, ItemsWithALargeStringInAListAreKept) {
   }
 }
 
-TEST(PickleStreamTest, ItemsALaterGetUsesAreKept) {
+TEST(PickleStreamTest, SmallValuesALaterGetUsesAreCopied) {
   // numpy.int64 scalars: the callable and dtype memoized in item 0 are used
-  // by every later item, so item 0 stays; the others are consumed.
+  // by every later item; in one pass they are copied out of item 0, which is
+  // consumed like the others.
   Seen seen;
   absl::StatusOr<Pickle> p =
       ParsePickle(Write(6, true, false), "s", Streaming(&seen));
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(seen.indices, (std::vector<size_t>{1, 2, 3, 4, 5}));
-  EXPECT_EQ(Items(*p), (std::vector<int64_t>{0, -1, -1, -1, -1, -1}));
-  EXPECT_EQ(p->root()
-                .Find("Results")
-                ->Find("items")
-                ->item(0)
-                .Find("v")
-                ->item(99)
-                .AsInt(),
-            99);
+  EXPECT_EQ(seen.restarts, 0);
+  EXPECT_EQ(seen.indices, (std::vector<size_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(seen.a, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(Items(*p), (std::vector<int64_t>{-1, -1, -1, -1, -1, -1}));
+  // The same tree as without streaming where nothing is consumed.
+  Seen kept;
+  absl::StatusOr<Pickle> q =
+      ParsePickle(Write(6, true, false), "s", Streaming(&kept, false));
+  absl::StatusOr<Pickle> plain = ParsePickle(Write(6, true, false), "s");
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(q->root().DebugString(1000, 10),
+            plain->root().DebugString(1000, 10));
+}
+
+TEST(PickleStreamTest, ItemsALaterGetUsesAreKept) {
   // An item memoized and fetched again after the list is never consumed.
   std::ostringstream out;
   {
@@ -212,9 +229,11 @@ TEST(PickleStreamTest, ItemsALaterGetUsesAreKept) {
     w.ListEnd();
     w.Stop();
   }
+  // (A dict: not copied, so the GET starts the parse over, with the scan.)
   Seen again;
   absl::StatusOr<Pickle> q = ParsePickle(out.str(), "s", Streaming(&again));
   ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(again.restarts, 1);
   EXPECT_EQ(again.indices, (std::vector<size_t>{0}));
   const PickleValue root = q->root();
   EXPECT_TRUE(root.item(1).item(0).is_none());
@@ -268,6 +287,160 @@ TEST(PickleStreamTest, OtherItemsAndErrorsAreAsWithoutStreaming) {
     absl::StatusOr<Pickle> b = ParsePickle(bytes.substr(0, n), "cut");
     ASSERT_FALSE(a.ok());
     EXPECT_EQ(a.status(), b.status()) << n;
+  }
+}
+
+// {'items': [{'a': i, 'v': [], 'm': <value>}, ...] of 3 items, where item 0
+// memoizes the value (written by `value`) and items 1 and 2 GET it.
+std::string WriteShared(const std::function<void(PickleWriter&)>& value) {
+  std::ostringstream out;
+  PickleWriter w(&out);
+  w.Proto2();
+  w.DictBegin();
+  w.Str("items");
+  w.ListBegin();
+  uint32_t memo = 0;
+  for (int i = 0; i < 3; ++i) {
+    w.DictBegin();
+    w.Str("a");
+    w.Int(i);
+    w.Str("v");
+    w.ListBegin();
+    w.ListEnd();
+    w.Str("m");
+    if (i == 0) {
+      value(w);
+      memo = w.Put();
+    } else {
+      w.Get(memo);
+    }
+    w.DictEnd();
+  }
+  w.ListEnd();
+  w.DictEnd();
+  w.Stop();
+  w.Flush();
+  return out.str();
+}
+
+// A tuple of small values (copied when item 0 is consumed): short and longer
+// str, int, float, None, True, a global, a numpy dtype with its state, a
+// nested tuple.
+void SmallValues(PickleWriter& w) {
+  w.Op('(');
+  w.Str("short");
+  w.Str(std::string(40, 'x') + "a longer string, in the arena");
+  w.Int(7);
+  w.Float(2.5);
+  w.None();
+  w.Bool(true);
+  w.Global("numpy", "ndarray");
+  w.Dtype("i8");
+  w.Op('(');
+  w.Int(1);
+  w.Op('(');
+  w.Int(2);
+  w.Int(3);
+  w.Op('t');
+  w.Op('t');
+  w.Op('t');
+}
+
+// Streams `bytes` consuming every item; the renders of the items handed over
+// (by index, after any restart) and the restarts.
+struct Handed {
+  std::vector<std::string> items;
+  int restarts = 0;
+};
+absl::StatusOr<Pickle> ParseHanding(const std::string& bytes, Handed* handed) {
+  UnpickleOptions options;
+  options.stream_list_key = "items";
+  options.stream_item = [handed](size_t index, const PickleValue& item,
+                                 const auto&) {
+    if (handed->items.size() <= index) handed->items.resize(index + 1);
+    handed->items[index] = item.DebugString(100, 10);
+    return true;
+  };
+  options.stream_restart = [handed] {
+    handed->items.clear();
+    ++handed->restarts;
+  };
+  return ParsePickle(bytes, "s", options);
+}
+
+// Streamed and plain: the same error, or the same items (handed over or
+// left in the tree).
+void ExpectSameItems(const std::string& bytes, int restarts = -1) {
+  Handed handed;
+  absl::StatusOr<Pickle> p = ParseHanding(bytes, &handed);
+  absl::StatusOr<Pickle> plain = ParsePickle(bytes, "s");
+  ASSERT_EQ(p.status(), plain.status());
+  if (restarts >= 0) EXPECT_EQ(handed.restarts, restarts);
+  if (!p.ok()) return;
+  std::optional<PickleValue> items =
+      p->root().is_dict() ? p->root().Find("items") : std::nullopt;
+  std::optional<PickleValue> want =
+      plain->root().is_dict() ? plain->root().Find("items") : std::nullopt;
+  ASSERT_EQ(items.has_value(), want.has_value());
+  if (!items.has_value() || !items->is_list()) {
+    EXPECT_EQ(p->root().DebugString(100, 10),
+              plain->root().DebugString(100, 10));
+    return;
+  }
+  ASSERT_EQ(items->size(), want->size());
+  for (size_t i = 0; i < items->size(); ++i) {
+    SCOPED_TRACE(i);
+    const std::string got = items->item(i).is_none() && i < handed.items.size()
+                                ? handed.items[i]
+                                : items->item(i).DebugString(100, 10);
+    EXPECT_EQ(got, want->item(i).DebugString(100, 10));
+  }
+}
+
+TEST(PickleStreamTest, SmallValuesOfConsumedItemsAreCopiedForLaterGets) {
+  const std::string bytes = WriteShared(SmallValues);
+  ExpectSameItems(bytes, /*restarts=*/0);
+  Handed handed;
+  ASSERT_TRUE(ParseHanding(bytes, &handed).ok());
+  ASSERT_EQ(handed.items.size(), 3u);  // all three consumed, in one pass
+  EXPECT_NE(handed.items[2].find("a longer string"), std::string::npos);
+  EXPECT_NE(handed.items[2].find("numpy.dtype"), std::string::npos);
+}
+
+TEST(PickleStreamTest, OtherValuesALaterGetUsesStartTheParseOver) {
+  const std::vector<std::function<void(PickleWriter&)>> values = {
+      [](PickleWriter& w) { w.Str(std::string(5000, 'y')); },  // > 4 KiB
+      [](PickleWriter& w) {                                    // a list
+        w.ListBegin();
+        w.Int(1);
+        w.ListEnd();
+      },
+      [](PickleWriter& w) {  // more than 64 values
+        w.Op('(');
+        for (int k = 0; k < 70; ++k) w.Int(k);
+        w.Op('t');
+      },
+  };
+  for (size_t v = 0; v < values.size(); ++v) {
+    SCOPED_TRACE(v);
+    ExpectSameItems(WriteShared(values[v]), /*restarts=*/1);
+  }
+}
+
+// Every truncation, and every byte corrupted four ways, of a file whose
+// consumed item holds values later items GET: the same items or the same
+// error as without streaming.
+TEST(PickleStreamTest, TruncatedOrCorruptedSharedValuesGiveTheSameResult) {
+  const std::string bytes = WriteShared(SmallValues);
+  for (size_t at = 0; at < bytes.size(); ++at) {
+    SCOPED_TRACE(at);
+    ExpectSameItems(bytes.substr(0, at));
+    for (uint8_t x : {0x01, 0x10, 0x80, 0xFF}) {
+      SCOPED_TRACE(int{x});
+      std::string bad = bytes;
+      bad[at] = static_cast<char>(bad[at] ^ x);
+      ExpectSameItems(bad);
+    }
   }
 }
 

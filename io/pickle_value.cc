@@ -327,6 +327,14 @@ int64_t Pickle::num_unread_bytes() const { return store_->unread_bytes; }
 absl::StatusOr<Pickle> ParsePickle(absl::string_view data,
                                    absl::string_view source_name,
                                    const UnpickleOptions& options) {
+  if (!options.stream_list_key.empty()) {
+    pickle_internal::Input input(data);
+    pickle_internal::Unpickler one_pass(&input, source_name, options,
+                                        pickle_internal::Unpickler::OnePass{});
+    absl::StatusOr<Pickle> pickle = one_pass.Run();
+    if (!one_pass.must_restart()) return pickle;
+    if (options.stream_restart) options.stream_restart();
+  }
   pickle_internal::Input input(data);
   pickle_internal::Input scan(data);
   return pickle_internal::Unpickler(&input, &scan, source_name, options).Run();
@@ -337,14 +345,24 @@ absl::StatusOr<Pickle> ReadPickleFile(const std::string& path,
   absl::StatusOr<std::unique_ptr<pickle_internal::Input>> input =
       pickle_internal::Input::Open(path);
   if (!input.ok()) return input.status();
-  std::unique_ptr<pickle_internal::Input> scan;
-  if (!options.stream_list_key.empty()) {
-    // A second reader of the file for the scan of the memo GETs; streaming
-    // goes on without it if it cannot be opened.
-    absl::StatusOr<std::unique_ptr<pickle_internal::Input>> second =
-        pickle_internal::Input::Open(path);
-    if (second.ok()) scan = *std::move(second);
+  if (options.stream_list_key.empty()) {
+    return pickle_internal::Unpickler(input->get(), path, options).Run();
   }
+  {
+    pickle_internal::Unpickler one_pass(input->get(), path, options,
+                                        pickle_internal::Unpickler::OnePass{});
+    absl::StatusOr<Pickle> pickle = one_pass.Run();
+    if (!one_pass.must_restart()) return pickle;
+  }
+  // Again, with the scan of the memo GETs: a second reader of the file for
+  // it (streaming goes on without it if it cannot be opened).
+  if (options.stream_restart) options.stream_restart();
+  input = pickle_internal::Input::Open(path);
+  if (!input.ok()) return input.status();
+  std::unique_ptr<pickle_internal::Input> scan;
+  absl::StatusOr<std::unique_ptr<pickle_internal::Input>> second =
+      pickle_internal::Input::Open(path);
+  if (second.ok()) scan = *std::move(second);
   return pickle_internal::Unpickler(input->get(), scan.get(), path, options)
       .Run();
 }

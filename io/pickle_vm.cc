@@ -299,6 +299,17 @@ absl::Status Unpickler::Put(uint64_t index) {
                                 " is implausibly large at this offset"));
     }
     ++memo_count_;
+    if (one_pass_) {
+      const uint32_t node = stack_.back();
+      memo_map_[index] = node;
+      max_stored_index_ =
+          std::max(max_stored_index_, static_cast<int64_t>(index));
+      if (index == scalar_layout_.callable || index == scalar_layout_.dtype) {
+        scalar_layout_.valid = false;
+      }
+      if (stream_.active && node >= stream_.node) item_puts_.push_back(index);
+      return absl::OkStatus();
+    }
     if (MemoUsed(index)) {
       scalar_layout_.valid = false;  // its callable or dtype may change
       used_memo_nodes_[index] = stack_.back();
@@ -319,12 +330,23 @@ absl::Status Unpickler::Put(uint64_t index) {
   return absl::OkStatus();
 }
 
+uint32_t Unpickler::MemoNode(uint64_t index) const {
+  if (one_pass_) {
+    const auto it = memo_map_.find(index);
+    return it == memo_map_.end() ? kNoNode : it->second;
+  }
+  return index < used_memo_nodes_.size() ? used_memo_nodes_[index] : kNoNode;
+}
+
 absl::Status Unpickler::Get(uint64_t index) {
   if (gets_known_) {
-    if (index < used_memo_nodes_.size() && used_memo_nodes_[index] != kNoNode) {
-      stack_.push_back(used_memo_nodes_[index]);
+    const uint32_t node = MemoNode(index);
+    if (node != kNoNode) {
+      stack_.push_back(node);
       return absl::OkStatus();
     }
+    // (A single pass may have dropped it: parsed again with the scan.)
+    restart_ = one_pass_;
     return Error(absl::StrCat("memo entry ", index,
                               " was never stored (no PUT before this GET)"));
   }
