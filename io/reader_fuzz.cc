@@ -60,8 +60,22 @@ const char* FuzzedReaderName(FuzzedReader reader) {
 absl::Status FuzzReader(FuzzedReader reader, absl::string_view bytes,
                         const std::string& scratch_path) {
   switch (reader) {
-    case FuzzedReader::kPickle:
-      return ParsePickle(bytes, "fuzz.pkl").status();
+    case FuzzedReader::kPickle: {
+      const absl::Status plain = ParsePickle(bytes, "fuzz.pkl").status();
+      // A streaming parse that consumes every item (one pass, starting over
+      // with the scan where a GET asks for a dropped value) must give the
+      // same status: the same errors, at the same byte.
+      UnpickleOptions options;
+      options.stream_list_key = "listOfSingleSimulationDicts";
+      options.stream_item = [](size_t, const PickleValue&, const auto&) {
+        return true;
+      };
+      const absl::Status streamed =
+          ParsePickle(bytes, "fuzz.pkl", options).status();
+      CHECK(streamed == plain)
+          << "streaming: " << streamed << "\nplain: " << plain;
+      return plain;
+    }
     case FuzzedReader::kPt:
       return ParsePtStateDict(bytes, "fuzz.pt").status();
     case FuzzedReader::kElmTensor:

@@ -23,7 +23,7 @@
 namespace elm {
 
 enum class FuzzedReader {
-  kPickle,     // ParsePickle
+  kPickle,     // ParsePickle, plain and streaming (the statuses must agree)
   kPt,         // ParsePtStateDict
   kElmTensor,  // ParseElmTensorText
   kNpy,        // ReadNpy (through `scratch_path`)
