@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "io/pickle.h"
 #include "io/pickle_input.h"
 
@@ -236,10 +237,11 @@ class Store {
  public:
   // A list's items: nodes, or, for a list filled only by runs of numpy int64
   // scalars appended at once (Unpickler::PackedAppends: the spike times of a
-  // NeuronIO file), their values packed in `ints` (then `nodes` is empty).
+  // NeuronIO file), their values packed in `ints`, in the arena (then `nodes`
+  // is empty).
   struct List {
     std::vector<uint32_t> nodes;
-    std::vector<int64_t> ints;
+    absl::Span<const int64_t> ints;
     size_t size() const { return nodes.size() + ints.size(); }
   };
   struct Dict {

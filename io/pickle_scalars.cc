@@ -281,8 +281,14 @@ bool Unpickler::PackedAppends() {
   if (run.empty()) return false;
   if (in_->Ensure(1) && static_cast<uint8_t>(*in_->cur()) == kAppends) {
     in_->Advance(1);  // appended: they stay packed
-    std::vector<int64_t>& ints = store_->lists[N(list).payload].ints;
-    ints.insert(ints.end(), run.begin(), run.end());
+    // Into the arena, after the list's earlier values (a list of several
+    // APPENDS is copied once per batch).
+    absl::Span<const int64_t>& ints = store_->lists[N(list).payload].ints;
+    int64_t* const to = reinterpret_cast<int64_t*>(
+        store_->arena.Allocate((ints.size() + run.size()) * sizeof(int64_t)));
+    std::copy(ints.begin(), ints.end(), to);
+    std::copy(run.begin(), run.end(), to + ints.size());
+    ints = absl::Span<const int64_t>(to, ints.size() + run.size());
     return true;
   }
   // Not appended at once: on the stack above the MARK, as the opcodes one by
