@@ -2,8 +2,10 @@
 // opcodes, the storage behind every PickleValue (Node, Store) and the
 // Unpickler, whose members are defined in pickle_vm.cc (the opcode switch,
 // the stack, the memo, REDUCE and BUILD), pickle_numpy.cc (numpy arrays,
-// dtypes and scalars) and pickle_strings.cc (_codecs.encode and the STOP pass
-// that reads the deferred strings). For io/pickle*.cc only.
+// dtypes and scalars), pickle_strings.cc (_codecs.encode and the STOP pass
+// that reads the deferred strings), pickle_scalars.cc (the numpy scalar fast
+// path and packed lists) and pickle_stream.cc (streaming: the scan, the
+// items, the single pass's copies). For io/pickle*.cc only.
 #ifndef ELM_IO_PICKLE_INTERNAL_H_
 #define ELM_IO_PICKLE_INTERNAL_H_
 
@@ -590,12 +592,13 @@ class Unpickler {
   // ---- The numpy scalar fast path (pickle_scalars.cc) ----
 
   // At a BINGET / LONG_BINGET (op_, read) when gets_known_: reads a whole
-  // ScalarCall of a numpy.int64 or float64 scalar whose PUTs no GET uses and
-  // pushes its value, with the effects of the opcodes one by one (memo count
-  // included) but without their intermediate values; equal small ints share
-  // a node. False, with nothing
-  // read, for anything else (the opcodes are then run one by one, so errors
-  // are unchanged).
+  // ScalarCall of a numpy.int64 or float64 scalar whose PUTs no GET uses (in
+  // a single pass: whose PUTs replace no stored entry; a later GET of one
+  // starts the parse over) and pushes its value, with the effects of the
+  // opcodes one by one (memo count included) but without their intermediate
+  // values; equal small ints share a node. False, with nothing read, for
+  // anything else (the opcodes are then run one by one, so errors are
+  // unchanged).
   bool FastScalar();
   // At a MARK (op_, read) when gets_known_, above a list that is empty or
   // packed (Store::List) and not older than a streamed item being built:
@@ -612,7 +615,8 @@ class Unpickler {
   // layout, learned and checked when it differs from the last one.
   bool ScalarCallAt(uint8_t op, const char* rest, size_t n, int64_t offset);
   // True when the PUTs of a call of scalar_layout_ (further bytes at `rest`,
-  // first opcode at input offset `offset`) are plausible and used by no GET.
+  // first opcode at input offset `offset`) are plausible and used by no GET
+  // (single pass: above every stored index).
   bool PutsElidable(const char* rest, int64_t offset) const;
   // The value bits of a call of scalar_layout_, in native byte order.
   uint64_t ScalarBits(const char* rest) const;

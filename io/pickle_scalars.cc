@@ -4,9 +4,11 @@
 // REDUCE, three PUTs) that the general machinery runs in ~150 ns. Matched as
 // one byte pattern, checked against the memo (the callable must be
 // numpy.core.multiarray.scalar, the dtype an 8-byte int64 or float64, the
-// PUTs unused by any GET and plausible), a scalar costs a few ns. Anything
-// else falls back to the opcodes one by one, which therefore give every
-// error, at the same byte, as before.
+// PUTs unused by any GET and plausible), a scalar costs a few ns. A list
+// filled only by such a run of int64 scalars (MARK ... APPENDS) keeps their
+// values packed (PackedAppends, Store::List). Anything else falls back to the
+// opcodes one by one, which therefore give every error, at the same byte, as
+// before.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>

@@ -1,7 +1,8 @@
 // Streaming one long list (UnpickleOptions::stream_list_key; pickle_internal
-// and pickle.h): the scan of the opcodes for the memo entries that GETs use,
-// the detection of the streamed list's items, and the roll-back of a consumed
-// item's storage.
+// and pickle.h): the scan of the opcodes for the memo entries that GETs use
+// (run where a single pass starts over), the detection of the streamed list's
+// items, the roll-back of a consumed item's storage, and, in a single pass,
+// the copies of the small values its memo entries hold (Survivors).
 #include <algorithm>
 #include <cstdint>
 #include <functional>
