@@ -71,11 +71,21 @@ absl::StatusOr<std::unique_ptr<Dataset>> MakeDataset(const DatasetSpec& spec) {
       options.num_train = l.num_train();
       options.num_valid = l.num_valid();
       options.num_test = l.num_test();
+      options.min_length = l.min_length();
+      options.max_length = l.max_length();
+      options.max_depth = l.max_depth();
+      if (l.has_train_min_length()) {
+        options.train_min_length = l.train_min_length();
+      }
+      if (l.has_train_max_length()) {
+        options.train_max_length = l.train_max_length();
+      }
       options.seed = spec.seed();
       ASSIGN_OR_RETURN(splits, GenerateListOps(options));
     }
     ListOpsDatasetOptions options;
     options.steps = l.steps();
+    options.pad_at_start = l.padding() == ListOpsSpec::START;
     ASSIGN_OR_RETURN(std::unique_ptr<ListOpsDataset> d,
                      ListOpsDataset::Create(std::move(splits), options));
     return std::unique_ptr<Dataset>(std::move(d));

@@ -18,6 +18,7 @@
 #include "base/test_files.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.pb.h"
+#include "data/listops.h"
 #include "data/neuronio.h"
 #include "data/neuronio_generator.h"
 #include "data/pathfinder.h"
@@ -262,6 +263,62 @@ TEST(DatasetFactoryTest, GeneratedListOps) {
   std::string why;
   EXPECT_TRUE(batch->IsConsistent(&why)) << why;
   EXPECT_EQ(batch->labels.size(), 2u);
+  // The length range, depth and padding reach the data: expressions of 10..50
+  // tokens padded at the start to 50 steps end in `]` at the last step, and
+  // start with a pad (all but one of 8 would have to be 50 tokens otherwise).
+  ListOpsSpec* l = spec.mutable_listops();
+  l->set_min_length(9);
+  l->set_max_length(51);
+  l->set_max_depth(3);
+  l->set_steps(50);
+  l->set_padding(ListOpsSpec::START);
+  d = MakeDataset(spec);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)->info().steps, 50);
+  sampler = (*d)->MakeSampler(Split::kTrain, 8, 0);
+  ASSERT_TRUE(sampler.ok()) << sampler.status();
+  batch = (*sampler)->Next();
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  int starts_with_pad = 0;
+  for (int s = 0; s < 8; ++s) {
+    const CsrMatrix& in = batch->inputs;
+    EXPECT_EQ(in.col[in.row_begin[s * 50 + 49]], kListOpsClose);
+    starts_with_pad += in.col[in.row_begin[s * 50]] == kListOpsPad;
+  }
+  EXPECT_GE(starts_with_pad, 7);
+  // A train range of its own: train expressions of 4..8 tokens, 10..50 in
+  // valid.
+  l->set_train_min_length(3);
+  l->set_train_max_length(9);
+  l->set_padding(ListOpsSpec::END);
+  d = MakeDataset(spec);
+  ASSERT_TRUE(d.ok()) << d.status();
+  for (Split split : {Split::kTrain, Split::kValid}) {
+    sampler = (*d)->MakeSampler(split, 4, 0);
+    ASSERT_TRUE(sampler.ok()) << sampler.status();
+    batch = (*sampler)->Next();
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    for (int s = 0; s < 4; ++s) {
+      int len = 0;
+      while (len < 50 &&
+             batch->inputs.col[batch->inputs.row_begin[s * 50 + len]] !=
+                 kListOpsPad) {
+        ++len;
+      }
+      if (split == Split::kTrain) {
+        EXPECT_GT(len, 3);
+        EXPECT_LT(len, 9);
+      } else {
+        EXPECT_GT(len, 9);
+      }
+    }
+  }
+  l->clear_train_min_length();
+  l->clear_train_max_length();
+  l->clear_min_length();
+  l->clear_max_length();
+  l->clear_max_depth();
+  l->set_steps(2000);
   // A missing TSV folder is an error naming it.
   spec.mutable_listops()->set_data_dir("/nonexistent/listops");
   d = MakeDataset(spec);

@@ -25,8 +25,18 @@ namespace elm {
 namespace {
 
 constexpr int kMaxParseNesting = 10000;
+// MixSeeds sub-stream of the generator seed that draws a training split with
+// a length range of its own.
+constexpr uint64_t kTrainRangeStream = 0x7472616e6765;  // "trange"
 
 bool IsOperator(int32_t id) { return id >= kListOpsMin && id <= kListOpsSm; }
+
+int64_t TrainMinLength(const ListOpsGeneratorOptions& o) {
+  return o.train_min_length < 0 ? o.min_length : o.train_min_length;
+}
+int64_t TrainMaxLength(const ListOpsGeneratorOptions& o) {
+  return o.train_max_length < 0 ? o.max_length : o.train_max_length;
+}
 bool IsDigit(int32_t id) {
   return id >= kListOpsDigit0 && id < kListOpsDigit0 + 10;
 }
@@ -154,10 +164,11 @@ std::string StripCr(const std::string& line) {
 class ListOpsSampler : public BatchSampler {
  public:
   ListOpsSampler(const std::vector<ListOpsExample>* pool, int batch,
-                 int64_t steps, bool shuffle, uint64_t seed)
+                 int64_t steps, bool pad_at_start, bool shuffle, uint64_t seed)
       : pool_(pool),
         batch_(batch),
         steps_(steps),
+        pad_at_start_(pad_at_start),
         order_(0, static_cast<int64_t>(pool_->size()), shuffle, seed) {}
 
   absl::StatusOr<Batch> Next() override {
@@ -185,8 +196,10 @@ class ListOpsSampler : public BatchSampler {
     for (int s = 0; s < batch_; ++s) {
       const ListOpsExample& e = (*pool_)[picks[s]];
       if (Holds(s)) {
+        const int64_t first =
+            pad_at_start_ ? steps_ - static_cast<int64_t>(e.tokens.size()) : 0;
         std::copy(e.tokens.begin(), e.tokens.end(),
-                  b.inputs.col.begin() + (s - h0) * steps_);
+                  b.inputs.col.begin() + (s - h0) * steps_ + first);
       }
       b.labels[s] = e.label;
     }
@@ -197,6 +210,7 @@ class ListOpsSampler : public BatchSampler {
   const std::vector<ListOpsExample>* pool_;
   int batch_;
   int64_t steps_;
+  bool pad_at_start_;
   EpochOrder order_;
 };
 
@@ -277,6 +291,13 @@ absl::Status ValidateListOpsGeneratorOptions(const ListOpsGeneratorOptions& o) {
     return absl::InvalidArgumentError(
         "ListOps: min_length must be < max_length");
   }
+  if (o.train_min_length < -1 || o.train_max_length < -1 ||
+      TrainMinLength(o) >= TrainMaxLength(o)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ListOps: train_min_length (", o.train_min_length,
+                     ") must be < train_max_length (", o.train_max_length,
+                     "), each -1 (min_length / max_length) or >= 0"));
+  }
   if (o.max_draws < 0) {
     return absl::InvalidArgumentError("ListOps: max_draws must be >= 0");
   }
@@ -298,33 +319,58 @@ absl::StatusOr<ListOpsSplits> GenerateListOps(
   const int64_t max_draws = options.max_draws > 0
                                 ? options.max_draws
                                 : 1000 * std::max<int64_t>(total, 1);
-  Rng rng(options.seed);
+  const int64_t train_min = TrainMinLength(options),
+                train_max = TrainMaxLength(options);
+  const bool own_train_range =
+      train_min != options.min_length || train_max != options.max_length;
   absl::flat_hash_set<std::vector<int32_t>> seen;
-  std::vector<ListOpsExample> all;
-  all.reserve(total);
   int64_t draws = 0;
-  while (static_cast<int64_t>(all.size()) < total) {
-    if (draws++ >= max_draws) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "ListOps: only ", all.size(), " of ", total,
-          " accepted trees after max_draws = ", max_draws, " draws"));
+  // Draws from `rng` until `want` new distinct trees of a length in (lo, hi)
+  // exist; appends them to `out` (null: drops them, still deduplicating).
+  auto draw = [&](Rng* rng, int64_t want, int64_t lo, int64_t hi,
+                  std::vector<ListOpsExample>* out) -> absl::Status {
+    for (int64_t got = 0; got < want;) {
+      if (draws++ >= max_draws) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("ListOps: only ", got, " of ", want,
+                         " accepted trees of lengths in (", lo, ", ", hi,
+                         ") after max_draws = ", max_draws, " draws"));
+      }
+      std::vector<int32_t> tree = DrawListOpsTree(options, rng, 1);
+      const int64_t len = static_cast<int64_t>(tree.size());
+      if (len <= lo || len >= hi) continue;
+      if (!seen.insert(tree).second) continue;
+      ++got;
+      if (out == nullptr) continue;
+      ListOpsExample e;
+      ASSIGN_OR_RETURN(e.label, EvaluateListOps(tree));
+      e.tokens = std::move(tree);
+      out->push_back(std::move(e));
     }
-    std::vector<int32_t> tree = DrawListOpsTree(options, &rng, 1);
-    const int64_t len = static_cast<int64_t>(tree.size());
-    if (len <= options.min_length || len >= options.max_length) continue;
-    if (!seen.insert(tree).second) continue;
-    ListOpsExample e;
-    ASSIGN_OR_RETURN(e.label, EvaluateListOps(tree));
-    e.tokens = std::move(tree);
-    all.push_back(std::move(e));
-  }
+    return absl::OkStatus();
+  };
   ListOpsSplits s;
-  auto it = std::make_move_iterator(all.begin());
-  s.train.assign(it, it + options.num_train);
-  it += options.num_train;
-  s.valid.assign(it, it + options.num_valid);
-  it += options.num_valid;
-  s.test.assign(it, it + options.num_test);
+  Rng rng(options.seed);
+  // The published split: train, valid, test from one stream. With a train
+  // range of its own, the first num_train trees of that stream are drawn and
+  // dropped, so that valid and test are the same as without it.
+  RETURN_IF_ERROR(draw(&rng, options.num_train, options.min_length,
+                       options.max_length,
+                       own_train_range ? nullptr : &s.train));
+  RETURN_IF_ERROR(draw(&rng, options.num_valid, options.min_length,
+                       options.max_length, &s.valid));
+  RETURN_IF_ERROR(draw(&rng, options.num_test, options.min_length,
+                       options.max_length, &s.test));
+  if (own_train_range) {
+    // Train from a stream of its own, distinct from valid and test.
+    seen.clear();
+    for (const auto* split : {&s.valid, &s.test}) {
+      for (const ListOpsExample& e : *split) seen.insert(e.tokens);
+    }
+    Rng train_rng(MixSeeds(options.seed, kTrainRangeStream));
+    RETURN_IF_ERROR(
+        draw(&train_rng, options.num_train, train_min, train_max, &s.train));
+  }
   return s;
 }
 
@@ -457,6 +503,7 @@ absl::StatusOr<std::unique_ptr<ListOpsDataset>> ListOpsDataset::Create(
   d->info_.num_classes = kListOpsNumClasses;
   d->info_.delta_t_ms = 1.0;
   d->splits_ = std::move(splits);
+  d->pad_at_start_ = options.pad_at_start;
   return d;
 }
 
@@ -482,8 +529,9 @@ absl::StatusOr<std::unique_ptr<BatchSampler>> ListOpsDataset::MakeSampler(
         absl::StrCat("ListOps: batch_size ", batch_size, " exceeds the ",
                      pool.size(), " examples of split ", SplitName(split)));
   }
-  return std::unique_ptr<BatchSampler>(new ListOpsSampler(
-      &pool, batch_size, info_.steps, split == Split::kTrain, seed));
+  return std::unique_ptr<BatchSampler>(
+      new ListOpsSampler(&pool, batch_size, info_.steps, pad_at_start_,
+                         split == Split::kTrain, seed));
 }
 
 }  // namespace elm

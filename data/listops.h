@@ -80,13 +80,19 @@ struct ListOpsGeneratorOptions {
   double operator_p = 0.25;  // P(operator) below max_depth (VALUE_P)
   int64_t min_length = 500;  // accepted iff min_length < tokens < max_length
   int64_t max_length = 2000;
+  // The training split's own length range (a length cap, or short expressions
+  // mixed in); -1: min_length / max_length. Validation and test keep
+  // min_length..max_length.
+  int64_t train_min_length = -1;
+  int64_t train_max_length = -1;
   // Give up (error) after this many drawn trees; 0 means 1000 per tree asked.
   int64_t max_draws = 0;
   uint64_t seed = 0;
 };
 
 // Checks the fields (counts >= 0, max_depth >= 1, max_args >= 2, operator_p
-// in [0, 1], min_length < max_length); the error names the field.
+// in [0, 1], min_length < max_length, the train range likewise); the error
+// names the field.
 absl::Status ValidateListOpsGeneratorOptions(
     const ListOpsGeneratorOptions& options);
 
@@ -104,7 +110,11 @@ struct ListOpsSplits {
 // Draws trees until num_train + num_valid + num_test distinct ones of an
 // accepted length exist, in first-drawn order (Python slices its set's hash
 // order instead), and splits them in that order: train, then valid, then test.
-// Deterministic per seed.
+// With a train length range of its own (train_min_length/train_max_length),
+// valid and test are the same as without it (the stream's first num_train
+// trees are drawn and dropped) and train is drawn from a second stream
+// (MixSeeds of the seed) in the train range, leaving out trees of valid and
+// test. Deterministic per seed.
 absl::StatusOr<ListOpsSplits> GenerateListOps(
     const ListOpsGeneratorOptions& options);
 
@@ -129,15 +139,22 @@ absl::Status WriteListOpsDir(const std::string& dir,
                              const ListOpsSplits& splits);
 
 struct ListOpsDatasetOptions {
-  // T of every batch. Every sequence is padded at its end with kListOpsPad up
-  // to T (the LRA choice, max length 2000); a longer sequence is an error.
+  // T of every batch. Every sequence is padded with kListOpsPad up to T; a
+  // longer sequence is an error.
   int64_t steps = 2000;
+  // Where the pads go. At the end (LRA's choice, max length 2000): a model read
+  // out at the last step must carry its answer through up to T - length pads.
+  // At the start: the expression's last token is step T - 1, so a last-step
+  // readout reads right after it (the same as reading each sequence out at its
+  // own last token, from a state that saw only pads before).
+  bool pad_at_start = false;
 };
 
 // ListOps as a classification Dataset over examples held in memory.
 // info(): name "listops", input_dim 16 (the vocabulary), steps T,
 // num_classes 10, delta_t_ms 1. Every step, pads included, has exactly one
-// nonzero: channel = token id, value 1. Samplers (infinite; the dataset must
+// nonzero: channel = token id, value 1; pads at the end or the start
+// (options.pad_at_start). Samplers (infinite; the dataset must
 // outlive them): train is consecutive batches over an order that Fisher–Yates
 // with Rng(seed) reshuffles every epoch; valid and test go in order, seed
 // unused; the trailing partial batch of an epoch is dropped (a split smaller
@@ -158,6 +175,7 @@ class ListOpsDataset : public Dataset {
  private:
   ListOpsDataset() = default;
   DatasetInfo info_;
+  bool pad_at_start_ = false;
   ListOpsSplits splits_;
 };
 

@@ -1,9 +1,10 @@
 // Tests the ListOps evaluator on hand-written expressions (MED of an even
 // count truncated as int(np.median) does), the LRA source text, the generator
 // (lengths strictly within (500, 2000), depth <= 10, 2..10 arguments,
-// deduplication, labels, determinism per seed), the TSV layout (byte-exact
-// round trip with header and CRLF, errors naming file and line) and the
-// dataset's one-hot batches.
+// deduplication, labels, determinism per seed; a training length range of its
+// own changes train only), the TSV layout (byte-exact round trip with header
+// and CRLF, errors naming file and line) and the dataset's one-hot batches,
+// padded at the end or the start.
 #include "data/listops.h"
 
 #include <algorithm>
@@ -174,6 +175,70 @@ TEST(ListOpsTest, DeterministicPerSeed) {
   EXPECT_NE(a->train[0].tokens, c->train[0].tokens);
 }
 
+TEST(ListOpsTest, TrainLengthRangeChangesOnlyTheTrainSplit) {
+  // Short training expressions (lengths 9..49), the published range for
+  // valid and test.
+  ListOpsGeneratorOptions o = SmallOptions(5);
+  o.train_min_length = 8;
+  o.train_max_length = 50;
+  absl::StatusOr<ListOpsSplits> a = GenerateListOps(o);
+  absl::StatusOr<ListOpsSplits> again = GenerateListOps(o);
+  absl::StatusOr<ListOpsSplits> plain = GenerateListOps(SmallOptions(5));
+  ASSERT_TRUE(a.ok() && again.ok() && plain.ok()) << a.status();
+  ASSERT_EQ(a->train.size(), 40u);
+  // Valid and test are exactly those of the published range.
+  ASSERT_EQ(a->valid.size(), plain->valid.size());
+  ASSERT_EQ(a->test.size(), plain->test.size());
+  for (size_t i = 0; i < a->valid.size(); ++i) {
+    EXPECT_EQ(a->valid[i].tokens, plain->valid[i].tokens);
+  }
+  for (size_t i = 0; i < a->test.size(); ++i) {
+    EXPECT_EQ(a->test[i].tokens, plain->test[i].tokens);
+  }
+  // Train: in its range, correct labels, distinct, deterministic per seed.
+  std::set<std::vector<int32_t>> unique;
+  for (size_t i = 0; i < a->train.size(); ++i) {
+    const ListOpsExample& e = a->train[i];
+    EXPECT_GT(e.tokens.size(), 8u);
+    EXPECT_LT(e.tokens.size(), 50u);
+    EXPECT_EQ(EvaluateListOps(e.tokens).value(), e.label);
+    EXPECT_EQ(e.tokens, again->train[i].tokens);
+    unique.insert(e.tokens);
+  }
+  EXPECT_EQ(unique.size(), 40u);
+  o.seed = 6;
+  EXPECT_NE(GenerateListOps(o).value().train[0].tokens, a->train[0].tokens);
+
+  // Overlapping ranges (train 3..2000 holds the eval range): no expression in
+  // two splits, and short ones appear.
+  o = SmallOptions(5);
+  o.train_min_length = 3;
+  absl::StatusOr<ListOpsSplits> mixed = GenerateListOps(o);
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  std::set<std::vector<int32_t>> eval;
+  for (const auto* split : {&mixed->valid, &mixed->test}) {
+    for (const ListOpsExample& e : *split) eval.insert(e.tokens);
+  }
+  size_t short_ones = 0;
+  for (const ListOpsExample& e : mixed->train) {
+    EXPECT_EQ(eval.count(e.tokens), 0u);
+    EXPECT_GT(e.tokens.size(), 3u);
+    EXPECT_LT(e.tokens.size(), 2000u);
+    short_ones += e.tokens.size() <= 500;
+  }
+  EXPECT_GT(short_ones, 0u);
+
+  // Giving the published range explicitly is the same as not giving it.
+  o = SmallOptions(5);
+  o.train_min_length = 500;
+  o.train_max_length = 2000;
+  absl::StatusOr<ListOpsSplits> same = GenerateListOps(o);
+  ASSERT_TRUE(same.ok());
+  for (size_t i = 0; i < same->train.size(); ++i) {
+    EXPECT_EQ(same->train[i].tokens, plain->train[i].tokens);
+  }
+}
+
 TEST(ListOpsTest, OptionErrorsNameTheField) {
   ListOpsGeneratorOptions o;
   o.max_args = 1;
@@ -183,6 +248,11 @@ TEST(ListOpsTest, OptionErrorsNameTheField) {
   o.min_length = 2000;
   st = GenerateListOps(o).status();
   EXPECT_TRUE(absl::StrContains(st.message(), "min_length")) << st;
+  o = ListOpsGeneratorOptions();
+  o.train_min_length = 100;
+  o.train_max_length = 50;
+  st = GenerateListOps(o).status();
+  EXPECT_TRUE(absl::StrContains(st.message(), "train_max_length")) << st;
 }
 
 TEST(ListOpsTest, TsvRoundTripIsByteExact) {
@@ -305,6 +375,43 @@ TEST(ListOpsTest, DatasetBatchesAreOneHotAndPadded) {
   // A process holding only some sequences gets the same batches' rows.
   const absl::Status held = CheckHeldParts(**d, Split::kTrain, 8, 11, 3);
   EXPECT_TRUE(held.ok()) << held;
+
+  // Padding at the start: the same batches (labels, order, tokens) with the
+  // tokens moved to the end of each row, pads before them.
+  ListOpsDatasetOptions start;
+  start.pad_at_start = true;
+  absl::StatusOr<std::unique_ptr<ListOpsDataset>> ds =
+      ListOpsDataset::Create(copy, start);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ((*ds)->info().input_dim, 16);
+  EXPECT_EQ((*ds)->info().steps, 2000);
+  for (Split split : {Split::kTrain, Split::kValid}) {
+    auto end_sampler = (*d)->MakeSampler(split, 4, 9).value();
+    auto start_sampler = (*ds)->MakeSampler(split, 4, 9).value();
+    for (int i = 0; i < 3; ++i) {
+      const Batch x = end_sampler->Next().value();
+      const Batch y = start_sampler->Next().value();
+      ASSERT_TRUE(y.IsConsistent(&why)) << why;
+      ASSERT_EQ(x.labels, y.labels);
+      EXPECT_EQ(x.inputs.row_begin, y.inputs.row_begin);
+      EXPECT_EQ(x.inputs.value, y.inputs.value);
+      for (int s2 = 0; s2 < 4; ++s2) {
+        const int32_t* xr = &x.inputs.col[s2 * 2000];
+        const int32_t* yr = &y.inputs.col[s2 * 2000];
+        int64_t len = 0;
+        while (len < 2000 && xr[len] != kListOpsPad) ++len;
+        ASSERT_GT(len, 500);
+        for (int64_t t = 0; t < 2000 - len; ++t) {
+          ASSERT_EQ(yr[t], kListOpsPad) << t;
+        }
+        for (int64_t t = 0; t < len; ++t) {
+          ASSERT_EQ(yr[2000 - len + t], xr[t]) << t;
+        }
+      }
+    }
+  }
+  const absl::Status held_start = CheckHeldParts(**ds, Split::kTrain, 8, 11, 3);
+  EXPECT_TRUE(held_start.ok()) << held_start;
 
   ListOpsDatasetOptions short_steps;
   short_steps.steps = 100;

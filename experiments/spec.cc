@@ -28,7 +28,7 @@ namespace {
 
 // Bounds of the LRA data fields (beyond them a run would not fit in memory or
 // time anyway; the generators' own limits are checked when the data is built).
-constexpr int64_t kListOpsGeneratedTokens = 1999;  // lengths < 2000 (LRA)
+constexpr int kMaxListOpsDepth = 10;  // LRA's; deeper trees grow without bound
 constexpr int64_t kFashionMnistTrainImages = 60000;
 constexpr int kMaxPathfinderSize = 1024;
 constexpr int64_t kMaxPathfinderSplit = 100'000'000;
@@ -170,12 +170,38 @@ absl::Status ValidateData(const DatasetSpec& data) {
               absl::StrCat("a value in [1, ", kMaxListOpsSequences, "]"));
         }
       }
-      if (l.steps() < kListOpsGeneratedTokens) {
-        return BadCount("data.listops.steps", l.steps(),
-                        absl::StrCat(">= ", kListOpsGeneratedTokens,
-                                     " (generated expressions have up to ",
-                                     kListOpsGeneratedTokens,
-                                     " tokens; LRA pads to 2000)"));
+      if (l.max_depth() < 1 || l.max_depth() > kMaxListOpsDepth) {
+        return BadCount("data.listops.max_depth", l.max_depth(),
+                        absl::StrCat("a value in [1, ", kMaxListOpsDepth, "]"));
+      }
+      if (l.min_length() < 0) {
+        return BadCount("data.listops.min_length", l.min_length(), ">= 0");
+      }
+      if (l.max_length() <= l.min_length() + 1) {
+        return BadCount("data.listops.max_length", l.max_length(),
+                        absl::StrCat("> min_length + 1 = ", l.min_length() + 1,
+                                     " (lengths are strictly between)"));
+      }
+      const int64_t train_min =
+          l.has_train_min_length() ? l.train_min_length() : l.min_length();
+      const int64_t train_max =
+          l.has_train_max_length() ? l.train_max_length() : l.max_length();
+      if (train_min < 0) {
+        return BadCount("data.listops.train_min_length", train_min, ">= 0");
+      }
+      if (train_max <= train_min + 1) {
+        return BadCount("data.listops.train_max_length", train_max,
+                        absl::StrCat("> train_min_length + 1 = ", train_min + 1,
+                                     " (lengths are strictly between)"));
+      }
+      const int64_t longest = std::max(l.max_length(), train_max) - 1;
+      if (l.steps() < longest) {
+        return BadCount(
+            "data.listops.steps", l.steps(),
+            absl::StrCat(">= ", longest, " (generated expressions have up to ",
+                         longest,
+                         " tokens: max_length - 1 and train_max_length - 1; "
+                         "LRA pads to 2000)"));
       }
       return absl::OkStatus();
     }

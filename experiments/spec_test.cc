@@ -168,6 +168,30 @@ TEST(SpecTest, LraDataFieldsAreChecked) {
               HasSubstr("data.listops.steps = 500; expected >= 1999"));
   EXPECT_THAT(ErrorAfter("data={ listops { steps: 0 } }"),
               HasSubstr("data.listops.steps = 0; expected a value in [1, "));
+  // Short expressions: steps must hold the longest of either length range.
+  EXPECT_EQ(ErrorAfter("data={ listops { min_length: 9 max_length: 51 "
+                       "max_depth: 3 steps: 50 padding: START } }"),
+            "OK");
+  EXPECT_THAT(ErrorAfter("data={ listops { min_length: 9 max_length: 51 "
+                         "steps: 49 } }"),
+              HasSubstr("data.listops.steps = 49; expected >= 50"));
+  EXPECT_THAT(ErrorAfter("data={ listops { min_length: 9 max_length: 51 "
+                         "train_max_length: 101 steps: 50 } }"),
+              HasSubstr("data.listops.steps = 50; expected >= 100"));
+  EXPECT_EQ(ErrorAfter("data={ listops { train_min_length: 9 "
+                       "train_max_length: 501 } }"),
+            "OK");
+  EXPECT_THAT(ErrorAfter("data={ listops { train_max_length: 501 } }"),
+              HasSubstr("data.listops.train_max_length = 501; expected > "
+                        "train_min_length + 1 = 501"));
+  EXPECT_THAT(
+      ErrorAfter("data={ listops { min_length: 600 max_length: 601 } }"),
+      HasSubstr("data.listops.max_length = 601"));
+  EXPECT_THAT(ErrorAfter("data={ listops { min_length: -1 } }"),
+              HasSubstr("data.listops.min_length = -1"));
+  EXPECT_THAT(ErrorAfter("data={ listops { max_depth: 11 } }"),
+              HasSubstr("data.listops.max_depth = 11; expected a value in "
+                        "[1, 10]"));
   // Read from files, the counts and the generator's lengths do not apply.
   EXPECT_EQ(ErrorAfter("data={ listops { data_dir: \"x\" steps: 40 "
                        "num_test: 0 } }"),
