@@ -86,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Dataset>> MakeDataset(const DatasetSpec& spec) {
     ListOpsDatasetOptions options;
     options.steps = l.steps();
     options.pad_at_start = l.padding() == ListOpsSpec::START;
+    options.length_curriculum = l.length_curriculum();
     ASSIGN_OR_RETURN(std::unique_ptr<ListOpsDataset> d,
                      ListOpsDataset::Create(std::move(splits), options));
     return std::unique_ptr<Dataset>(std::move(d));

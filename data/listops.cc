@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <numeric>
 #include <string>
 #include <utility>
 #include <vector>
@@ -164,15 +165,31 @@ std::string StripCr(const std::string& line) {
 class ListOpsSampler : public BatchSampler {
  public:
   ListOpsSampler(const std::vector<ListOpsExample>* pool, int batch,
-                 int64_t steps, bool pad_at_start, bool shuffle, uint64_t seed)
+                 int64_t steps, bool pad_at_start, bool shuffle,
+                 bool length_curriculum, uint64_t seed)
       : pool_(pool),
         batch_(batch),
         steps_(steps),
         pad_at_start_(pad_at_start),
-        order_(0, static_cast<int64_t>(pool_->size()), shuffle, seed) {}
+        order_(0, static_cast<int64_t>(pool_->size()), shuffle, seed) {
+    if (length_curriculum) {
+      first_pass_.resize(pool_->size());
+      std::iota(first_pass_.begin(), first_pass_.end(), int64_t{0});
+      std::stable_sort(
+          first_pass_.begin(), first_pass_.end(), [this](int64_t a, int64_t b) {
+            return (*pool_)[a].tokens.size() < (*pool_)[b].tokens.size();
+          });
+    }
+  }
 
   absl::StatusOr<Batch> Next() override {
-    const absl::Span<const int64_t> picks = order_.Next(batch_);
+    absl::Span<const int64_t> picks;
+    if (first_pos_ + batch_ <= first_pass_.size()) {
+      picks = absl::MakeConstSpan(first_pass_.data() + first_pos_, batch_);
+      first_pos_ += batch_;
+    } else {
+      picks = order_.Next(batch_);
+    }
     Batch b;
     b.batch = batch_;
     b.steps = steps_;
@@ -212,6 +229,9 @@ class ListOpsSampler : public BatchSampler {
   int64_t steps_;
   bool pad_at_start_;
   EpochOrder order_;
+  // The curriculum's first pass (by ascending length) and the position in it.
+  std::vector<int64_t> first_pass_;
+  size_t first_pos_ = 0;
 };
 
 }  // namespace
@@ -504,6 +524,7 @@ absl::StatusOr<std::unique_ptr<ListOpsDataset>> ListOpsDataset::Create(
   d->info_.delta_t_ms = 1.0;
   d->splits_ = std::move(splits);
   d->pad_at_start_ = options.pad_at_start;
+  d->length_curriculum_ = options.length_curriculum;
   return d;
 }
 
@@ -529,9 +550,9 @@ absl::StatusOr<std::unique_ptr<BatchSampler>> ListOpsDataset::MakeSampler(
         absl::StrCat("ListOps: batch_size ", batch_size, " exceeds the ",
                      pool.size(), " examples of split ", SplitName(split)));
   }
-  return std::unique_ptr<BatchSampler>(
-      new ListOpsSampler(&pool, batch_size, info_.steps, pad_at_start_,
-                         split == Split::kTrain, seed));
+  return std::unique_ptr<BatchSampler>(new ListOpsSampler(
+      &pool, batch_size, info_.steps, pad_at_start_, split == Split::kTrain,
+      split == Split::kTrain && length_curriculum_, seed));
 }
 
 }  // namespace elm

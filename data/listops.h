@@ -148,6 +148,11 @@ struct ListOpsDatasetOptions {
   // readout reads right after it (the same as reading each sequence out at its
   // own last token, from a state that saw only pads before).
   bool pad_at_start = false;
+  // A curriculum from short to long expressions: the train sampler's first
+  // pass over the split goes by ascending length (ties in the split's order),
+  // in whole batches; after it come the shuffled epochs, the same stream as
+  // without the curriculum. Valid and test are unchanged.
+  bool length_curriculum = false;
 };
 
 // ListOps as a classification Dataset over examples held in memory.
@@ -176,6 +181,7 @@ class ListOpsDataset : public Dataset {
   ListOpsDataset() = default;
   DatasetInfo info_;
   bool pad_at_start_ = false;
+  bool length_curriculum_ = false;
   ListOpsSplits splits_;
 };
 

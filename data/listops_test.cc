@@ -4,7 +4,7 @@
 // deduplication, labels, determinism per seed; a training length range of its
 // own changes train only), the TSV layout (byte-exact round trip with header
 // and CRLF, errors naming file and line) and the dataset's one-hot batches,
-// padded at the end or the start.
+// padded at the end or the start, with or without a length curriculum.
 #include "data/listops.h"
 
 #include <algorithm>
@@ -237,6 +237,65 @@ TEST(ListOpsTest, TrainLengthRangeChangesOnlyTheTrainSplit) {
   for (size_t i = 0; i < same->train.size(); ++i) {
     EXPECT_EQ(same->train[i].tokens, plain->train[i].tokens);
   }
+}
+
+// The length of each sequence of a batch padded at the end.
+std::vector<int64_t> BatchLengths(const Batch& b) {
+  std::vector<int64_t> out;
+  for (int64_t s = 0; s < b.batch; ++s) {
+    int64_t len = 0;
+    while (len < b.steps &&
+           b.inputs.col[b.inputs.row_begin[s * b.steps + len]] != kListOpsPad) {
+      ++len;
+    }
+    out.push_back(len);
+  }
+  return out;
+}
+
+TEST(ListOpsTest, LengthCurriculumOrdersOnlyTheFirstTrainingPass) {
+  ListOpsGeneratorOptions o = SmallOptions(8);
+  o.num_train = 42;  // 5 whole batches of 8 in the first pass, 2 left over
+  o.train_min_length = 3;
+  absl::StatusOr<ListOpsSplits> s = GenerateListOps(o);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ListOpsDatasetOptions curriculum;
+  curriculum.length_curriculum = true;
+  auto plain = ListOpsDataset::Create(*s, ListOpsDatasetOptions()).value();
+  auto ordered = ListOpsDataset::Create(*s, curriculum).value();
+  auto a = ordered->MakeSampler(Split::kTrain, 8, 3).value();
+  auto again = ordered->MakeSampler(Split::kTrain, 8, 3).value();
+  auto b = plain->MakeSampler(Split::kTrain, 8, 3).value();
+  // First pass: 5 batches by ascending length, 40 distinct examples; the
+  // same for the same seed.
+  std::vector<int64_t> lengths;
+  std::set<std::vector<int32_t>> seen;
+  for (int i = 0; i < 5; ++i) {
+    const Batch x = a->Next().value();
+    EXPECT_EQ(x.inputs.col, again->Next().value().inputs.col);
+    for (int64_t len : BatchLengths(x)) lengths.push_back(len);
+    for (int64_t r = 0; r < 8; ++r) {
+      seen.insert(std::vector<int32_t>(
+          x.inputs.col.begin() + r * 2000,
+          x.inputs.col.begin() + r * 2000 + lengths[lengths.size() - 8 + r]));
+    }
+  }
+  EXPECT_TRUE(std::is_sorted(lengths.begin(), lengths.end()));
+  EXPECT_LT(lengths.front(), 100);
+  EXPECT_GT(lengths.back(), 500);
+  EXPECT_EQ(seen.size(), 40u);
+  // Then the shuffled stream of the plain sampler, from its start.
+  for (int i = 0; i < 8; ++i) {
+    const Batch x = a->Next().value(), y = b->Next().value();
+    EXPECT_EQ(x.inputs.col, y.inputs.col) << i;
+    EXPECT_EQ(x.labels, y.labels) << i;
+  }
+  // Valid is unchanged.
+  auto va = ordered->MakeSampler(Split::kValid, 5, 0).value();
+  auto vb = plain->MakeSampler(Split::kValid, 5, 0).value();
+  EXPECT_EQ(va->Next().value().inputs.col, vb->Next().value().inputs.col);
+  const absl::Status held = CheckHeldParts(*ordered, Split::kTrain, 8, 3, 7);
+  EXPECT_TRUE(held.ok()) << held;
 }
 
 TEST(ListOpsTest, OptionErrorsNameTheField) {
