@@ -444,5 +444,30 @@ TEST(PickleStreamTest, TruncatedOrCorruptedSharedValuesGiveTheSameResult) {
   }
 }
 
+// MEMOIZE stores at the number of distinct memo indices stored so far (the
+// size of Python's memo dict), which a single pass does not know: found by
+// //io:pickle_fuzzer, where a repeated BINPUT made the single pass store a
+// MEMOIZE at index 2 and accept a GET of it that the plain parse rejects.
+TEST(PickleStreamTest, MemoizeAfterARepeatedPutIsAsWithoutStreaming) {
+  // {'items': [1], 'x': 'a', 'y': <GET get_index>}, 'a' PUT at 0 twice, then
+  // MEMOIZE (Python: memo[1] = 'a').
+  auto bytes = [](char get_index) {
+    return std::string(
+               "\x80\x02}(U\x05items](K\x01"
+               "e"
+               "U\x01xU\x01"
+               "aq\x00q\x00\x94"
+               "U\x01yh",
+               31) +
+           get_index + "u.";
+  };
+  ExpectSameItems(bytes('\x01'), /*restarts=*/1);
+  absl::StatusOr<Pickle> good = ParsePickle(bytes('\x01'), "s");
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_EQ(good->root().Find("y")->AsString(), "a");
+  ExpectSameItems(bytes('\x02'), /*restarts=*/1);
+  EXPECT_FALSE(ParsePickle(bytes('\x02'), "s").ok());
+}
+
 }  // namespace
 }  // namespace elm

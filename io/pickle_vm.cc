@@ -534,6 +534,14 @@ absl::Status Unpickler::Step() {
       if (absl::Status s = ReadUnsigned(4, &u); !s.ok()) return s;
       return Put(u);
     case kMemoize:
+      if (one_pass_) {
+        // MEMOIZE stores at the memo's size, the number of distinct indices
+        // stored; a single pass counts PUTs (a repeated index counts twice,
+        // and the fast path's scalar PUTs are not stored). Parsed again with
+        // the scan, which keeps the dense memo for files with MEMOIZE.
+        restart_ = true;
+        return Error("MEMOIZE in a single pass: parsed again with the scan");
+      }
       return Put(memo_count_);
     case kBinGet:
       if (absl::Status s = ReadUnsigned(1, &u); !s.ok()) return s;

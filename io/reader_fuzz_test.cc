@@ -2,8 +2,8 @@
 // valid seed file (and the seed itself, which must read): every variant must
 // give a status, never crash or abort, and the file readers' errors name the
 // file. An input on which a coverage-guided run of a //io:*_fuzzer crashes
-// becomes a regression case here (README "Fuzzing"; the runs so far found
-// none).
+// becomes a regression case here (README "Fuzzing"), the file under
+// io/testdata/fuzz_<reader>/.
 #include "io/reader_fuzz.h"
 
 #include <string>
@@ -81,6 +81,19 @@ TEST(ReaderFuzzTest, PickleAndNeuronio) {
   const std::string pickle = SynthPickle();
   Fuzz(FuzzedReader::kPickle, pickle, 3);
   Fuzz(FuzzedReader::kNeuronio, pickle, 4);
+}
+
+// Inputs on which //io:pickle_fuzzer crashed (FuzzReader CHECKs that the
+// streaming parse gives the plain parse's status).
+TEST(ReaderFuzzTest, PickleRegressionInputs) {
+  // Session 7: a BINPUT repeated before MEMOIZE; the single pass stored the
+  // MEMOIZE at another index and accepted a GET the plain parse rejects.
+  const std::string input = ReadTestFile(
+      RunfilesPath("io/testdata/fuzz_pickle/memoize_after_repeated_put.pkl"));
+  const absl::Status s =
+      FuzzReader(FuzzedReader::kPickle, input, TestTempPath("fuzz_regression"));
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StrContains(s.message(), "never stored")) << s;
 }
 
 TEST(ReaderFuzzTest, CompactNeuronio) {
