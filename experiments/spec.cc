@@ -20,6 +20,7 @@
 #include "data/pathfinder.h"
 #include "elm/model_config.h"
 #include "experiments/model_registry.h"
+#include "glog/logging.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/text_format.h"
 
@@ -435,6 +436,46 @@ absl::Status ValidateTrain(const TrainSpec& t) {
   return absl::OkStatus();
 }
 
+// The name of the data section's kind ("pathfinder"), or "no" when unset.
+std::string DataKindName(const DatasetSpec& data) {
+  const google::protobuf::OneofDescriptor* kind =
+      data.GetDescriptor()->FindOneofByName("kind");
+  CHECK(kind != nullptr);
+  const google::protobuf::FieldDescriptor* set =
+      data.GetReflection()->GetOneofFieldDescriptor(data, kind);
+  return set == nullptr ? "no" : set->name();
+}
+
+// train.curriculum: stage lengths, and each stage's data (of the same kind
+// as spec.data, and valid).
+absl::Status ValidateCurriculum(const ExperimentSpec& spec) {
+  const TrainSpec& t = spec.train();
+  int64_t epochs = 0;
+  for (int i = 0; i < t.curriculum_size(); ++i) {
+    const std::string stage = absl::StrCat("train.curriculum[", i, "]");
+    const int e = t.curriculum(i).epochs();
+    if (e < 1) return BadCount(stage + ".epochs", e, ">= 1");
+    epochs += e;
+    if (epochs > t.epochs()) {
+      return BadCount(stage + ".epochs", e,
+                      absl::StrCat("stages of ", t.epochs(),
+                                   " epochs at most in all (train.epochs)"));
+    }
+    ASSIGN_OR_RETURN(DatasetSpec data, CurriculumStageData(spec, i));
+    if (data.kind_case() != spec.data().kind_case()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(stage, ".set: the stage trains on ", DataKindName(data),
+                       " data, the run on ", DataKindName(spec.data()),
+                       "; a stage may change the data's fields, not its kind"));
+    }
+    if (absl::Status valid = ValidateData(data); !valid.ok()) {
+      return absl::Status(valid.code(),
+                          absl::StrCat(stage, ": ", valid.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateEval(const EvalSpec& e) {
   if (e.window_ms() < 1) return Bad("eval.window_ms", e.window_ms(), ">= 1");
   if (e.burn_in_ms() < 0 || e.burn_in_ms() >= e.window_ms()) {
@@ -543,6 +584,40 @@ absl::Status ApplySpecOverride(absl::string_view assignment,
   return absl::OkStatus();
 }
 
+absl::StatusOr<DatasetSpec> CurriculumStageData(const ExperimentSpec& spec,
+                                                int stage) {
+  CHECK_GE(stage, 0);
+  CHECK_LT(stage, spec.train().curriculum_size());
+  const CurriculumStage& s = spec.train().curriculum(stage);
+  ExperimentSpec copy;
+  *copy.mutable_data() = spec.data();
+  for (int j = 0; j < s.set_size(); ++j) {
+    const std::string field =
+        absl::StrCat("train.curriculum[", stage, "].set[", j, "]");
+    if (!absl::StartsWith(s.set(j), "data.")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " = '", s.set(j),
+                       "'; expected an assignment to the data section, "
+                       "\"data.<field>=<value>\""));
+    }
+    if (absl::Status applied = ApplySpecOverride(s.set(j), &copy);
+        !applied.ok()) {
+      return absl::Status(applied.code(),
+                          absl::StrCat(field, ": ", applied.message()));
+    }
+  }
+  return copy.data();
+}
+
+int CurriculumStageOfEpoch(const TrainSpec& train, int epoch) {
+  int end = 0;
+  for (int i = 0; i < train.curriculum_size(); ++i) {
+    end += train.curriculum(i).epochs();
+    if (epoch < end) return i;
+  }
+  return -1;
+}
+
 absl::Status ValidateSpec(const ExperimentSpec& spec) {
   if (spec.name().empty()) {
     return absl::InvalidArgumentError(
@@ -560,6 +635,7 @@ absl::Status ValidateSpec(const ExperimentSpec& spec) {
   RETURN_IF_ERROR(ValidateModel(spec.model(), spec.data()));
   RETURN_IF_ERROR(ValidateTrain(spec.train()));
   RETURN_IF_ERROR(ValidateEval(spec.eval()));
+  RETURN_IF_ERROR(ValidateCurriculum(spec));
   if (spec.data().has_neuronio() &&
       spec.eval().selection() == EvalSpec::VALID_LOSS) {
     return absl::InvalidArgumentError(

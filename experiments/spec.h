@@ -45,6 +45,16 @@ absl::Status ApplySpecOverride(absl::string_view assignment,
 // the field path and the reason.
 absl::Status ValidateSpec(const ExperimentSpec& spec);
 
+// The data that stage `stage` of train.curriculum trains on: spec.data with
+// the stage's assignments applied (CHECKs 0 <= stage < stage count). Errors:
+// an assignment outside "data." or one ApplySpecOverride rejects (named as
+// "train.curriculum[i].set[j]").
+absl::StatusOr<DatasetSpec> CurriculumStageData(const ExperimentSpec& spec,
+                                                int stage);
+// The curriculum stage that trains epoch `epoch` (0-based), or -1 when the
+// epoch trains on spec.data as written (after the last stage).
+int CurriculumStageOfEpoch(const TrainSpec& train, int epoch);
+
 // The spec as text format (what a run writes to spec.textproto).
 std::string SpecToText(const ExperimentSpec& spec);
 

@@ -300,6 +300,91 @@ TEST(SpecTest, BadOverridesAreNamed) {
   EXPECT_EQ(spec.train().batch_size(), 4);  // unchanged by the failures
 }
 
+// Valid() on Pathfinder data with 2 epochs, for curriculum stages.
+ExperimentSpec PathfinderValid() {
+  ExperimentSpec spec = Valid();
+  EXPECT_TRUE(ApplySpecOverride("data={ pathfinder { size: 16 num_train: 8 "
+                                "num_valid: 4 num_test: 4 } }",
+                                &spec)
+                  .ok());
+  spec.mutable_train()->set_epochs(3);
+  return spec;
+}
+
+// ValidateSpec's message for PathfinderValid() with one curriculum stage of
+// `epochs` epochs and the assignment `set`.
+std::string StageError(int epochs, const std::string& set) {
+  ExperimentSpec spec = PathfinderValid();
+  CurriculumStage* stage = spec.mutable_train()->add_curriculum();
+  stage->set_epochs(epochs);
+  stage->add_set(set);
+  const absl::Status s = ValidateSpec(spec);
+  return s.ok() ? "OK" : std::string(s.message());
+}
+
+TEST(SpecTest, CurriculumStagesAreChecked) {
+  EXPECT_EQ(StageError(2, "data.pathfinder.contour_length=4"), "OK");
+  EXPECT_EQ(StageError(3, "data.seed=4"), "OK");
+  EXPECT_THAT(StageError(0, "data.seed=4"),
+              HasSubstr("train.curriculum[0].epochs = 0; expected >= 1"));
+  EXPECT_THAT(StageError(4, "data.seed=4"),
+              HasSubstr("train.curriculum[0].epochs = 4; expected stages of 3 "
+                        "epochs at most in all (train.epochs)"));
+  EXPECT_THAT(StageError(1, "train.lr=0.1"),
+              HasSubstr("train.curriculum[0].set[0] = 'train.lr=0.1'; "
+                        "expected an assignment to the data section"));
+  EXPECT_THAT(StageError(1, "data.pathfinder.bogus=1"),
+              HasSubstr("train.curriculum[0].set[0]: "));
+  EXPECT_THAT(StageError(1, "data.pathfinder.bogus=1"), HasSubstr("bogus"));
+  EXPECT_THAT(StageError(1, "data.pathfinder.size=4"),
+              HasSubstr("train.curriculum[0]: data.pathfinder.size = 4; "
+                        "expected a value in [8, "));
+  EXPECT_THAT(StageError(1, "data.listops.num_train=8"),
+              HasSubstr("the stage trains on listops data, the run on "
+                        "pathfinder; a stage may change the data's fields, "
+                        "not its kind"));
+  // The sum over the stages is bounded too, and a later stage is named.
+  ExperimentSpec spec = PathfinderValid();
+  for (int i = 0; i < 2; ++i) {
+    CurriculumStage* stage = spec.mutable_train()->add_curriculum();
+    stage->set_epochs(2);
+    stage->add_set("data.seed=4");
+  }
+  EXPECT_THAT(ValidateSpec(spec).message(),
+              HasSubstr("train.curriculum[1].epochs = 2; expected stages of 3 "
+                        "epochs at most"));
+}
+
+TEST(SpecTest, CurriculumStageDataAndEpochs) {
+  ExperimentSpec spec = PathfinderValid();
+  spec.mutable_train()->set_epochs(10);
+  CurriculumStage* a = spec.mutable_train()->add_curriculum();
+  a->set_epochs(2);
+  a->add_set("data.pathfinder.contour_length=4");
+  a->add_set("data.pathfinder.num_distractors=0");
+  CurriculumStage* b = spec.mutable_train()->add_curriculum();
+  b->set_epochs(3);
+  b->add_set("data.pathfinder.line_contrast=0.5");
+  ASSERT_TRUE(ValidateSpec(spec).ok());
+  absl::StatusOr<DatasetSpec> da = CurriculumStageData(spec, 0);
+  absl::StatusOr<DatasetSpec> db = CurriculumStageData(spec, 1);
+  ASSERT_TRUE(da.ok() && db.ok());
+  EXPECT_EQ(da->pathfinder().contour_length(), 4);
+  EXPECT_EQ(da->pathfinder().num_distractors(), 0);
+  EXPECT_EQ(da->pathfinder().size(), 16);  // kept from spec.data
+  EXPECT_EQ(da->pathfinder().num_train(), 8);
+  EXPECT_FALSE(da->pathfinder().has_line_contrast());
+  EXPECT_EQ(db->pathfinder().line_contrast(), 0.5);
+  EXPECT_FALSE(db->pathfinder().has_contour_length());
+  // The stages leave spec.data as it was.
+  EXPECT_FALSE(spec.data().pathfinder().has_contour_length());
+  const std::vector<int> expected = {0, 0, 1, 1, 1, -1, -1, -1, -1, -1};
+  for (int e = 0; e < 10; ++e) {
+    EXPECT_EQ(CurriculumStageOfEpoch(spec.train(), e), expected[e]) << e;
+  }
+  EXPECT_EQ(CurriculumStageOfEpoch(Valid().train(), 0), -1);
+}
+
 TEST(SpecTest, SpecToTextRoundTrips) {
   const ExperimentSpec spec = Valid();
   absl::StatusOr<ExperimentSpec> back =

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/test_files.h"
+#include "data/pathfinder.h"
 #include "experiments/proto/experiment.pb.h"
 #include "experiments/spec.h"
 #include "gmock/gmock.h"
@@ -131,6 +132,73 @@ TEST(SpecsTest, EmbeddedNeuronioSpecsShareDataAndBudget) {
         << diff;
   }
   EXPECT_GE(compared, 5) << "best_elm, elm, lstm, lif and alif at least";
+}
+
+// The LRA paper-setup specs follow App. B / Table S2 (elm_reference.md
+// §7.3): d_m 150, Adam 2e-4, cross-entropy on the last step, 300 epochs of
+// LRA's 160,000 training images, and per task the batch, tau_s, tau_m range
+// and grey bins (Pathfinder: 384, 5 ms, 1..1e3, 16; Path-X: 768, 150 ms,
+// 1..2e4, 8).
+TEST(SpecsTest, PathfinderPaperSpecsFollowTableS2) {
+  struct Setup {
+    const char* name;
+    int size, bins, batch;
+    double tau_s, tau_m_max;
+  };
+  const std::map<std::string, ExperimentSpec> specs = ReadAllSpecs();
+  for (const Setup& s : {Setup{"pathfinder", 32, 16, 384, 5, 1000},
+                         Setup{"path_x", 128, 8, 768, 150, 20000}}) {
+    SCOPED_TRACE(s.name);
+    const auto it = specs.find(s.name);
+    ASSERT_NE(it, specs.end());
+    const ExperimentSpec& spec = it->second;
+    ASSERT_TRUE(spec.model().has_elm());
+    const ElmConfig& elm = spec.model().elm();
+    EXPECT_EQ(elm.num_memory(), 150);
+    EXPECT_EQ(elm.tau_s_value(), s.tau_s);
+    EXPECT_EQ(elm.memory_tau_min(), 1);
+    EXPECT_EQ(elm.memory_tau_max(), s.tau_m_max);
+    EXPECT_EQ(spec.model().readout(), ModelSpec::LAST_STEP);
+    ASSERT_TRUE(spec.data().has_pathfinder());
+    const PathfinderSpec& p = spec.data().pathfinder();
+    EXPECT_EQ(p.size(), s.size);
+    EXPECT_TRUE(p.grey_bins() == s.bins || p.grey_bins() == 0);
+    EXPECT_EQ(PathfinderPreset(s.size).grey_bins, s.bins);
+    // The preset's difficulty: no easier settings.
+    EXPECT_FALSE(p.has_contour_length() || p.has_num_distractors() ||
+                 p.has_line_contrast());
+    EXPECT_EQ(p.num_train(), 160000);
+    const TrainSpec& t = spec.train();
+    EXPECT_EQ(t.optimizer(), TrainSpec::ADAM);
+    EXPECT_EQ(t.lr(), 2e-4);
+    EXPECT_EQ(t.batch_size(), s.batch);
+    EXPECT_EQ(t.epochs(), 300);
+    EXPECT_EQ(t.batches_per_epoch(), p.num_train() / s.batch);
+    EXPECT_EQ(t.curriculum_size(), 0);
+  }
+}
+
+// A curriculum's stages may train on easier Pathfinder images, but what the
+// run reports (validation, test: spec.data) is the preset.
+TEST(SpecsTest, PathfinderCurriculumIsScoredOnThePreset) {
+  const std::map<std::string, ExperimentSpec> specs = ReadAllSpecs();
+  const auto it = specs.find("pathfinder_curriculum_embedded");
+  ASSERT_NE(it, specs.end());
+  const ExperimentSpec& spec = it->second;
+  const PathfinderSpec& p = spec.data().pathfinder();
+  EXPECT_EQ(p.size(), 32);
+  EXPECT_FALSE(p.has_contour_length() || p.has_num_distractors() ||
+               p.has_line_contrast() || p.has_grey_bins());
+  EXPECT_EQ(spec.model().elm().num_memory(), 25);
+  ASSERT_GE(spec.train().curriculum_size(), 1);
+  int staged = 0;
+  for (int i = 0; i < spec.train().curriculum_size(); ++i) {
+    staged += spec.train().curriculum(i).epochs();
+    absl::StatusOr<DatasetSpec> data = CurriculumStageData(spec, i);
+    ASSERT_TRUE(data.ok()) << data.status();
+    EXPECT_EQ(data->pathfinder().size(), 32) << i;
+  }
+  EXPECT_LT(staged, spec.train().epochs()) << "it ends on the preset";
 }
 
 }  // namespace

@@ -149,6 +149,8 @@ class Trainer {
   std::string dir_;
   RunDirLock dir_lock_;  // held from Setup to the end of the run
   std::unique_ptr<Dataset> dataset_;
+  // The training data of each train.curriculum stage, in order.
+  std::vector<std::unique_ptr<Dataset>> stage_data_;
   std::unique_ptr<Task> task_;
   std::unique_ptr<SequenceModel> model_;
   std::unique_ptr<Optimizer<float>> optimizer_;
@@ -222,6 +224,19 @@ absl::Status Trainer::Setup() {
     std::fprintf(
         stderr, "elm: data ready in %.1f s\n",
         std::chrono::duration<double>(Clock::now() - data_start).count());
+  }
+  for (int i = 0; i < spec_.train().curriculum_size(); ++i) {
+    ASSIGN_OR_RETURN(DatasetSpec data, CurriculumStageData(spec_, i));
+    ASSIGN_OR_RETURN(std::unique_ptr<Dataset> stage, MakeDataset(data));
+    const DatasetInfo& a = stage->info();
+    const DatasetInfo& b = dataset_->info();
+    if (a.input_dim != b.input_dim || a.num_classes != b.num_classes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "train.curriculum[", i, "]: the stage's data has input dimension ",
+          a.input_dim, " and ", a.num_classes, " classes, the run's ",
+          b.input_dim, " and ", b.num_classes, "; a stage must keep both"));
+    }
+    stage_data_.push_back(std::move(stage));
   }
   task_ = MakeTask(dataset_->info(), spec_);
   // Fail now, not after an epoch, on what evaluation would refuse.
@@ -676,10 +691,19 @@ absl::StatusOr<RunResult> Trainer::Run() {
   result.num_parameters = model_->params().num_trainable_elements();
   while (step_ < total_steps_) {
     const int epoch = static_cast<int>(step_ / per_epoch);
+    const int stage = CurriculumStageOfEpoch(t, epoch);
+    const Dataset& train_data = stage < 0 ? *dataset_ : *stage_data_[stage];
+    if (!options_.quiet &&
+        stage != (epoch > 0 ? CurriculumStageOfEpoch(t, epoch - 1) : -1)) {
+      std::fprintf(stderr, "elm: epoch %d: training on %s\n", epoch + 1,
+                   stage < 0
+                       ? "the run's data (curriculum done)"
+                       : absl::StrCat("curriculum stage ", stage + 1).c_str());
+    }
     ASSIGN_OR_RETURN(
         std::unique_ptr<BatchSampler> sampler,
-        dataset_->MakeSampler(Split::kTrain, t.batch_size(),
-                              DeriveSeed(t.seed(), kEpochSeed, epoch)));
+        train_data.MakeSampler(Split::kTrain, t.batch_size(),
+                               DeriveSeed(t.seed(), kEpochSeed, epoch)));
     // Only this rank's shards' sequences are copied into its batches.
     sampler->HoldOnly(layout_.Begin(t.batch_size(), layout_.first),
                       layout_.Begin(t.batch_size(), layout_.end));

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -372,6 +373,110 @@ TEST(TrainerTest, PrefetchAndCacheGiveTheSameRunAndTheDataWaitIsReported) {
       EXPECT_EQ(cols[9], "") << rows[i];
     }
   }
+}
+
+// A tiny classification run on 16x16 Pathfinder images (T 256), 2 epochs.
+ExperimentSpec TinyPathfinderSpec() {
+  absl::StatusOr<ExperimentSpec> spec = ParseExperimentSpecText(
+      R"pb(
+        name: "tiny_pathfinder"
+        model { elm { num_memory: 4 mlp_hidden_size: 8 memory_tau_max: 50 } }
+        data {
+          pathfinder {
+            size: 16
+            num_train: 16
+            num_valid: 8
+            num_test: 8
+            contour_length: 4
+            num_distractors: 0
+          }
+        }
+        train {
+          lr: 0.01
+          batch_size: 4
+          batches_per_epoch: 2
+          epochs: 2
+          log_every_steps: 1
+          threads: 1
+        }
+        eval { batch_size: 8 }
+      )pb",
+      "");
+  CHECK(spec.ok()) << spec.status();
+  return *spec;
+}
+
+// The train rows of LossRows (the columns step ... loss), in order.
+std::vector<std::string> TrainRows(const std::string& dir) {
+  std::vector<std::string> rows;
+  for (const std::string& row : LossRows(dir)) {
+    if (absl::StrContains(row, ",train,")) rows.push_back(row);
+  }
+  return rows;
+}
+
+// A curriculum stage trains on its own data for its epochs, then the run goes
+// on with spec.data: the stage's train rows are those of a run on the stage's
+// data, the later ones are not; validation and the test use spec.data.
+TEST(TrainerTest, CurriculumStagesTrainOnTheirDataForTheirEpochs) {
+  const ExperimentSpec plain = TinyPathfinderSpec();
+  ExperimentSpec staged = plain;
+  CurriculumStage* stage = staged.mutable_train()->add_curriculum();
+  stage->set_epochs(1);
+  stage->add_set("data.seed=7");  // other images
+  ExperimentSpec other = plain;
+  other.mutable_data()->set_seed(7);
+  const std::string p = TestTempPath("cur_plain"),
+                    s = TestTempPath("cur_stage"),
+                    o = TestTempPath("cur_other");
+  RunTiny(plain, p);
+  RunTiny(staged, s);
+  RunTiny(other, o);
+  const std::vector<std::string> rp = TrainRows(p), rs = TrainRows(s),
+                                 ro = TrainRows(o);
+  ASSERT_EQ(rs.size(), 4u);  // 2 steps per epoch, a row each
+  ASSERT_EQ(ro.size(), 4u);
+  ASSERT_EQ(rp.size(), 4u);
+  // Epoch 1 (steps 1, 2): the stage's images, not spec.data's.
+  EXPECT_EQ(rs[0], ro[0]);
+  EXPECT_EQ(rs[1], ro[1]);
+  EXPECT_NE(rs[0], rp[0]);
+  // Epoch 2 trains on spec.data: the same batches as the plain run's epoch 2
+  // but from another model, so neither run's rows.
+  EXPECT_NE(rs[2], ro[2]);
+  EXPECT_NE(rs[2], rp[2]);
+  // A stage that changes nothing is the plain run.
+  ExperimentSpec noop = plain;
+  CurriculumStage* same = noop.mutable_train()->add_curriculum();
+  same->set_epochs(2);
+  same->add_set("data.seed=0");
+  const std::string n = TestTempPath("cur_noop");
+  const RunResult rn = RunTiny(noop, n);
+  EXPECT_EQ(LossRows(n), LossRows(p));
+  // Resuming inside the stage reproduces the uninterrupted staged run.
+  const std::string r = TestTempPath("cur_resumed");
+  RunTiny(staged, r, /*resume=*/false, /*stop=*/1);
+  RunTiny(staged, r, /*resume=*/true);
+  EXPECT_EQ(LossRows(r), LossRows(s));
+  EXPECT_EQ(rn.steps, 4);
+}
+
+// A stage whose data builds but does not fit the model (another grey-bin
+// count: another input dimension) fails before training, naming the stage.
+TEST(TrainerTest, CurriculumStageWithAnotherInputDimensionFails) {
+  ExperimentSpec spec = TinyPathfinderSpec();
+  CurriculumStage* stage = spec.mutable_train()->add_curriculum();
+  stage->set_epochs(1);
+  stage->add_set("data.pathfinder.grey_bins=8");
+  RunOptions options;
+  options.output_dir = TestTempPath("cur_bins");
+  options.quiet = true;
+  absl::StatusOr<RunResult> result = RunExperiment(spec, options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("train.curriculum[0]: the stage's data has input "
+                        "dimension 8 and 2 classes, the run's 16 and 2"));
+  EXPECT_FALSE(Exists(options.output_dir + "/metrics.csv"));
 }
 
 // Issue 18 item 3: --set eval.ignore_start_ms=6000 on files of 6 s trained a
