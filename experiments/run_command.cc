@@ -48,6 +48,9 @@ absl::Status RunCommand(const RunCommandOptions& options) {
   RunOptions run;
   run.resume = options.resume;
   run.overwrite = options.overwrite;
+  if (!options.init_from.empty()) {
+    run.init_from = ResolveUserPath(options.init_from);
+  }
   run.quiet = options.quiet;
   run.stop_after_steps = options.stop_after_steps;
   // Under mpirun the ranks train this run together.

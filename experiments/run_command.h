@@ -23,6 +23,7 @@ struct RunCommandOptions {
   std::string output_dir;  // --output_dir; empty: the spec's, else runs/<name>
   bool resume = false;     // --resume
   bool overwrite = false;  // --overwrite
+  std::string init_from;   // --init_from: a checkpoint's model weights
   bool quiet = false;      // --quiet
   int64_t stop_after_steps = -1;  // --stop_after_steps (for tests)
 };

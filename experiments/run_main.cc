@@ -34,6 +34,10 @@ DEFINE_bool(resume, false,
 DEFINE_bool(overwrite, false,
             "start afresh over an earlier run in the output directory, "
             "deleting it (without this, such a directory is refused)");
+DEFINE_string(init_from, "",
+              "start afresh from the model weights of this checkpoint (a "
+              "run's best.ckpt or checkpoints/latest.ckpt; same model "
+              "shape): a warm start, with a fresh optimizer and schedule");
 DEFINE_bool(quiet, false, "no progress output");
 DEFINE_int64(stop_after_steps, -1,
              "stop after this many steps in total, after a checkpoint (to "
@@ -50,13 +54,14 @@ int main(int argc, char** argv) {
   char** rest_argv = rest.data();
   gflags::SetUsageMessage(
       "--spec=<spec file> [--set a.b=value ...] [--output_dir=<dir>] "
-      "[--resume | --overwrite]");
+      "[--resume | --overwrite] [--init_from=<checkpoint>]");
   gflags::ParseCommandLineFlags(&rest_argc, &rest_argv, true);
   google::InitGoogleLogging(argv[0]);
   options.spec = FLAGS_spec;
   options.output_dir = FLAGS_output_dir;
   options.resume = FLAGS_resume;
   options.overwrite = FLAGS_overwrite;
+  options.init_from = FLAGS_init_from;
   options.quiet = FLAGS_quiet;
   options.stop_after_steps = FLAGS_stop_after_steps;
   const absl::Status status = elm::RunCommand(options);

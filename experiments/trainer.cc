@@ -188,6 +188,12 @@ class Trainer {
 
 absl::Status Trainer::Setup() {
   RETURN_IF_ERROR(ValidateSpec(spec_));
+  if (options_.resume && !options_.init_from.empty()) {
+    return absl::InvalidArgumentError(
+        "--init_from starts a run afresh from a checkpoint's weights and "
+        "--resume continues the run in the output directory: give one of "
+        "them");
+  }
   group_ = options_.group != nullptr ? options_.group : &MpiGroup::Single();
   root_ = group_->is_root();
   if (!root_) options_.quiet = true;
@@ -362,6 +368,27 @@ absl::StatusOr<Checkpoint> Trainer::LoadOnRoot(const std::string& path,
 absl::Status Trainer::TryResume() {
   const std::string path = dir_ + "/checkpoints/latest.ckpt";
   if (!options_.resume) {
+    if (!options_.init_from.empty()) {
+      const std::string& from = options_.init_from;
+      ASSIGN_OR_RETURN(
+          Checkpoint c,
+          LoadOnRoot(from, absl::NotFoundError(absl::StrCat(
+                               "--init_from: no checkpoint at '", from, "'"))));
+      std::vector<NamedTensor> tensors;
+      for (const CheckpointTensor& t : c.tensors()) {
+        ASSIGN_OR_RETURN(NamedTensor named, TensorFromProto(t, from));
+        tensors.push_back(std::move(named));
+      }
+      if (absl::Status loaded = model_->LoadStateDict(tensors, from);
+          !loaded.ok()) {
+        return absl::Status(loaded.code(),
+                            absl::StrCat("--init_from: ", loaded.message()));
+      }
+      if (!options_.quiet) {
+        std::fprintf(stderr, "elm: model weights from %s (step %lld)\n",
+                     from.c_str(), static_cast<long long>(c.step()));
+      }
+    }
     // Setup made sure no earlier run is left here (PrepareFreshRunDir).
     if (!root_) return absl::OkStatus();
     return WriteFileAtomically(dir_ + "/metrics.csv", MetricsHeader());

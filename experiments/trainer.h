@@ -46,6 +46,11 @@ struct RunOptions {
   bool resume = false;
   // Starting afresh, first delete an earlier run in output_dir.
   bool overwrite = false;
+  // Starting afresh (not with `resume`): load the model's weights (every
+  // tensor of its state dict, by name and shape) from this checkpoint, e.g.
+  // an easier run's best.ckpt; the optimizer state, step and schedule start
+  // fresh. Empty: the spec's initialisation.
+  std::string init_from;
   // Overrides spec.output_dir when not empty; used as given (callers resolve
   // relative paths with ResolveUserPath).
   std::string output_dir;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -459,6 +460,79 @@ TEST(TrainerTest, CurriculumStagesTrainOnTheirDataForTheirEpochs) {
   RunTiny(staged, r, /*resume=*/true);
   EXPECT_EQ(LossRows(r), LossRows(s));
   EXPECT_EQ(rn.steps, 4);
+}
+
+// The float tensors of a checkpoint file, by name.
+std::map<std::string, std::vector<double>> CheckpointValues(
+    const std::string& path) {
+  absl::StatusOr<Checkpoint> c = LoadCheckpoint(path);
+  CHECK(c.ok()) << c.status();
+  std::map<std::string, std::vector<double>> values;
+  for (const CheckpointTensor& t : c->tensors()) {
+    absl::StatusOr<NamedTensor> named = TensorFromProto(t, path);
+    CHECK(named.ok()) << named.status();
+    values[named->name] = named->values;
+  }
+  return values;
+}
+
+// --init_from: a fresh run starts from a checkpoint's weights, with a fresh
+// optimizer; a checkpoint of another model shape, a missing file and
+// --resume with it are refused.
+TEST(TrainerTest, InitFromStartsFromTheCheckpointsWeights) {
+  const ExperimentSpec spec = TinyPathfinderSpec();
+  const std::string a = TestTempPath("init_a"), b = TestTempPath("init_b"),
+                    c = TestTempPath("init_c");
+  RunTiny(spec, a);
+  const std::string from = a + "/checkpoints/latest.ckpt";
+  // b: a's final weights, trained with a rate too small to move them (Adam's
+  // step is about lr): b ends where a ended, not where a began.
+  ExperimentSpec still = spec;
+  still.mutable_train()->set_lr(1e-12);
+  RunOptions options;
+  options.output_dir = b;
+  options.quiet = true;
+  options.init_from = from;
+  absl::StatusOr<RunResult> rb = RunExperiment(still, options);
+  ASSERT_TRUE(rb.ok()) << rb.status();
+  EXPECT_EQ(rb->steps, 4);
+  const auto va = CheckpointValues(from);
+  const auto vb = CheckpointValues(b + "/checkpoints/latest.ckpt");
+  ASSERT_EQ(va.size(), vb.size());
+  // c: the same tiny rate from the seed's initialisation: far from a's end.
+  RunTiny(still, c);
+  const auto vc = CheckpointValues(c + "/checkpoints/latest.ckpt");
+  double from_a = 0, from_seed = 0;
+  for (const auto& [name, values] : va) {
+    ASSERT_TRUE(vb.count(name)) << name;
+    ASSERT_EQ(vb.at(name).size(), values.size()) << name;
+    for (size_t i = 0; i < values.size(); ++i) {
+      from_a = std::max(from_a, std::abs(vb.at(name)[i] - values[i]));
+      from_seed = std::max(from_seed, std::abs(vc.at(name)[i] - values[i]));
+    }
+  }
+  EXPECT_LT(from_a, 1e-6);
+  EXPECT_GT(from_seed, 1e-3);  // a's 4 steps at lr 0.01 moved the weights
+  // A checkpoint of another shape (d_m 5) is refused, naming the file.
+  ExperimentSpec other = spec;
+  other.mutable_model()->mutable_elm()->set_num_memory(5);
+  options.output_dir = TestTempPath("init_d");
+  absl::StatusOr<RunResult> rd = RunExperiment(other, options);
+  ASSERT_FALSE(rd.ok());
+  EXPECT_THAT(rd.status().message(), HasSubstr("--init_from: "));
+  EXPECT_THAT(rd.status().message(), HasSubstr(from));
+  options.init_from = TestTempPath("no_such.ckpt");
+  options.output_dir = TestTempPath("init_e");
+  rd = RunExperiment(spec, options);
+  ASSERT_FALSE(rd.ok());
+  EXPECT_THAT(rd.status().message(),
+              HasSubstr("--init_from: no checkpoint at '"));
+  options.init_from = from;
+  options.resume = true;
+  options.output_dir = a;
+  rd = RunExperiment(spec, options);
+  ASSERT_FALSE(rd.ok());
+  EXPECT_THAT(rd.status().message(), HasSubstr("give one of them"));
 }
 
 // A stage whose data builds but does not fit the model (another grey-bin
