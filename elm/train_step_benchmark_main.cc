@@ -16,7 +16,8 @@
 // Configurations: the NeuronIO/SHD shapes of the fused-path issue and the LRA
 // shapes (App. B / Table S2, d_m 150, MLP hidden 300, one-hot inputs):
 // ListOps (16 tokens, T 2,000, batch 32 and the paper's 384), Pathfinder (16
-// grey bins, T 1,024) and pixel images (16 grey bins, T 784, 10 classes).
+// grey bins, T 1,024), pixel images (16 grey bins, T 784, 10 classes) and
+// Path-X (8 grey bins, T 16,384, batch 16, τ_s 150, τ_m up to 2e4).
 // Before them, `fma_peak` lines give the machine's peak: GFLOP/s of a
 // register-resident FMA loop in the widest vectors the build targets
 // (AVX-512, else AVX2/FMA, else scalar; AVX-512 builds add a 256-bit line),
@@ -86,6 +87,7 @@ const std::vector<BenchConfig>& Configs() {
       {"listops_dm150_b384", 384, {2000}, {2}, true, true, /*repeats=*/3},
       {"pathfinder_dm150", 32, {1024}, {1, 2}, true, true},
       {"pixel_image_dm150", 32, {784}, {1, 2}, true, true},
+      {"path_x_dm150", 16, {16384}, {1, 2}, true, true, /*repeats=*/3},
   };
   return *configs;
 }
@@ -234,6 +236,14 @@ ElmConfig ModelConfig(const std::string& name) {
     c.set_memory_tau_max(
         name == "pathfinder_dm150" || name == "pixel_image_dm150" ? 1000
                                                                   : 2000);
+  } else if (name == "path_x_dm150") {
+    // Path-X (App. B / Table S2): d_m 150, 8 grey bins, tau_s 150 ms,
+    // tau_m 1..2e4 ms, 2 classes, T 16,384 (128x128).
+    c.set_num_input(8);
+    c.set_num_memory(150);
+    c.set_num_output(2);
+    c.set_tau_s_value(150);
+    c.set_memory_tau_max(20000);
   } else if (name == "tiny") {
     c.set_num_input(6);
     c.set_num_memory(4);
