@@ -42,7 +42,7 @@ CommandResult RunTestBinary(absl::string_view target, absl::string_view args,
 //   --mca oob_tcp_if_include lo the launcher's out-of-band channel on loopback
 //   --mca mpi_yield_when_idle 1 a rank waiting for others yields its core
 //   instead of spinning (on shared or oversubscribed cores ~3x faster steps,
-//   measured: README "Training on several processes")
+//   measured: docs/experiments.md "Training on several processes")
 // The same string is documented in the README for users.
 std::string MpirunOptions();
 

@@ -92,7 +92,7 @@ TEST(ShdCorruptionTest, NoSingleByteChangeCrashesTheReader) {
   EXPECT_GT(crashes, 0);
 }
 
-// Kept from //data:shd_fuzzer (README "Fuzzing"): a file on which libhdf5
+// Kept from //data:shd_fuzzer (docs/reliability.md "Fuzzing"): a file on which libhdf5
 // loops inside H5HG_read (the variable-length read) instead of failing. The
 // reader's stall timeout turns it into an error naming the file; the fuzzer
 // (stall 20 s) saw it take 40 s.

@@ -1,7 +1,7 @@
 // The libFuzzer entry point over the SHD reader (data/shd.h): the input is
 // written to a scratch .h5 file, read with ForEachShdSample (HDF5 runs in the
 // reader's child process, as in every run) and each sample binned at 4 ms.
-// Built only with --config=fuzz (README "Fuzzing"), e.g.
+// Built only with --config=fuzz (docs/reliability.md "Fuzzing"), e.g.
 //   bazel build --config=fuzz //data:shd_fuzzer
 //   bazel-bin/data/shd_fuzzer -rss_limit_mb=2048 -timeout=60 corpus/
 //

@@ -7,7 +7,7 @@
 // optimizer. Every input must
 // give a status, never a crash, a hang or an out-of-memory abort.
 // elm/checkpoint_fuzzer.cc is the libFuzzer entry point (`bazel build
-// --config=fuzz //elm:checkpoint_fuzzer`, README "Fuzzing");
+// --config=fuzz //elm:checkpoint_fuzzer`, docs/reliability.md "Fuzzing");
 // elm/checkpoint_fuzz_test.cc runs the seed, mutations of it and the kept
 // regression inputs in `bazel test //...`.
 //

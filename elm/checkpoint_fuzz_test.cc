@@ -1,7 +1,7 @@
 // Runs FuzzCheckpoint (checkpoint_fuzz.h) on its seed, which must load, on
 // deterministic mutations of it (each must give a status; many must be
 // rejected). (The coverage-guided runs of //elm:checkpoint_fuzzer found no
-// crashing input to keep; README "Fuzzing".)
+// crashing input to keep; docs/reliability.md "Fuzzing".)
 #include "elm/checkpoint_fuzz.h"
 
 #include <string>

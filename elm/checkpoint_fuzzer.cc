@@ -1,6 +1,6 @@
 // The libFuzzer entry point over the checkpoint reader (checkpoint_fuzz.h):
 // the input is a checkpoint body, to which a valid trailer is appended. Built
-// only with --config=fuzz (README "Fuzzing"), e.g.
+// only with --config=fuzz (docs/reliability.md "Fuzzing"), e.g.
 //   bazel build --config=fuzz //elm:checkpoint_fuzzer
 //   bazel-bin/elm/checkpoint_fuzzer -rss_limit_mb=2048 corpus/
 #include <unistd.h>

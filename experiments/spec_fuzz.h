@@ -3,7 +3,7 @@
 // valid spec survives printing and reading back. Every input must give a
 // status, never a crash, a hang or an out-of-memory abort.
 // experiments/spec_fuzzer.cc is the libFuzzer entry point (`bazel build
-// --config=fuzz //experiments:spec_fuzzer`, README "Fuzzing");
+// --config=fuzz //experiments:spec_fuzzer`, docs/reliability.md "Fuzzing");
 // experiments/spec_fuzz_test.cc runs mutations and the kept regression inputs
 // in `bazel test //...`.
 //

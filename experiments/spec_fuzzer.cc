@@ -2,7 +2,7 @@
 // (experiments/spec.h): the input is parsed as a text-format ExperimentSpec;
 // a spec that parses is validated, and one that validates must print
 // (SpecToText) to text that parses and validates again, or the fuzzer stops
-// (a crash). Built only with --config=fuzz (README "Fuzzing"), e.g.
+// (a crash). Built only with --config=fuzz (docs/reliability.md "Fuzzing"), e.g.
 //   bazel build --config=fuzz //experiments:spec_fuzzer
 //   bazel-bin/experiments/spec_fuzzer -rss_limit_mb=2048 corpus/
 #include <cstddef>

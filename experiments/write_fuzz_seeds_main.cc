@@ -1,4 +1,4 @@
-// Writes the seed corpora of the fuzzers (README "Fuzzing") into
+// Writes the seed corpora of the fuzzers (docs/reliability.md "Fuzzing") into
 // <dir>/<fuzzer>/: small generated files for the io/ readers and the
 // checkpoint reader, and the fixtures of ../shared that are
 // small enough (the pretrained num_memory_1 .pt, the SHD mock file) when

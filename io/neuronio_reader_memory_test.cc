@@ -8,7 +8,7 @@
 // 24-simulation one (260 MB) and checks the bound that makes 128 simulations
 // fit in 300 MB: 40 MB plus 2 MB per simulation (the result is ~0.75 MB per
 // simulation; 40 + 128 · 2 = 296). The benchmark measures the 128-simulation
-// file itself (README "NeuronIO data").
+// file itself (docs/data.md "Reading the NeuronIO pickles").
 #include <cstdint>
 #include <cstdio>
 #include <string>

@@ -4,7 +4,7 @@
 // hang or an out-of-memory abort. MutateBytes makes the deterministic
 // variants that io/reader_fuzz_test.cc runs in `bazel test //...`;
 // io/reader_fuzzer.cc is the libFuzzer entry point for longer coverage-guided
-// runs (`bazel build --config=fuzz //io:reader_fuzzer`, README "Fuzzing").
+// runs (`bazel build --config=fuzz //io:reader_fuzzer`, docs/reliability.md "Fuzzing").
 //
 // Example:
 //   Rng rng(1);

@@ -2,7 +2,7 @@
 // valid seed file (and the seed itself, which must read): every variant must
 // give a status, never crash or abort, and the file readers' errors name the
 // file. An input on which a coverage-guided run of a //io:*_fuzzer crashes
-// becomes a regression case here (README "Fuzzing"), the file under
+// becomes a regression case here (docs/reliability.md "Fuzzing"), the file under
 // io/testdata/fuzz_<reader>/.
 #include "io/reader_fuzz.h"
 

@@ -1,5 +1,5 @@
 // The libFuzzer entry points over the readers of io/reader_fuzz.h. Built only
-// with --config=fuzz (clang-14, libFuzzer, ASan and UBSan; README "Fuzzing").
+// with --config=fuzz (clang-14, libFuzzer, ASan and UBSan; docs/reliability.md "Fuzzing").
 // Compiled with -DELM_FUZZED_READER=<FuzzedReader enumerator> (the
 // //io:<reader>_fuzzer targets) the whole input goes to that one reader;
 // without it (//io:reader_fuzzer) the first byte of an input picks the reader
