@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -559,8 +561,37 @@ void Put(std::string* out, T value) {
   out->append(reinterpret_cast<const char*>(&value), sizeof(value));
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || \
+    __has_feature(thread_sanitizer)
+#define ELM_SHD_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ELM_SHD_SANITIZED 1
+#endif
+
+// Limits this process's address space to its current size plus
+// kShdReaderMemoryBytes (see shd.h); a no-op in sanitizer builds.
+void LimitReaderMemory() {
+#ifndef ELM_SHD_SANITIZED
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0;
+  if (!(statm >> pages)) return;
+  const uint64_t limit =
+      pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) +
+      static_cast<uint64_t>(kShdReaderMemoryBytes);
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_AS, &rl) != 0) return;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur <= limit) return;
+  rl.rlim_cur = limit;
+  ::setrlimit(RLIMIT_AS, &rl);
+#endif
+}
+
 // Reads the file with HDF5 and streams it to `fd`; exits the process.
 [[noreturn]] void ReaderChild(const std::string& path, int fd) {
+  LimitReaderMemory();
   // Everything goes through `fd`; what a crashing libhdf5 or glibc prints
   // ("free(): invalid pointer") would only be noise.
   const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);

@@ -60,8 +60,13 @@ struct ShdSample {
 // that crashes libhdf5 (a bad global-heap reference crashes its
 // variable-length read) is a DataLoss error naming the file, and one that
 // makes it send nothing for `stall_seconds` (loop) is a DeadlineExceeded
-// error; either way this process goes on.
+// error; either way this process goes on. The child may grow its address
+// space by at most kShdReaderMemoryBytes over what it inherits (not in
+// sanitizer builds, whose shadow memory an address-space limit breaks): a
+// corrupt file that makes libhdf5 ask for more (one 17 KB file made it touch
+// 4.5 GB) fails the read instead of exhausting the machine's memory.
 inline constexpr double kShdReaderStallSeconds = 30;
+inline constexpr int64_t kShdReaderMemoryBytes = int64_t{2} << 30;
 absl::Status ForEachShdSample(
     const std::string& path,
     const std::function<absl::Status(int64_t index, const ShdSample& sample)>&

@@ -7,6 +7,8 @@
 // deterministic subset of the 2 · 16,936 single-byte changes (each costs a
 // fork and an HDF5 open): every 97th offset set to 0x10, every 211th
 // inverted, and the offsets known to crash libhdf5 in both forms.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -92,9 +94,9 @@ TEST(ShdCorruptionTest, NoSingleByteChangeCrashesTheReader) {
   EXPECT_GT(crashes, 0);
 }
 
-// Kept from //data:shd_fuzzer (docs/reliability.md "Fuzzing"): a file on which libhdf5
-// loops inside H5HG_read (the variable-length read) instead of failing. The
-// reader's stall timeout turns it into an error naming the file; the fuzzer
+// Kept from //data:shd_fuzzer (docs/reliability.md "Fuzzing"): a file on which
+// libhdf5 loops inside H5HG_read (the variable-length read) instead of failing.
+// The reader's stall timeout turns it into an error naming the file; the fuzzer
 // (stall 20 s) saw it take 40 s.
 TEST(ShdCorruptionTest, FuzzerInputWhereLibhdf5LoopsIsAnError) {
   const std::string path =
@@ -131,6 +133,26 @@ TEST(ShdCorruptionTest, FuzzerInputWhereLibhdf5CopiesPastAHeapObject) {
               static_cast<long long>(samples));
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(absl::StrContains(s.message(), path)) << s;
+}
+
+// Kept from //data:shd_fuzzer (session 7): a 17 KB file on which libhdf5
+// converting 'spikes/times' touched 4.5 GB in the reader's child before
+// failing. The child's address-space limit (kShdReaderMemoryBytes over what
+// it inherits) makes the read fail first: an error naming the file, and no
+// child of this test grew past the limit (ru_maxrss of the waited children).
+TEST(ShdCorruptionTest, FuzzerInputWhereLibhdf5AsksForGigabytesIsBounded) {
+  const std::string path =
+      RunfilesPath("data/testdata/fuzz_shd/libhdf5_asks_for_gigabytes.h5");
+  const absl::Status s = ForEachShdSample(
+      path, [](int64_t, const ShdSample&) { return absl::OkStatus(); },
+      /*stall_seconds=*/20);
+  struct rusage children;
+  ASSERT_EQ(::getrusage(RUSAGE_CHILDREN, &children), 0);
+  const double peak_mb = children.ru_maxrss / 1024.0;
+  std::printf("%s; children's peak %.0f MB\n", s.ToString().c_str(), peak_mb);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StrContains(s.message(), path)) << s;
+  EXPECT_LT(peak_mb, 1024.0 + kShdReaderMemoryBytes / (1024.0 * 1024.0));
 }
 
 }  // namespace
